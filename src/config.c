@@ -1,0 +1,377 @@
+/*
+ * The configuration file is INI-like:
+ *
+ *   # comment
+ *   key = value
+ *   [host example.org]
+ *   key = "quoted value, with \" and \\"
+ *
+ * Global keys come before the first [host] section; host keys inside one.
+ * Every key, its type, bounds and default live in one table below.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "url.h"
+
+enum key_type { T_STRING, T_INT, T_DURATION, T_BOOL };
+enum key_scope { GLOBAL, HOST };
+
+struct config_key {
+	const char *name;
+	enum key_type type;
+	enum key_scope scope;
+	size_t offset;
+	size_t size;		/* of a T_STRING buffer */
+	long long min, max;	/* T_INT, T_DURATION (milliseconds) */
+	const char *def;
+};
+
+#define G_STR(n, f, d) { n, T_STRING, GLOBAL, offsetof(struct config, f), \
+	sizeof(((struct config *)0)->f), 0, 0, d }
+#define G_INT(n, t, f, lo, hi, d) { n, t, GLOBAL, offsetof(struct config, f), \
+	0, lo, hi, d }
+#define H_STR(n, f, d) { n, T_STRING, HOST, offsetof(struct host_config, f), \
+	sizeof(((struct host_config *)0)->f), 0, 0, d }
+
+static const struct config_key keys[] = {
+	G_STR("user", user, "gazette"),
+	G_STR("listen", listen, "*"),
+	G_INT("gemini_port", T_INT, gemini_port, 1, 65535, "1965"),
+	G_INT("gopher_port", T_INT, gopher_port, 0, 65535, "70"),
+	G_INT("max_connections", T_INT, max_connections, 1, 1000000, "4096"),
+	G_INT("request_timeout", T_DURATION, request_timeout_ms, 100, 3600000, "10s"),
+	G_INT("write_timeout", T_DURATION, write_timeout_ms, 100, 3600000, "30s"),
+	G_STR("log_file", log_file, "-"),
+	{ "access_log", T_BOOL, GLOBAL, offsetof(struct config, access_log), 0, 0, 1, "yes" },
+	H_STR("root", root, "content"),
+	H_STR("cert", cert, ""),
+	H_STR("key", key, ""),
+	H_STR("title", title, "gazette"),
+	H_STR("description", description, ""),
+	H_STR("lang", lang, "en"),
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static const struct config_key *
+find_key(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* "10s", "500ms", "2m", "1h"; a bare number is seconds. */
+static int
+parse_duration(const char *v, long long *ms)
+{
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno != 0 || end == v || n < 0 || n > 1000000000LL)
+		return -1;
+	if (*end == '\0' || strcmp(end, "s") == 0)
+		n *= 1000;
+	else if (strcmp(end, "ms") == 0)
+		;
+	else if (strcmp(end, "m") == 0)
+		n *= 60 * 1000;
+	else if (strcmp(end, "h") == 0)
+		n *= 3600 * 1000;
+	else
+		return -1;
+	*ms = n;
+	return 0;
+}
+
+/* Sets one key in base (a struct config or a struct host_config). */
+static const char *
+set_key(const struct config_key *k, void *base, const char *v)
+{
+	char *field = (char *)base + k->offset;
+	long long n = 0;
+	char *end;
+
+	switch (k->type) {
+	case T_STRING:
+		if (strlen(v) >= k->size)
+			return "value too long";
+		memcpy(field, v, strlen(v) + 1);
+		return NULL;
+	case T_BOOL:
+		if (!strcasecmp(v, "yes") || !strcasecmp(v, "on") || !strcasecmp(v, "true"))
+			*(bool *)field = true;
+		else if (!strcasecmp(v, "no") || !strcasecmp(v, "off") || !strcasecmp(v, "false"))
+			*(bool *)field = false;
+		else
+			return "expected yes or no";
+		return NULL;
+	case T_INT:
+		errno = 0;
+		n = strtoll(v, &end, 10);
+		if (errno != 0 || end == v || *end != '\0')
+			return "expected a number";
+		break;
+	case T_DURATION:
+		if (parse_duration(v, &n) == -1)
+			return "expected a duration such as 10s or 500ms";
+		break;
+	}
+	if (n < k->min || n > k->max)
+		return "value out of range";
+	*(int *)field = (int)n;
+	return NULL;
+}
+
+static void
+apply_defaults(enum key_scope scope, void *base)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (keys[i].scope == scope)
+			set_key(&keys[i], base, keys[i].def);
+}
+
+void
+config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	apply_defaults(GLOBAL, c);
+}
+
+/* Takes the value after '=': trims it, or unquotes it. Returns an error or NULL. */
+static const char *
+parse_value(char *s, char **out)
+{
+	char *end, *w;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s != '"') {
+		end = s + strlen(s);
+		while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		*out = s;
+		return NULL;
+	}
+	*out = w = ++s;
+	for (; *s != '"'; s++) {
+		if (*s == '\0')
+			return "unterminated quoted value";
+		if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
+			s++;
+		*w++ = *s;
+	}
+	for (end = s + 1; *end == ' ' || *end == '\t'; end++)
+		;
+	if (*end != '\0' && *end != '#')
+		return "text after the closing quote";
+	*w = '\0';
+	return NULL;
+}
+
+/* Lowercases a host name and turns an IDN into its A-label form. */
+static const char *
+normalize_host(const char *name, char *out, size_t size)
+{
+	char url[sizeof(((struct host_config *)0)->name) + 16];
+	struct url u;
+	const char *err;
+
+	if (snprintf(url, sizeof(url), "gemini://%s/", name) >= (int)sizeof(url))
+		return "host name too long";
+	if ((err = url_parse(url, strlen(url), &u)) != NULL || u.port != -1 ||
+	    strcmp(u.path, "/") != 0)
+		return "bad host name";
+	if (strlen(u.host) >= size)
+		return "host name too long";
+	memcpy(out, u.host, strlen(u.host) + 1);
+	return NULL;
+}
+
+static const char *
+parse_line(struct config *c, char *line)
+{
+	const struct config_key *k;
+	struct host_config *h;
+	char *eq, *name, *end, *value;
+	const char *err;
+
+	while (*line == ' ' || *line == '\t')
+		line++;
+	if (*line == '\0' || *line == '#')
+		return NULL;
+	if (*line == '[') {
+		if ((end = strchr(line, ']')) == NULL || end[1] != '\0')
+			return "expected [host NAME]";
+		*end = '\0';
+		if (strncmp(line + 1, "host ", 5) != 0)
+			return "unknown section; expected [host NAME]";
+		if (c->nhosts == CONFIG_MAX_HOSTS)
+			return "too many hosts";
+		h = &c->hosts[c->nhosts];
+		memset(h, 0, sizeof(*h));
+		apply_defaults(HOST, h);
+		name = line + 6;
+		while (*name == ' ')
+			name++;
+		if ((err = normalize_host(name, h->name, sizeof(h->name))) != NULL)
+			return err;
+		if (config_find_host(c, h->name) != NULL)
+			return "host named twice";
+		c->nhosts++;
+		return NULL;
+	}
+	if ((eq = strchr(line, '=')) == NULL)
+		return "expected key = value";
+	*eq = '\0';
+	end = eq;
+	while (end > line && (end[-1] == ' ' || end[-1] == '\t'))
+		*--end = '\0';
+	if ((k = find_key(line)) == NULL)
+		return "unknown key";
+	if ((err = parse_value(eq + 1, &value)) != NULL)
+		return err;
+	if (k->scope == GLOBAL && c->nhosts > 0)
+		return "global key inside a [host] section; move it above the first one";
+	if (k->scope == HOST && c->nhosts == 0)
+		return "host key outside a [host] section";
+	return set_key(k, k->scope == GLOBAL ? (void *)c : (void *)&c->hosts[c->nhosts - 1],
+	    value);
+}
+
+int
+config_load(struct config *c, const char *path, char *errbuf, size_t errsize)
+{
+	char line[4096];
+	const char *err;
+	FILE *f;
+	int lineno = 0;
+	size_t len;
+
+	snprintf(c->file, sizeof(c->file), "%s", path);
+	if ((f = fopen(path, "re")) == NULL) {
+		snprintf(errbuf, errsize, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		len = strlen(line);
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
+			snprintf(errbuf, errsize, "%s:%d: line too long", path, lineno);
+			fclose(f);
+			return -1;
+		}
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if ((err = parse_line(c, line)) != NULL) {
+			snprintf(errbuf, errsize, "%s:%d: %s", path, lineno, err);
+			fclose(f);
+			return -1;
+		}
+	}
+	if (ferror(f)) {
+		snprintf(errbuf, errsize, "%s: %s", path, strerror(errno));
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
+int
+config_override(struct config *c, const char *assignment, char *errbuf, size_t errsize)
+{
+	char buf[4096], *eq, *value;
+	const struct config_key *k;
+	const char *err;
+
+	if (snprintf(buf, sizeof(buf), "%s", assignment) >= (int)sizeof(buf) ||
+	    (eq = strchr(buf, '=')) == NULL) {
+		snprintf(errbuf, errsize, "-o %s: expected key=value", assignment);
+		return -1;
+	}
+	*eq = '\0';
+	if ((k = find_key(buf)) == NULL || k->scope != GLOBAL) {
+		snprintf(errbuf, errsize, "-o %s: not a global key", assignment);
+		return -1;
+	}
+	if ((err = parse_value(eq + 1, &value)) != NULL ||
+	    (err = set_key(k, c, value)) != NULL) {
+		snprintf(errbuf, errsize, "-o %s: %s", assignment, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* certs/NAME.EXT, where the key or certificate path was left unset. */
+static int
+default_cert_path(char *dst, size_t size, const char *name, const char *ext)
+{
+	char tmp[CONFIG_PATH_MAX];
+	int n;
+
+	if (dst[0] != '\0')
+		return 0;
+	n = snprintf(tmp, sizeof(tmp), "certs/%s.%s", name, ext);
+	if (n < 0 || (size_t)n >= size)
+		return -1;
+	memcpy(dst, tmp, (size_t)n + 1);
+	return 0;
+}
+
+int
+config_finish(struct config *c, char *errbuf, size_t errsize)
+{
+	struct host_config *h;
+	int i;
+
+	if (c->nhosts == 0) {
+		snprintf(errbuf, errsize, "%s: no [host NAME] section", c->file);
+		return -1;
+	}
+	if (c->gopher_port == c->gemini_port) {
+		snprintf(errbuf, errsize, "%s: gemini_port and gopher_port are the same",
+		    c->file);
+		return -1;
+	}
+	for (i = 0; i < c->nhosts; i++) {
+		h = &c->hosts[i];
+		if (default_cert_path(h->cert, sizeof(h->cert), h->name, "crt") == -1 ||
+		    default_cert_path(h->key, sizeof(h->key), h->name, "key") == -1) {
+			snprintf(errbuf, errsize, "%s: host %s: certificate path too long",
+			    c->file, h->name);
+			return -1;
+		}
+		if (strspn(h->lang, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789-,") != strlen(h->lang)) {
+			snprintf(errbuf, errsize, "%s: host %s: lang takes BCP 47 tags "
+			    "separated by commas, such as en or en,fr", c->file, h->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+const struct host_config *
+config_find_host(const struct config *c, const char *name)
+{
+	int i;
+
+	for (i = 0; i < c->nhosts; i++)
+		if (strcasecmp(c->hosts[i].name, name) == 0)
+			return &c->hosts[i];
+	return NULL;
+}

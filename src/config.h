@@ -1,0 +1,59 @@
+/*
+ * Configuration: server/gazette.conf, parsed from a declarative table of keys
+ * (name, type, bounds, default), shared by the file parser, -o overrides and
+ * the reference in gazette.conf(5).
+ */
+#ifndef GAZETTE_CONFIG_H
+#define GAZETTE_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONFIG_MAX_HOSTS 32
+#define CONFIG_PATH_MAX 1024
+
+struct host_config {
+	char name[256];			/* lowercased; IDNs in A-label form */
+	char root[CONFIG_PATH_MAX];	/* the content folder */
+	char cert[CONFIG_PATH_MAX];
+	char key[CONFIG_PATH_MAX];
+	char title[256];
+	char description[1024];
+	char lang[64];			/* BCP 47 tags, comma-separated */
+};
+
+struct config {
+	char file[CONFIG_PATH_MAX];	/* the file read, for messages */
+	char user[64];
+	char listen[256];		/* addresses, space-separated; "*" is every one */
+	int gemini_port;
+	int gopher_port;		/* 0: no Gopher */
+	int max_connections;
+	int request_timeout_ms;		/* handshake plus request line */
+	int write_timeout_ms;		/* a response that makes no progress */
+	char log_file[CONFIG_PATH_MAX];	/* "-" stderr, "syslog", or a file */
+	bool access_log;
+	int nhosts;
+	struct host_config hosts[CONFIG_MAX_HOSTS];
+};
+
+/* Sets every key to its default; no host. */
+void config_defaults(struct config *c);
+
+/*
+ * Reads path into c (which config_defaults prepared). On error returns -1 and
+ * writes "FILE:LINE: message" into err.
+ */
+int config_load(struct config *c, const char *path, char *err, size_t errsize);
+
+/* Applies one "key=value" global override (the -o flag). */
+int config_override(struct config *c, const char *assignment, char *err, size_t errsize);
+
+/* Fills what depends on other keys (certificate paths) and checks the whole. */
+int config_finish(struct config *c, char *err, size_t errsize);
+
+/* The host whose name is name (case-insensitive), or NULL. */
+const struct host_config *config_find_host(const struct config *c, const char *name);
+
+#endif

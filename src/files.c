@@ -1,0 +1,200 @@
+/*
+ * Static file access. Every open starts from the content root's descriptor,
+ * never from a path string joined by hand, so no request can name a file
+ * outside it.
+ */
+#include "files.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+
+bool
+files_hidden(const char *path)
+{
+	const char *p;
+
+	if (path[0] == '.')
+		return true;
+	for (p = path; (p = strchr(p, '/')) != NULL; p++)
+		if (p[1] == '.')
+			return true;
+	return false;
+}
+
+/* Fallback without openat2: one component at a time, following no symlink. */
+static int
+open_walk(int rootfd, const char *rel)
+{
+	char seg[256];
+	const char *p = rel, *slash;
+	int fd = rootfd, next;
+	size_t n;
+
+	for (;;) {
+		slash = strchr(p, '/');
+		n = slash ? (size_t)(slash - p) : strlen(p);
+		if (n >= sizeof(seg)) {
+			errno = ENAMETOOLONG;
+			next = -1;
+		} else {
+			memcpy(seg, p, n);
+			seg[n] = '\0';
+			next = openat(fd, seg, OPEN_FLAGS | O_NOFOLLOW |
+			    (slash ? O_DIRECTORY : 0));
+		}
+		if (fd != rootfd)
+			close(fd);
+		if (next == -1 || slash == NULL || slash[1] == '\0')
+			return next;
+		fd = next;
+		p = slash + 1;
+	}
+}
+
+static int
+open_beneath(int rootfd, const char *rel)
+{
+	static int have_openat2 = 1;
+	struct open_how how = {
+		.flags = OPEN_FLAGS,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd;
+
+	if (have_openat2) {
+		fd = (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
+		if (fd != -1 || errno != ENOSYS)
+			return fd;
+		have_openat2 = 0;
+	}
+	return open_walk(rootfd, rel);
+}
+
+enum files_status
+files_open(int rootfd, const char *path, struct files_entry *e)
+{
+	size_t len = strlen(path);
+	bool slash = len > 0 && path[len - 1] == '/';
+	const char *rel;
+
+	memset(e, 0, sizeof(*e));
+	e->fd = -1;
+	if (path[0] != '/' || files_hidden(path + 1))
+		return FILES_NOT_FOUND;
+	rel = path[1] == '\0' ? "." : path + 1;
+	e->name = strrchr(path, '/') + 1;
+	if ((e->fd = open_beneath(rootfd, rel)) == -1)
+		return FILES_NOT_FOUND;
+	if (fstat(e->fd, &e->st) == -1)
+		goto not_found;
+	if (S_ISDIR(e->st.st_mode)) {
+		e->is_dir = true;
+		if (!slash) {
+			close(e->fd);
+			e->fd = -1;
+			return FILES_NEEDS_SLASH;
+		}
+		return FILES_OK;
+	}
+	if (S_ISREG(e->st.st_mode) && !slash)
+		return FILES_OK;
+not_found:
+	close(e->fd);
+	e->fd = -1;
+	return FILES_NOT_FOUND;
+}
+
+static int
+item_cmp(const void *a, const void *b)
+{
+	const struct files_item *x = a, *y = b;
+
+	if (x->is_dir != y->is_dir)
+		return x->is_dir ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+void
+files_list_free(struct files_item *items, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(items[i].name);
+	free(items);
+}
+
+/* A symlink is listed only when it opens from the root, as a request would. */
+static bool
+link_inside(int rootfd, const char *path, const char *name)
+{
+	char rel[4096];
+	int fd;
+
+	if (snprintf(rel, sizeof(rel), "%s%s", path + 1, name) >= (int)sizeof(rel))
+		return false;
+	if ((fd = open_beneath(rootfd, rel)) == -1)
+		return false;
+	close(fd);
+	return true;
+}
+
+int
+files_list(int rootfd, const char *path, int dirfd, struct files_item **out, size_t *nout)
+{
+	struct files_item *items = NULL, *grown;
+	struct dirent *de;
+	struct stat st;
+	size_t n = 0, cap = 0;
+	DIR *d;
+	int fd;
+
+	*out = NULL;
+	*nout = 0;
+	if ((fd = dup(dirfd)) == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	rewinddir(d);
+	while (n < FILES_LIST_MAX && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+			continue;
+		/* Symlinks are listed by what they point to, when that is inside. */
+		if (S_ISLNK(st.st_mode) && (!link_inside(rootfd, path, de->d_name) ||
+		    fstatat(dirfd, de->d_name, &st, 0) == -1))
+			continue;
+		if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			if ((grown = realloc(items, cap * sizeof(*items))) == NULL)
+				goto fail;
+			items = grown;
+		}
+		if ((items[n].name = strdup(de->d_name)) == NULL)
+			goto fail;
+		items[n++].is_dir = S_ISDIR(st.st_mode);
+	}
+	closedir(d);
+	qsort(items, n, sizeof(*items), item_cmp);
+	*out = items;
+	*nout = n;
+	return 0;
+fail:
+	closedir(d);
+	files_list_free(items, n);
+	return -1;
+}

@@ -1,0 +1,261 @@
+/*
+ * Gemini requests: frame, check, route, answer. Every answer is one header
+ * "NN META\r\n" (META at most 1024 bytes) and, for 20, a body. Only statuses
+ * the specification defines are sent.
+ */
+#include "gemini.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "doc.h"
+#include "files.h"
+#include "gemtext.h"
+#include "log.h"
+#include "mime.h"
+#include "pages.h"
+#include "url.h"
+#include "utf8.h"
+
+#define META_MAX 1024
+
+enum frame_result
+gemini_frame(const char *buf, size_t len, size_t *linelen)
+{
+	const char *cr;
+	size_t scan = len < URL_MAX + 2 ? len : URL_MAX + 2;
+
+	for (cr = buf; (cr = memchr(cr, '\r', scan - (cr - buf))) != NULL; cr++)
+		if ((size_t)(cr - buf) + 1 < len && cr[1] == '\n') {
+			*linelen = cr - buf;
+			return *linelen <= URL_MAX ? FRAME_LINE : FRAME_TOO_LONG;
+		}
+	/* No CRLF within URL_MAX + 2 bytes: it can only be too long. */
+	if (len >= URL_MAX + 2 || (len == URL_MAX + 1 && buf[URL_MAX] != '\r'))
+		return FRAME_TOO_LONG;
+	return FRAME_MORE;
+}
+
+static void
+header(struct response *r, int status, const char *meta)
+{
+	size_t n = strlen(meta);
+
+	if (n > META_MAX)
+		n = META_MAX;
+	r->status = status;
+	evbuffer_add_printf(r->out, "%d %.*s\r\n", status, (int)n, meta);
+}
+
+/* "text/gemini; charset=utf-8; lang=en", quoting a list of languages. */
+static void
+gemini_type(const struct site *site, char *out, size_t size)
+{
+	const char *lang = site->cfg->lang;
+
+	if (lang[0] == '\0')
+		snprintf(out, size, "%s; charset=utf-8", MIME_GEMINI);
+	else if (strchr(lang, ',') != NULL)
+		snprintf(out, size, "%s; charset=utf-8; lang=\"%s\"", MIME_GEMINI, lang);
+	else
+		snprintf(out, size, "%s; charset=utf-8; lang=%s", MIME_GEMINI, lang);
+}
+
+static void
+send_doc(struct response *r, const struct site *site, struct doc *d)
+{
+	struct evbuffer *body;
+	char type[128];
+
+	if ((body = evbuffer_new()) == NULL || gemtext_render(d, body) == -1) {
+		if (body)
+			evbuffer_free(body);
+		header(r, 40, "Temporary failure");
+		return;
+	}
+	gemini_type(site, type, sizeof(type));
+	header(r, 20, type);
+	evbuffer_add_buffer(r->out, body);
+	evbuffer_free(body);
+}
+
+static void
+send_file(struct response *r, const struct site *site, struct files_entry *e)
+{
+	const char *type = mime_type(e->name, e->fd, &e->st);
+	char gemtype[128];
+
+	if (strcmp(type, MIME_GEMINI) == 0) {
+		gemini_type(site, gemtype, sizeof(gemtype));
+		type = gemtype;
+	}
+	header(r, 20, type);
+	r->fd = e->fd;
+	r->file_left = e->st.st_size;
+	e->fd = -1;
+}
+
+static void
+redirect_slash(struct response *r, const struct url *u)
+{
+	char meta[META_MAX + 2];
+	size_t q = u->has_query ? strlen(u->query) : 0;
+	long n;
+
+	n = url_encode_path(u->path, strlen(u->path), meta, sizeof(meta) - 1);
+	if (n < 0 || (size_t)n + 1 + (u->has_query ? 1 + q : 0) > META_MAX) {
+		header(r, 51, "Not found");
+		return;
+	}
+	meta[n++] = '/';
+	if (u->has_query) {
+		meta[n++] = '?';
+		memcpy(meta + n, u->query, q);
+		n += q;
+	}
+	meta[n] = '\0';
+	header(r, 31, meta);
+}
+
+static void
+send_folder(struct response *r, const struct site *site, const struct url *u, int dirfd)
+{
+	struct files_item *items;
+	struct files_entry idx;
+	char path[URL_MAX + 16];
+	struct doc d;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%sindex.gmi", u->path);
+	if (files_open(site->rootfd, path, &idx) == FILES_OK && !idx.is_dir) {
+		send_file(r, site, &idx);
+		return;
+	}
+	if (idx.fd != -1)
+		close(idx.fd);
+	if (files_list(site->rootfd, u->path, dirfd, &items, &n) == -1) {
+		log_warn("cannot list %s: %m", u->path);
+		header(r, 51, "Not found");
+		return;
+	}
+	doc_init(&d);
+	pages_folder(&d, u->path, items, n);
+	send_doc(r, site, &d);
+	doc_clear(&d);
+	files_list_free(items, n);
+}
+
+static void
+route(const struct site *site, const struct url *u, struct response *r)
+{
+	struct files_entry e;
+
+	switch (files_open(site->rootfd, u->path, &e)) {
+	case FILES_NOT_FOUND:
+		header(r, 51, "Not found");
+		break;
+	case FILES_NEEDS_SLASH:
+		redirect_slash(r, u);
+		break;
+	case FILES_OK:
+		if (e.is_dir)
+			send_folder(r, site, u, e.fd);
+		else
+			send_file(r, site, &e);
+		break;
+	}
+	if (e.fd != -1)
+		close(e.fd);
+}
+
+/*
+ * Which site answers: the URL's host must be served. An IP literal (for which
+ * clients send no SNI) goes to the host SNI named, else the first host. A
+ * name that differs from SNI is refused: the TLS session belongs to the other.
+ */
+static const struct site *
+pick_site(const struct server *s, const struct request_ctx *ctx, const struct url *u)
+{
+	const struct site *site;
+
+	if (u->host_kind != URL_HOST_NAME) {
+		if (ctx->sni != NULL && (site = server_find_site(s, ctx->sni)) != NULL)
+			return site;
+		return &s->sites[0];
+	}
+	if ((site = server_find_site(s, u->host)) == NULL)
+		return NULL;
+	if (ctx->sni != NULL && server_find_site(s, ctx->sni) != site)
+		return NULL;
+	return site;
+}
+
+int
+gemini_check(const struct server *s, const struct request_ctx *ctx, const char *line,
+    size_t len, struct url *u, const struct site **site, const char **meta)
+{
+	const char *err;
+	int port;
+
+	*site = NULL;
+	if (line == NULL) {
+		*meta = "Request too long";
+		return 59;
+	}
+	if (memchr(line, '\0', len) != NULL) {
+		*meta = "NUL byte in request";
+		return 59;
+	}
+	if (!utf8_valid(line, len)) {
+		*meta = "Request is not valid UTF-8";
+		return 59;
+	}
+	if ((err = url_parse(line, len, u)) != NULL) {
+		*meta = err;
+		return 59;
+	}
+	if (strcmp(u->scheme, "gemini") != 0) {
+		*meta = "Proxy request refused";
+		return 53;
+	}
+	if (!u->has_authority) {
+		*meta = "missing host";
+		return 59;
+	}
+	if ((*site = pick_site(s, ctx, u)) == NULL) {
+		*meta = "Proxy request refused";
+		return 53;
+	}
+	port = u->port == -1 ? 1965 : u->port;
+	if (port != s->cfg->gemini_port) {
+		*meta = "Proxy request refused";
+		return 53;
+	}
+	return 0;
+}
+
+static void
+gemini_handle(struct server *s, const struct request_ctx *ctx, const char *line,
+    size_t len, struct response *r)
+{
+	const struct site *site;
+	const char *meta;
+	struct url u;
+	int status;
+
+	status = gemini_check(s, ctx, line, len, &u, &site, &meta);
+	r->host = site ? site->cfg->name : NULL;
+	if (status != 0) {
+		header(r, status, meta);
+		return;
+	}
+	route(site, &u, r);
+}
+
+const struct proto_ops gemini_ops = {
+	.name = "gemini",
+	.max_line = URL_MAX + 2,
+	.frame = gemini_frame,
+	.handle = gemini_handle,
+};

@@ -1,0 +1,34 @@
+/* Diagnostics and the access log. */
+#ifndef GAZETTE_LOG_H
+#define GAZETTE_LOG_H
+
+#include <stddef.h>
+
+/* Where lines go: stderr (path NULL or "-"), a file, or syslog (path "syslog"). */
+int log_open(const char *path);
+/* Reopens the same destination, for SIGUSR1 after a rotation. */
+int log_reopen(void);
+void log_close(void);
+
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* One access-log line. request is escaped here, so any bytes may be passed. */
+struct log_access {
+	const char *client;	/* address, or "-" when hidden */
+	const char *proto;	/* "gemini", "gopher", "gophers" */
+	const char *host;	/* served host, or "-" */
+	const char *request;	/* the request line as received, without CRLF */
+	size_t request_len;
+	int status;		/* protocol status; 0 when no response was sent */
+	unsigned long long bytes;
+	long duration_ms;
+	const char *note;	/* NULL, or why the connection ended early */
+};
+void log_access(const struct log_access *a);
+
+/* Formats the current UTC time as 2026-01-31T12:34:56Z into buf (>= 21 bytes). */
+void log_time(char *buf, size_t size);
+
+#endif

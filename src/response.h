@@ -1,0 +1,16 @@
+/* What a protocol handler gives the connection to send. */
+#ifndef GAZETTE_RESPONSE_H
+#define GAZETTE_RESPONSE_H
+
+#include <sys/types.h>
+#include <event2/buffer.h>
+
+struct response {
+	int status;		/* for the access log: Gemini status, or 0 */
+	const char *host;	/* the host that answered, for the log */
+	struct evbuffer *out;	/* header and in-memory body, sent first */
+	int fd;			/* then this file, streamed, or -1 */
+	off_t file_left;	/* bytes of fd still to send */
+};
+
+#endif

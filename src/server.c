@@ -1,0 +1,316 @@
+/*
+ * Listeners, accept, signals and the event loop. Accepting pauses while
+ * max_connections are open (and for a moment after EMFILE), so a flood queues
+ * in the kernel's backlog instead of exhausting descriptors.
+ */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "mime.h"
+
+#define LISTEN_BACKLOG 1024
+#define ACCEPT_BATCH 64
+#define ACCEPT_RETRY_MS 100
+
+int
+server_init(struct server *s, const struct config *cfg, char *err, size_t errsize)
+{
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	s->cfg = cfg;
+	TAILQ_INIT(&s->conns);
+	for (i = 0; i < CONFIG_MAX_HOSTS; i++)
+		s->sites[i].rootfd = -1;
+	for (i = 0; i < SERVER_MAX_LISTENERS; i++)
+		s->listeners[i].fd = -1;
+	if (mime_init(err, errsize) == -1)
+		return -1;
+	for (i = 0; i < cfg->nhosts; i++) {
+		struct site *site = &s->sites[i];
+		site->cfg = &cfg->hosts[i];
+		site->rootfd = open(site->cfg->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (site->rootfd == -1) {
+			snprintf(err, errsize, "host %s: root %s: %s", site->cfg->name,
+			    site->cfg->root, strerror(errno));
+			return -1;
+		}
+		s->nsites++;
+	}
+	if (tls_init(&s->tls, cfg, err, errsize) == -1)
+		return -1;
+	return 0;
+}
+
+const struct site *
+server_find_site(const struct server *s, const char *name)
+{
+	int i;
+
+	for (i = 0; i < s->nsites; i++)
+		if (strcasecmp(s->sites[i].cfg->name, name) == 0)
+			return &s->sites[i];
+	return NULL;
+}
+
+static void
+set_accepting(struct server *s, bool on)
+{
+	int i;
+
+	if (on == !s->accept_paused)
+		return;
+	s->accept_paused = !on;
+	for (i = 0; i < s->nlisteners; i++) {
+		if (on)
+			event_add(&s->listeners[i].ev, NULL);
+		else
+			event_del(&s->listeners[i].ev);
+	}
+}
+
+void
+server_conn_opened(struct server *s)
+{
+	if (++s->nconns >= s->cfg->max_connections)
+		set_accepting(s, false);
+}
+
+void
+server_conn_closed(struct server *s)
+{
+	s->nconns--;
+	if (s->stopping) {
+		if (s->nconns == 0)
+			event_base_loopexit(s->base, NULL);
+	} else if (s->nconns < s->cfg->max_connections &&
+	    !evtimer_pending(&s->accept_retry, NULL))
+		set_accepting(s, true);
+}
+
+static void
+on_accept_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (!s->stopping && s->nconns < s->cfg->max_connections)
+		set_accepting(s, true);
+}
+
+static void
+on_accept(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener *l = arg;
+	struct server *s = l->srv;
+	struct sockaddr_storage ss;
+	struct timeval retry = { 0, ACCEPT_RETRY_MS * 1000 };
+	socklen_t len;
+	int i, cfd;
+
+	(void)what;
+	for (i = 0; i < ACCEPT_BATCH && !s->accept_paused; i++) {
+		len = sizeof(ss);
+		cfd = accept4(fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd == -1) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				log_warn("accept: %s; pausing", strerror(errno));
+				set_accepting(s, false);
+				evtimer_add(&s->accept_retry, &retry);
+			}
+			return;
+		}
+		conn_accept(s, l, cfd, (struct sockaddr *)&ss, len);
+	}
+}
+
+/* Opens, binds and listens on one address; returns the socket or -1. */
+static int
+bind_one(const char *addr, int port, char *err, size_t errsize)
+{
+	struct addrinfo hints = { 0 }, *ai = NULL;
+	char service[8];
+	int fd = -1, one = 1, rc;
+
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(service, sizeof(service), "%d", port);
+	if ((rc = getaddrinfo(addr, service, &hints, &ai)) != 0) {
+		snprintf(err, errsize, "listen address %s: %s", addr, gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* "::" serves IPv6 only; IPv4 has its own socket, so both can be chosen. */
+	if (ai->ai_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 || listen(fd, LISTEN_BACKLOG) == -1)
+		goto fail;
+	freeaddrinfo(ai);
+	return fd;
+fail:
+	snprintf(err, errsize, "%s port %d: %s", addr, port, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	freeaddrinfo(ai);
+	return -1;
+}
+
+static int
+add_listener(struct server *s, const char *addr, int port, enum proto proto,
+    bool optional, char *err, size_t errsize)
+{
+	struct listener *l;
+	int fd;
+
+	if (s->nlisteners == SERVER_MAX_LISTENERS) {
+		snprintf(err, errsize, "too many listen addresses");
+		return -1;
+	}
+	if ((fd = bind_one(addr, port, err, errsize)) == -1) {
+		/* "*" asks for IPv6 too; a machine without it is not an error. */
+		if (optional && errno != EADDRINUSE && errno != EACCES) {
+			log_warn("not listening on %s: %s", addr, err);
+			return 0;
+		}
+		return -1;
+	}
+	l = &s->listeners[s->nlisteners++];
+	l->fd = fd;
+	l->proto = proto;
+	l->srv = s;
+	snprintf(l->addr, sizeof(l->addr), strchr(addr, ':') ? "[%s]:%d" : "%s:%d", addr, port);
+	return 0;
+}
+
+int
+server_listen(struct server *s, char *err, size_t errsize)
+{
+	const int ports[] = { [PROTO_GEMINI] = s->cfg->gemini_port,
+	    [PROTO_GOPHER] = s->cfg->gopher_port };
+	char list[sizeof(s->cfg->listen)], *addr, *save;
+	int p;
+
+	for (p = PROTO_GEMINI; p <= PROTO_GEMINI; p++) {
+		if (ports[p] == 0)
+			continue;
+		memcpy(list, s->cfg->listen, sizeof(list));
+		for (addr = strtok_r(list, " \t,", &save); addr != NULL;
+		    addr = strtok_r(NULL, " \t,", &save)) {
+			if (strcmp(addr, "*") == 0) {
+				if (add_listener(s, "0.0.0.0", ports[p], p, false, err, errsize) == -1 ||
+				    add_listener(s, "::", ports[p], p, true, err, errsize) == -1)
+					return -1;
+			} else if (add_listener(s, addr, ports[p], p, false, err, errsize) == -1)
+				return -1;
+		}
+	}
+	if (s->nlisteners == 0) {
+		snprintf(err, errsize, "nothing to listen on");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *s = arg;
+	int i;
+
+	(void)what;
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		if (s->stopping)
+			return;
+		log_info("%s: finishing %d connection(s), then exiting",
+		    sig == SIGTERM ? "SIGTERM" : "SIGINT", s->nconns);
+		s->stopping = true;
+		set_accepting(s, false);
+		evtimer_del(&s->accept_retry);
+		for (i = 0; i < s->nlisteners; i++) {
+			close(s->listeners[i].fd);
+			s->listeners[i].fd = -1;
+		}
+		conn_close_idle(s);
+		if (s->nconns == 0)
+			event_base_loopexit(s->base, NULL);
+		break;
+	case SIGUSR1:
+		if (log_reopen() == -1)
+			log_err("cannot reopen the log: %s", strerror(errno));
+		break;
+	}
+}
+
+int
+server_run(struct server *s)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGUSR1 };
+	size_t i;
+	int l;
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((s->base = event_base_new()) == NULL) {
+		log_err("event_base_new failed");
+		return -1;
+	}
+	evtimer_assign(&s->accept_retry, s->base, on_accept_retry, s);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		s->signals[i] = evsignal_new(s->base, sigs[i], on_signal, s);
+		evsignal_add(s->signals[i], NULL);
+	}
+	for (l = 0; l < s->nlisteners; l++) {
+		struct listener *li = &s->listeners[l];
+		event_assign(&li->ev, s->base, li->fd, EV_READ | EV_PERSIST, on_accept, li);
+		event_add(&li->ev, NULL);
+		log_info("listening on %s (%s)", li->addr,
+		    li->proto == PROTO_GEMINI ? "gemini" : "gopher");
+	}
+	event_base_dispatch(s->base);
+	conn_close_all(s);
+	return 0;
+}
+
+void
+server_clear(struct server *s)
+{
+	size_t i;
+	int j;
+
+	for (i = 0; i < sizeof(s->signals) / sizeof(s->signals[0]); i++)
+		if (s->signals[i] != NULL)
+			event_free(s->signals[i]);
+	for (j = 0; j < s->nlisteners; j++)
+		if (s->listeners[j].fd != -1) {
+			if (s->base != NULL)
+				event_del(&s->listeners[j].ev);
+			close(s->listeners[j].fd);
+		}
+	for (j = 0; j < s->nsites; j++)
+		close(s->sites[j].rootfd);
+	tls_clear(&s->tls);
+	mime_clear();
+	if (s->base != NULL)
+		event_base_free(s->base);
+	memset(s, 0, sizeof(*s));
+}

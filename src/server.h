@@ -1,0 +1,74 @@
+/* The server: sites, listeners, the event loop and its connections. */
+#ifndef GAZETTE_SERVER_H
+#define GAZETTE_SERVER_H
+
+#include <stdbool.h>
+#include <sys/queue.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "config.h"
+#include "tls.h"
+
+#define SERVER_MAX_LISTENERS 16
+
+/* One served host at run time. */
+struct site {
+	const struct host_config *cfg;
+	int rootfd;
+};
+
+enum proto {
+	PROTO_GEMINI,
+	PROTO_GOPHER,
+};
+
+struct listener {
+	int fd;
+	enum proto proto;
+	struct event ev;
+	char addr[64];		/* for messages: "127.0.0.1:1965" */
+	struct server *srv;
+};
+
+struct conn;
+TAILQ_HEAD(conn_list, conn);
+
+struct server {
+	const struct config *cfg;
+	struct tls tls;
+	struct site sites[CONFIG_MAX_HOSTS];
+	int nsites;
+	struct event_base *base;
+	struct listener listeners[SERVER_MAX_LISTENERS];
+	int nlisteners;
+	struct conn_list conns;
+	int nconns;
+	bool accept_paused;
+	bool stopping;
+	struct event accept_retry;	/* after EMFILE: try again shortly */
+	struct event *signals[4];
+};
+
+/*
+ * Loads what every request needs: certificates, TLS contexts, the content
+ * roots and the magic database. Returns -1 with err set.
+ */
+int server_init(struct server *s, const struct config *cfg, char *err, size_t errsize);
+
+/* Binds every configured address and port. Returns -1 with err set. */
+int server_listen(struct server *s, char *err, size_t errsize);
+
+/* Runs the event loop until SIGTERM or SIGINT and the last response is out. */
+int server_run(struct server *s);
+
+void server_clear(struct server *s);
+
+/* Connections call these as they come and go. */
+void server_conn_opened(struct server *s);
+void server_conn_closed(struct server *s);
+
+/* The site serving name, or NULL. */
+const struct site *server_find_site(const struct server *s, const char *name);
+
+#endif

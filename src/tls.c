@@ -1,0 +1,158 @@
+/*
+ * TLS set-up. All contexts share the first one's session-ticket keys (OpenSSL
+ * encrypts tickets with the context the handshake started on), so a resumed
+ * session works whichever host SNI named.
+ */
+#include "tls.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/err.h>
+
+#include "cert.h"
+#include "log.h"
+
+/* TLS 1.2 suites: ECDHE only, AEAD only. TLS 1.3 suites are all fine. */
+#define TLS12_CIPHERS \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:" \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:" \
+	"ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES256-GCM-SHA384"
+#define TLS_GROUPS "X25519:P-256:P-384"
+
+static int
+sni_callback(SSL *ssl, int *alert, void *arg)
+{
+	struct tls *t = arg;
+	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	int i;
+
+	(void)alert;
+	if (name == NULL)
+		return SSL_TLSEXT_ERR_OK;
+	for (i = 0; i < t->n; i++) {
+		const char *cn = SSL_CTX_get_app_data(t->ctx[i]);
+		if (strcasecmp(cn, name) == 0) {
+			if (i != 0)
+				SSL_set_SSL_CTX(ssl, t->ctx[i]);
+			return SSL_TLSEXT_ERR_OK;
+		}
+	}
+	/* Unknown names get the default certificate; the request then gets 53. */
+	return SSL_TLSEXT_ERR_OK;
+}
+
+static const char *
+openssl_error(void)
+{
+	unsigned long e = ERR_get_error();
+
+	return e ? ERR_reason_error_string(e) : "unknown error";
+}
+
+static SSL_CTX *
+ctx_new(const struct host_config *h, char *err, size_t errsize)
+{
+	SSL_CTX *ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		snprintf(err, errsize, "SSL_CTX_new: %s", openssl_error());
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+	    SSL_OP_NO_COMPRESSION);
+	/* Idle connections hold no TLS buffers; writes may be partial and move. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"gazette", 7);
+	/* One ticket is enough: a Gemini client opens one connection at a time. */
+	SSL_CTX_set_num_tickets(ctx, 1);
+	if (!SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) ||
+	    !SSL_CTX_set1_groups_list(ctx, TLS_GROUPS)) {
+		snprintf(err, errsize, "cipher set-up: %s", openssl_error());
+		goto fail;
+	}
+	if (SSL_CTX_use_certificate_chain_file(ctx, h->cert) != 1) {
+		snprintf(err, errsize, "%s: %s", h->cert, openssl_error());
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, h->key, SSL_FILETYPE_PEM) != 1) {
+		snprintf(err, errsize, "%s: %s", h->key, openssl_error());
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		snprintf(err, errsize, "%s does not match %s", h->key, h->cert);
+		goto fail;
+	}
+	SSL_CTX_set_app_data(ctx, (void *)h->name);
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+int
+tls_init(struct tls *t, const struct config *c, char *err, size_t errsize)
+{
+	unsigned char keys[80];
+	char msg[512];
+	bool generated;
+	int i;
+
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < c->nhosts; i++) {
+		const struct host_config *h = &c->hosts[i];
+		if (cert_ensure(h->name, h->cert, h->key, &generated, msg, sizeof(msg)) == -1) {
+			snprintf(err, errsize, "host %s: %s", h->name, msg);
+			goto fail;
+		}
+		if ((t->ctx[i] = ctx_new(h, err, errsize)) == NULL)
+			goto fail;
+		t->n++;
+		cert_fingerprint(SSL_CTX_get0_certificate(t->ctx[i]), t->fingerprint[i],
+		    sizeof(t->fingerprint[i]));
+		log_info("%s certificate for %s (%s), SHA-256 %s",
+		    generated ? "generated" : "loaded", h->name, h->cert, t->fingerprint[i]);
+	}
+	SSL_CTX_set_tlsext_servername_callback(t->ctx[0], sni_callback);
+	SSL_CTX_set_tlsext_servername_arg(t->ctx[0], t);
+	/* Same ticket keys everywhere: see the comment at the top. */
+	if (SSL_CTX_get_tlsext_ticket_keys(t->ctx[0], keys, sizeof(keys)) != 1) {
+		snprintf(err, errsize, "ticket keys: %s", openssl_error());
+		goto fail;
+	}
+	for (i = 1; i < t->n; i++)
+		SSL_CTX_set_tlsext_ticket_keys(t->ctx[i], keys, sizeof(keys));
+	OPENSSL_cleanse(keys, sizeof(keys));
+	return 0;
+fail:
+	tls_clear(t);
+	return -1;
+}
+
+void
+tls_clear(struct tls *t)
+{
+	int i;
+
+	for (i = 0; i < t->n; i++)
+		SSL_CTX_free(t->ctx[i]);
+	memset(t, 0, sizeof(*t));
+}
+
+const char *
+tls_servername(SSL *ssl, char *buf, size_t size)
+{
+	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	size_t i;
+
+	if (name == NULL || strlen(name) >= size)
+		return NULL;
+	for (i = 0; name[i]; i++)
+		buf[i] = (name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i];
+	buf[i] = '\0';
+	return buf;
+}

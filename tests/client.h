@@ -1,0 +1,45 @@
+/* Test clients: Gemini over real TLS and plain TCP, on loopback. */
+#ifndef GAZETTE_TEST_CLIENT_H
+#define GAZETTE_TEST_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct client_opts {
+	const char *sni;	/* NULL: send none */
+	int min_version;	/* TLS1_VERSION...; 0: the library default */
+	int max_version;
+	int timeout_ms;		/* 0: 5000 */
+	const char *cert;	/* a client certificate and key, or NULL */
+	const char *key;
+};
+
+struct reply {
+	char *data;		/* everything received, NUL-terminated */
+	size_t len;
+	bool connected;		/* TCP connected */
+	bool handshake;		/* TLS handshake completed */
+	bool close_notify;	/* the server's close_notify arrived */
+	bool timed_out;		/* nothing more came before the timeout */
+	bool reset;		/* the connection ended without close_notify */
+	char error[256];
+};
+
+/* Sends req (len bytes) over TLS to 127.0.0.1:port, reads to the end. */
+int gemini_fetch(int port, const struct client_opts *o, const void *req, size_t len,
+    struct reply *r);
+
+/* The same with a NUL-terminated request and only SNI "localhost". */
+int gemini_get(int port, const char *req, struct reply *r);
+
+/* Plain TCP: sends req, reads until the server closes or the timeout. */
+int tcp_fetch(int port, const void *req, size_t len, int timeout_ms, struct reply *r);
+
+void reply_free(struct reply *r);
+
+/* The reply's header line without CRLF, into buf; "" when there is none. */
+const char *reply_header(const struct reply *r, char *buf, size_t size);
+/* Bytes after the header. */
+const char *reply_body(const struct reply *r, size_t *len);
+
+#endif

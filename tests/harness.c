@@ -1,0 +1,283 @@
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test.h"
+
+#define START_TIMEOUT_MS 15000
+
+static int scratch_seq;
+
+int
+free_port(void)
+{
+	struct sockaddr_in sin = { 0 };
+	socklen_t len = sizeof(sin);
+	int fd, port = -1;
+
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
+		port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+static int
+write_file(const char *path, const char *data, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		return -1;
+	if (fwrite(data, 1, len, f) != len) {
+		fclose(f);
+		return -1;
+	}
+	return fclose(f);
+}
+
+static int
+mkdirs(char *path)
+{
+	char *p;
+
+	for (p = path + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(path, 0755) == -1 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	return 0;
+}
+
+int
+gazette_write(const struct gazette *g, const char *path, const char *data, long len)
+{
+	char full[1024], tmp[1100];
+
+	snprintf(full, sizeof(full), "%s/%s", g->root, path);
+	if (mkdirs(full) == -1)
+		return -1;
+	/* Write then rename, as an editor saving a whole file would. */
+	snprintf(tmp, sizeof(tmp), "%s.tmp%d", full, getpid());
+	if (write_file(tmp, data, len < 0 ? strlen(data) : (size_t)len) == -1)
+		return -1;
+	return rename(tmp, full);
+}
+
+static bool
+accepting(int port)
+{
+	struct sockaddr_in sin = { 0 };
+	int fd, ok;
+
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return false;
+	ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+	close(fd);
+	return ok;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+char *
+gazette_log(const struct gazette *g)
+{
+	FILE *f = fopen(g->log, "r");
+	char *buf = NULL;
+	size_t size = 0;
+	long n;
+
+	if (f == NULL)
+		return strdup("");
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	size = n > 0 ? (size_t)n : 0;
+	if ((buf = malloc(size + 1)) == NULL)
+		abort();
+	size = fread(buf, 1, size, f);
+	buf[size] = '\0';
+	fclose(f);
+	return buf;
+}
+
+bool
+gazette_wait_log(const struct gazette *g, const char *text, int ms)
+{
+	long waited = 0, step = 2;
+	char *log;
+	bool found;
+
+	for (;;) {
+		log = gazette_log(g);
+		found = strstr(log, text) != NULL;
+		free(log);
+		if (found || waited >= ms)
+			return found;
+		sleep_ms(step);
+		waited += step;
+		if (step < 50)
+			step *= 2;
+	}
+}
+
+static void
+dump_log(const struct gazette *g)
+{
+	char *log = gazette_log(g);
+
+	printf("    --- server log ---\n%s    ---\n", log);
+	free(log);
+}
+
+int
+gazette_start(struct gazette *g, const struct gazette_opts *o)
+{
+	const char *bin = getenv("GAZETTE");
+	char cmd[2048], conf[8192];
+	long waited = 0, step = 1;
+	int status;
+
+	memset(g, 0, sizeof(*g));
+	if (bin == NULL || *bin == '\0')
+		bin = "build/gazette";
+	snprintf(g->dir, sizeof(g->dir), "%s/gazette%d-%d", test_tmp_dir(), getpid(),
+	    scratch_seq++);
+	snprintf(g->root, sizeof(g->root), "%s/content", g->dir);
+	snprintf(g->conf, sizeof(g->conf), "%s/gazette.conf", g->dir);
+	snprintf(g->log, sizeof(g->log), "%s/gazette.log", g->dir);
+	if (mkdir(g->dir, 0700) == -1) {
+		test_fail(__FILE__, __LINE__, "mkdir %s: %s", g->dir, strerror(errno));
+		return -1;
+	}
+	if (o->fixture) {
+		snprintf(cmd, sizeof(cmd), "cp -R '%s/fixtures/%s' '%s'", test_source_dir(),
+		    o->fixture, g->root);
+		if (system(cmd) != 0) {
+			test_fail(__FILE__, __LINE__, "cannot copy fixture %s", o->fixture);
+			return -1;
+		}
+	} else
+		mkdir(g->root, 0755);
+	g->gemini_port = free_port();
+	g->gopher_port = o->gopher ? free_port() : 0;
+	snprintf(conf, sizeof(conf),
+	    "listen = 127.0.0.1\n"
+	    "gemini_port = %d\n"
+	    "gopher_port = %d\n"
+	    "log_file = %s\n"
+	    "%s\n"
+	    "[host localhost]\n"
+	    "root = %s\n"
+	    "cert = %s/certs/localhost.crt\n"
+	    "key = %s/certs/localhost.key\n"
+	    "%s\n%s\n",
+	    g->gemini_port, g->gopher_port, g->log, o->global ? o->global : "", g->root,
+	    g->dir, g->dir, o->host ? o->host : "", o->hosts ? o->hosts : "");
+	if (write_file(g->conf, conf, strlen(conf)) == -1) {
+		test_fail(__FILE__, __LINE__, "cannot write %s", g->conf);
+		return -1;
+	}
+	fflush(stdout);
+	if ((g->pid = fork()) == -1) {
+		test_fail(__FILE__, __LINE__, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (g->pid == 0) {
+		int fd = open(g->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd != -1) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		execl(bin, bin, "-f", "-c", g->conf, (char *)NULL);
+		fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
+		_exit(127);
+	}
+	/* Ready when it accepts: poll, backing off, never a fixed sleep. */
+	while (!accepting(g->gemini_port)) {
+		if (waitpid(g->pid, &status, WNOHANG) == g->pid) {
+			g->pid = 0;
+			test_fail(__FILE__, __LINE__, "gazette exited during start-up");
+			dump_log(g);
+			return -1;
+		}
+		if (waited >= START_TIMEOUT_MS) {
+			test_fail(__FILE__, __LINE__, "gazette did not start listening");
+			dump_log(g);
+			return -1;
+		}
+		sleep_ms(step);
+		waited += step;
+		if (step < 50)
+			step *= 2;
+	}
+	if (g->gopher_port && !gazette_wait_log(g, "(gopher)", START_TIMEOUT_MS)) {
+		test_fail(__FILE__, __LINE__, "gazette did not listen for Gopher");
+		return -1;
+	}
+	return 0;
+}
+
+void
+gazette_signal(struct gazette *g, int sig)
+{
+	if (g->pid > 0)
+		kill(g->pid, sig);
+}
+
+int
+gazette_stop(struct gazette *g)
+{
+	int status, rc = 0;
+	char *log;
+
+	if (g->pid <= 0)
+		return -1;
+	kill(g->pid, SIGTERM);
+	if (waitpid(g->pid, &status, 0) == -1) {
+		test_fail(__FILE__, __LINE__, "waitpid: %s", strerror(errno));
+		return -1;
+	}
+	g->pid = 0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		test_fail(__FILE__, __LINE__, "gazette ended badly (status 0x%x)", status);
+		rc = -1;
+	}
+	log = gazette_log(g);
+	if (strstr(log, "AddressSanitizer") || strstr(log, "runtime error:") ||
+	    strstr(log, "LeakSanitizer")) {
+		test_fail(__FILE__, __LINE__, "sanitizer report in the server log");
+		rc = -1;
+	}
+	free(log);
+	if (rc == -1)
+		dump_log(g);
+	return rc;
+}

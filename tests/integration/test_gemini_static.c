@@ -1,0 +1,72 @@
+/* Static files over Gemini, against the real server. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "client.h"
+#include "harness.h"
+#include "test.h"
+
+static const struct gazette_opts static_site = { .fixture = "static" };
+
+/* Fetches path from g and checks the whole reply byte for byte. */
+static void
+expect(struct gazette *g, const char *path, const char *want)
+{
+	char req[1200];
+	struct reply r;
+
+	snprintf(req, sizeof(req), "gemini://localhost:%d%s\r\n", g->gemini_port, path);
+	test_context("%s", path);
+	gemini_get(g->gemini_port, req, &r);
+	CHECK_STR(r.data, want);
+	CHECK(r.close_notify);
+	reply_free(&r);
+	test_context("%s", "");
+}
+
+TEST(gemini_static_index)
+{
+	struct gazette g;
+
+	if (gazette_start(&g, &static_site) == -1)
+		return;
+	expect(&g, "/", "20 text/gemini; charset=utf-8; lang=en\r\n"
+	    "# Static fixture\n\nHello, Gemini.\n");
+	expect(&g, "", "20 text/gemini; charset=utf-8; lang=en\r\n"
+	    "# Static fixture\n\nHello, Gemini.\n");
+	expect(&g, "/docs/note.txt", "20 text/plain; charset=utf-8\r\nplain text\n");
+	expect(&g, "/docs/other.gemini", "20 text/gemini; charset=utf-8; lang=en\r\n"
+	    "gemini too\n");
+	expect(&g, "/docs", "31 /docs/\r\n");
+	expect(&g, "/docs/", "20 text/gemini; charset=utf-8; lang=en\r\n"
+	    "# Index of /docs/\n\n"
+	    "=> / ..\n"
+	    "=> /docs/alias.txt alias.txt\n"
+	    "=> /docs/note.txt note.txt\n"
+	    "=> /docs/other.gemini other.gemini\n"
+	    "=> /docs/page.gmi page.gmi\n"
+	    "=> /docs/pixel.png pixel.png\n");
+	expect(&g, "/.hidden.gmi", "51 Not found\r\n");
+	expect(&g, "/.secret/key.txt", "51 Not found\r\n");
+	expect(&g, "/docs/escape", "51 Not found\r\n");
+	expect(&g, "/docs/alias.txt", "20 text/plain; charset=utf-8\r\nplain text\n");
+	expect(&g, "/nope", "51 Not found\r\n");
+	expect(&g, "/docs/note.txt/", "51 Not found\r\n");
+	gazette_stop(&g);
+}
+
+TEST(gemini_static_magic)
+{
+	struct gazette g;
+	struct reply r;
+	char req[200], head[200];
+
+	if (gazette_start(&g, &static_site) == -1)
+		return;
+	snprintf(req, sizeof(req), "gemini://localhost:%d/docs/pixel.png\r\n", g.gemini_port);
+	gemini_get(g.gemini_port, req, &r);
+	CHECK_STR(reply_header(&r, head, sizeof(head)), "20 image/png; charset=binary");
+	CHECK_INT(r.len, 69 + strlen("20 image/png; charset=binary\r\n"));
+	reply_free(&r);
+	gazette_stop(&g);
+}
