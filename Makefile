@@ -68,7 +68,7 @@ test: $(BUILD)/gazette $(BUILD)/gazette-test
 
 # The sanitizer build lives in its own folder so it never mixes with the normal one.
 check-asan:
-	$(MAKE) BUILD=build-asan OPT=-O1 \
+	$(MAKE) BUILD=$(BUILD)-asan OPT=-O1 \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
 
 # libFuzzer needs clang; each target runs under ASan and UBSan for FUZZ_SECONDS.
@@ -88,6 +88,6 @@ fuzz: | deps
 	done
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-*
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d $(BUILD)/tests/*/*.d)
