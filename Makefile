@@ -87,6 +87,9 @@ fuzz: | deps
 	    $(FUZZ_BUILD)/corpus-$$t tests/fuzz/corpus/$$t; \
 	done
 
+$(BUILD)/archive-bench: $(BUILD)/tests/bench/archive_bench.o $(LIB_OBJS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
 clean:
 	rm -rf build build-*
 

@@ -20,7 +20,7 @@
 
 #include "url.h"
 
-enum key_type { T_STRING, T_INT, T_DURATION, T_BOOL };
+enum key_type { T_STRING, T_INT, T_DURATION, T_SIZE, T_BOOL };
 enum key_scope { GLOBAL, HOST };
 
 struct config_key {
@@ -31,14 +31,41 @@ struct config_key {
 	size_t size;		/* of a T_STRING buffer */
 	long long min, max;	/* T_INT, T_DURATION (milliseconds) */
 	const char *def;
+	/*
+	 * T_STRING: what is wrong with a value, or NULL. Checked as the value is
+	 * read, so that the message names its line.
+	 */
+	const char *(*check)(const char *value);
 };
 
 #define G_STR(n, f, d) { n, T_STRING, GLOBAL, offsetof(struct config, f), \
-	sizeof(((struct config *)0)->f), 0, 0, d }
+	sizeof(((struct config *)0)->f), 0, 0, d, NULL }
 #define G_INT(n, t, f, lo, hi, d) { n, t, GLOBAL, offsetof(struct config, f), \
-	0, lo, hi, d }
-#define H_STR(n, f, d) { n, T_STRING, HOST, offsetof(struct host_config, f), \
-	sizeof(((struct host_config *)0)->f), 0, 0, d }
+	0, lo, hi, d, NULL }
+#define H_STR_CHECKED(n, f, d, c) { n, T_STRING, HOST, offsetof(struct host_config, f), \
+	sizeof(((struct host_config *)0)->f), 0, 0, d, c }
+#define H_STR(n, f, d) H_STR_CHECKED(n, f, d, NULL)
+#define H_INT(n, t, f, lo, hi, d) { n, t, HOST, offsetof(struct host_config, f), \
+	0, lo, hi, d, NULL }
+
+static const char *
+check_lang(const char *v)
+{
+	if (strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-,") !=
+	    strlen(v))
+		return "lang takes BCP 47 tags separated by commas, such as en or en,fr";
+	return NULL;
+}
+
+/* Every Gopher menu item names it: a bare host name or address. */
+static const char *
+check_gopher_host(const char *v)
+{
+	if (strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:[]") !=
+	    strlen(v))
+		return "gopher_host takes a host name or address, such as gopher.example.org";
+	return NULL;
+}
 
 static const struct config_key keys[] = {
 	G_STR("user", user, "gazette"),
@@ -49,13 +76,22 @@ static const struct config_key keys[] = {
 	G_INT("request_timeout", T_DURATION, request_timeout_ms, 100, 3600000, "10s"),
 	G_INT("write_timeout", T_DURATION, write_timeout_ms, 100, 3600000, "30s"),
 	G_STR("log_file", log_file, "-"),
-	{ "access_log", T_BOOL, GLOBAL, offsetof(struct config, access_log), 0, 0, 1, "yes" },
+	G_INT("search_results", T_INT, search_results, 1, 1000, "50"),
+	G_INT("search_time", T_DURATION, search_time_ms, 10, 10000, "200ms"),
+	{ "access_log", T_BOOL, GLOBAL, offsetof(struct config, access_log), 0, 0, 1, "yes", NULL },
+	{ "gopher_tls", T_BOOL, GLOBAL, offsetof(struct config, gopher_tls), 0, 0, 1, "no", NULL },
+	{ "gopher_host", T_STRING, GLOBAL, offsetof(struct config, gopher_host),
+	    sizeof(((struct config *)0)->gopher_host), 0, 0, "", check_gopher_host },
+	G_INT("gopher_public_port", T_INT, gopher_public_port, 0, 65535, "0"),
 	H_STR("root", root, "content"),
 	H_STR("cert", cert, ""),
 	H_STR("key", key, ""),
 	H_STR("title", title, "gazette"),
 	H_STR("description", description, ""),
-	H_STR("lang", lang, "en"),
+	H_STR_CHECKED("lang", lang, "en", check_lang),
+	H_INT("home_posts", T_INT, home_posts, 0, 1000, "10"),
+	H_INT("feed_posts", T_INT, feed_posts, 1, 1000, "20"),
+	H_INT("max_post_size", T_SIZE, max_post_size, 1024, 64 << 20, "1M"),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -95,11 +131,37 @@ parse_duration(const char *v, long long *ms)
 	return 0;
 }
 
+/* "64k", "1M", "2G"; a bare number is bytes. */
+static int
+parse_size(const char *v, long long *bytes)
+{
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno != 0 || end == v || n < 0 || n > (1LL << 40))
+		return -1;
+	if (*end == '\0')
+		;
+	else if (strcasecmp(end, "k") == 0)
+		n <<= 10;
+	else if (strcasecmp(end, "m") == 0)
+		n <<= 20;
+	else if (strcasecmp(end, "g") == 0)
+		n <<= 30;
+	else
+		return -1;
+	*bytes = n;
+	return 0;
+}
+
 /* Sets one key in base (a struct config or a struct host_config). */
 static const char *
 set_key(const struct config_key *k, void *base, const char *v)
 {
 	char *field = (char *)base + k->offset;
+	const char *err;
 	long long n = 0;
 	char *end;
 
@@ -107,6 +169,8 @@ set_key(const struct config_key *k, void *base, const char *v)
 	case T_STRING:
 		if (strlen(v) >= k->size)
 			return "value too long";
+		if (k->check != NULL && (err = k->check(v)) != NULL)
+			return err;
 		memcpy(field, v, strlen(v) + 1);
 		return NULL;
 	case T_BOOL:
@@ -126,6 +190,10 @@ set_key(const struct config_key *k, void *base, const char *v)
 	case T_DURATION:
 		if (parse_duration(v, &n) == -1)
 			return "expected a duration such as 10s or 500ms";
+		break;
+	case T_SIZE:
+		if (parse_size(v, &n) == -1)
+			return "expected a size such as 512k or 1M";
 		break;
 	}
 	if (n < k->min || n > k->max)
@@ -353,12 +421,6 @@ config_finish(struct config *c, char *errbuf, size_t errsize)
 		    default_cert_path(h->key, sizeof(h->key), h->name, "key") == -1) {
 			snprintf(errbuf, errsize, "%s: host %s: certificate path too long",
 			    c->file, h->name);
-			return -1;
-		}
-		if (strspn(h->lang, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "0123456789-,") != strlen(h->lang)) {
-			snprintf(errbuf, errsize, "%s: host %s: lang takes BCP 47 tags "
-			    "separated by commas, such as en or en,fr", c->file, h->name);
 			return -1;
 		}
 	}

@@ -21,6 +21,9 @@ struct host_config {
 	char title[256];
 	char description[1024];
 	char lang[64];			/* BCP 47 tags, comma-separated */
+	int home_posts;			/* posts on the home page */
+	int feed_posts;			/* entries in the Atom feed */
+	int max_post_size;		/* bytes of a post file read */
 };
 
 struct config {
@@ -29,10 +32,15 @@ struct config {
 	char listen[256];		/* addresses, space-separated; "*" is every one */
 	int gemini_port;
 	int gopher_port;		/* 0: no Gopher */
+	bool gopher_tls;		/* also accept TLS on the Gopher port */
+	char gopher_host[256];		/* named in Gopher menus; "": the first host's name */
+	int gopher_public_port;		/* named in Gopher menus; 0: gopher_port */
 	int max_connections;
 	int request_timeout_ms;		/* handshake plus request line */
 	int write_timeout_ms;		/* a response that makes no progress */
 	char log_file[CONFIG_PATH_MAX];	/* "-" stderr, "syslog", or a file */
+	int search_results;		/* matches shown at most */
+	int search_time_ms;		/* reading post bodies stops after this */
 	bool access_log;
 	int nhosts;
 	struct host_config hosts[CONFIG_MAX_HOSTS];

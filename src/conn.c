@@ -29,6 +29,7 @@
 #include <openssl/err.h>
 
 #include "gemini.h"
+#include "gopher.h"
 #include "log.h"
 #include "tls.h"
 #include "url.h"
@@ -55,6 +56,7 @@ struct conn {
 	int fd;
 	SSL *ssl;
 	bool tls_failed;	/* a fatal TLS error: no close_notify possible */
+	bool sniffed;		/* Gopher: the first byte was looked at for TLS */
 	enum conn_state state;
 	struct event ev;	/* the socket, armed for read or write */
 	struct event timer;
@@ -77,6 +79,7 @@ static void conn_close(struct conn *c);
 
 static const struct proto_ops *const protos[] = {
 	[PROTO_GEMINI] = &gemini_ops,
+	[PROTO_GOPHER] = &gopher_ops,
 };
 
 static void
@@ -208,7 +211,7 @@ conn_log(struct conn *c)
 {
 	struct log_access a = {
 		.client = c->client,
-		.proto = c->ops->name,
+		.proto = c->ssl && c->ops == &gopher_ops ? "gophers" : c->ops->name,
 		.host = c->resp.host,
 		.request = c->answered ? c->buf : NULL,
 		.request_len = c->line_len,
@@ -251,6 +254,37 @@ conn_close(struct conn *c)
 	server_conn_closed(s);
 }
 
+/*
+ * Gopher over TLS shares the Gopher port: a TLS ClientHello starts with the
+ * handshake record type 0x16, which no Gopher selector does.
+ */
+static int
+sniff_tls(struct conn *c)
+{
+	unsigned char b;
+	ssize_t n;
+
+	n = recv(c->fd, &b, 1, MSG_PEEK);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+		conn_wait(c, EV_READ);
+		return IO_WAIT;
+	}
+	if (n <= 0) {
+		c->note = n == 0 ? "closed" : "reset";
+		return IO_ERR;
+	}
+	c->sniffed = true;
+	if (b != 0x16)
+		return 0;
+	if ((c->ssl = SSL_new(c->srv->tls.ctx[0])) == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
+		ERR_clear_error();
+		c->note = "out of memory";
+		return IO_ERR;
+	}
+	SSL_set_accept_state(c->ssl);
+	return 0;
+}
+
 /* Reads until the protocol has a complete request line; then answers it. */
 static int
 step_read(struct conn *c)
@@ -259,7 +293,11 @@ step_read(struct conn *c)
 	enum frame_result fr;
 	size_t linelen = 0;
 	long n;
+	int r;
 
+	if (!c->sniffed && c->ops == &gopher_ops && c->srv->cfg->gopher_tls &&
+	    (r = sniff_tls(c)) != 0)
+		return r;
 	for (;;) {
 		if (c->len == sizeof(c->buf))
 			fr = FRAME_TOO_LONG;
@@ -293,31 +331,42 @@ step_read(struct conn *c)
 	return 0;
 }
 
-/* Tops up the output from the file being streamed; bounded by FILE_CHUNK. */
+/*
+ * Tops up the output from the file being streamed; bounded by FILE_CHUNK. A
+ * filter reads into a buffer of its own first; raw bytes go straight in.
+ */
 static int
 refill(struct conn *c)
 {
+	static char raw[FILE_CHUNK];
+	struct response *r = &c->resp;
 	struct evbuffer_iovec v;
-	size_t want = c->resp.file_left < FILE_CHUNK ? (size_t)c->resp.file_left : FILE_CHUNK;
+	size_t want = r->file_left < FILE_CHUNK ? (size_t)r->file_left : FILE_CHUNK;
 	ssize_t n;
 
-	if (evbuffer_reserve_space(c->resp.out, want, &v, 1) < 1)
+	if (r->filter != NULL)
+		n = read(r->fd, raw, want);
+	else if (evbuffer_reserve_space(r->out, want, &v, 1) < 1)
 		return -1;
-	n = read(c->resp.fd, v.iov_base, want);
-	if (n <= 0) {
-		/* The file shrank under us: send what there was. */
-		close(c->resp.fd);
-		c->resp.fd = -1;
-		return n == 0 ? 0 : -1;
+	else
+		n = read(r->fd, v.iov_base, want);
+	if (n > 0) {
+		if (r->filter != NULL)
+			r->filter(&r->filter_state, raw, n, r->out);
+		else {
+			v.iov_len = n;
+			evbuffer_commit_space(r->out, &v, 1);
+		}
+		r->file_left -= n;
 	}
-	v.iov_len = n;
-	evbuffer_commit_space(c->resp.out, &v, 1);
-	c->resp.file_left -= n;
-	if (c->resp.file_left == 0) {
-		close(c->resp.fd);
-		c->resp.fd = -1;
+	/* At the end, or the file shrank under us: send what there was. */
+	if (n <= 0 || r->file_left == 0) {
+		close(r->fd);
+		r->fd = -1;
+		if (r->filter != NULL)
+			r->filter(&r->filter_state, NULL, 0, r->out);
 	}
-	return 0;
+	return n < 0 ? -1 : 0;
 }
 
 static int

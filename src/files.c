@@ -189,7 +189,9 @@ files_list(int rootfd, const char *path, int dirfd, struct files_item **out, siz
 		items[n++].is_dir = S_ISDIR(st.st_mode);
 	}
 	closedir(d);
-	qsort(items, n, sizeof(*items), item_cmp);
+	/* An empty folder leaves items NULL, which qsort may not be given. */
+	if (n > 0)
+		qsort(items, n, sizeof(*items), item_cmp);
 	*out = items;
 	*nout = n;
 	return 0;

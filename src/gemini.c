@@ -6,15 +6,20 @@
 #include "gemini.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "atom.h"
 #include "doc.h"
 #include "files.h"
 #include "gemtext.h"
 #include "log.h"
 #include "mime.h"
 #include "pages.h"
+#include "route.h"
+#include "search.h"
+#include "store.h"
 #include "url.h"
 #include "utf8.h"
 
@@ -146,8 +151,9 @@ send_folder(struct response *r, const struct site *site, const struct url *u, in
 	files_list_free(items, n);
 }
 
+/* Serves a file or folder under the root, as the URL map's last resort. */
 static void
-route(const struct site *site, const struct url *u, struct response *r)
+serve_static(const struct site *site, const struct url *u, struct response *r)
 {
 	struct files_entry e;
 
@@ -167,6 +173,163 @@ route(const struct site *site, const struct url *u, struct response *r)
 	}
 	if (e.fd != -1)
 		close(e.fd);
+}
+
+/* "gemini://host" or "gemini://host:port": the base of absolute links. */
+static void
+base_url(const struct server *s, const struct site *site, char *out, size_t size)
+{
+	if (s->cfg->gemini_port == 1965)
+		snprintf(out, size, "gemini://%s", site->cfg->name);
+	else
+		snprintf(out, size, "gemini://%s:%d", site->cfg->name, s->cfg->gemini_port);
+}
+
+static void
+send_feed(const struct server *s, const struct site *site, const struct store_index *x,
+    struct response *r)
+{
+	size_t want = (size_t)site->cfg->feed_posts, n = 0, i;
+	struct atom_entry *e;
+	struct post *full;
+	struct atom_feed f;
+	char base[300];
+
+	if (want > x->nposts)
+		want = x->nposts;
+	e = calloc(want + 1, sizeof(*e));
+	full = calloc(want + 1, sizeof(*full));
+	if (e == NULL || full == NULL) {
+		free(e);
+		free(full);
+		header(r, 40, "Temporary failure");
+		return;
+	}
+	base_url(s, site, base, sizeof(base));
+	f.base = base;
+	f.title = site->cfg->title;
+	f.description = site->cfg->description;
+	f.lang = site->cfg->lang;
+	for (n = 0; n < want; n++) {
+		e[n].sp = x->posts[x->nposts - 1 - n];
+		if (store_load(site->store, e[n].sp, &full[n]) == 0)
+			e[n].full = &full[n];
+	}
+	header(r, 20, "application/atom+xml");
+	atom_render(r->out, &f, e, n);
+	for (i = 0; i < n; i++)
+		if (e[i].full != NULL)
+			post_free(&full[i]);
+	free(e);
+	free(full);
+}
+
+static void
+send_search(const struct server *s, const struct site *site, const struct store_index *x,
+    const struct url *u, struct doc *d, struct response *r)
+{
+	char query[URL_MAX + 1];
+	struct search_terms t;
+	size_t found[1000], n, searched, max;
+
+	if (!u->has_query || u->query[0] == '\0') {
+		header(r, 10, "Search posts for these words");
+		return;
+	}
+	if (url_decode(u->query, strlen(u->query), query, sizeof(query), false) < 0 ||
+	    !utf8_valid(query, strlen(query))) {
+		header(r, 59, "bad query");
+		return;
+	}
+	if (search_terms_parse(&t, query, strlen(query)) == 0) {
+		header(r, 10, "Search posts for these words (letters or digits)");
+		return;
+	}
+	max = (size_t)s->cfg->search_results < 1000 ? (size_t)s->cfg->search_results : 1000;
+	n = store_search(site->store, x, &t, found, max, s->cfg->search_time_ms, &searched);
+	pages_search(d, x, query, found, n, searched);
+	send_doc(r, site, d);
+}
+
+/*
+ * The URL map: generated pages first, then files under the root. Only a
+ * generated page looks at the post index, which it refreshes first, so a
+ * post saved a moment ago shows on the very next request.
+ */
+static void
+route(const struct server *s, const struct site *site, const struct url *u,
+    struct response *r)
+{
+	const struct store_index *x;
+	struct route rt;
+	struct post full;
+	struct doc d;
+	long i;
+	int rc = 0;
+
+	route_match(u->path, &rt);
+	if (rt.kind == ROUTE_STATIC || rt.kind == ROUTE_POST_TEXT || rt.kind == ROUTE_CAPS) {
+		serve_static(site, u, r);
+		return;
+	}
+	if (rt.kind == ROUTE_NOT_FOUND) {
+		header(r, 51, "Not found");
+		return;
+	}
+	if (rt.needs_slash) {
+		redirect_slash(r, u);
+		return;
+	}
+	x = store_refresh(site->store);
+	doc_init(&d);
+	switch (rt.kind) {
+	case ROUTE_HOME: {
+		struct pages_site ps = { site->cfg->title, site->cfg->description,
+		    site->cfg->home_posts };
+		pages_home(&d, &ps, x);
+		break;
+	}
+	case ROUTE_ARCHIVE:
+		pages_archive(&d, x);
+		break;
+	case ROUTE_YEAR:
+		rc = pages_year(&d, x, rt.year);
+		break;
+	case ROUTE_MONTH:
+		rc = pages_month(&d, x, rt.year, rt.month);
+		break;
+	case ROUTE_TAGS:
+		pages_tags(&d, x);
+		break;
+	case ROUTE_TAG:
+		rc = pages_tag(&d, x, rt.name);
+		break;
+	case ROUTE_POST:
+		if ((i = store_find_post(site->store, x, rt.name)) < 0 ||
+		    store_load(site->store, x->posts[i], &full) == -1) {
+			rc = -1;
+			break;
+		}
+		pages_post(&d, x, (size_t)i, &full);
+		post_free(&full);
+		break;
+	case ROUTE_SEARCH:
+		send_search(s, site, x, u, &d, r);
+		doc_clear(&d);
+		return;
+	case ROUTE_FEED:
+		send_feed(s, site, x, r);
+		doc_clear(&d);
+		return;
+	default:
+		rc = -1;
+		break;
+	}
+	if (rc == -1)
+		header(r, 51, "Not found");
+	else
+		send_doc(r, site, &d);
+	doc_clear(&d);
 }
 
 /*
@@ -250,7 +413,7 @@ gemini_handle(struct server *s, const struct request_ctx *ctx, const char *line,
 		header(r, status, meta);
 		return;
 	}
-	route(site, &u, r);
+	route(s, site, &u, r);
 }
 
 const struct proto_ops gemini_ops = {

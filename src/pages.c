@@ -2,6 +2,17 @@
 
 #include <string.h>
 
+static const char *const month_names[] = {
+	"January", "February", "March", "April", "May", "June", "July",
+	"August", "September", "October", "November", "December",
+};
+
+const char *
+pages_month_name(int month)
+{
+	return month >= 1 && month <= 12 ? month_names[month - 1] : "?";
+}
+
 void
 pages_folder(struct doc *d, const char *path, const struct files_item *items, size_t n)
 {
@@ -22,4 +33,311 @@ pages_folder(struct doc *d, const char *path, const struct files_item *items, si
 		    doc_printf(d, "%s%s%s", path, items[i].name, slash),
 		    doc_printf(d, "%s%s", items[i].name, slash));
 	}
+}
+
+/* One post in the subscription form: "=> /posts/NAME.gmi YYYY-MM-DD Title". */
+static void
+post_link(struct doc *d, const struct store_post *sp)
+{
+	const struct post *p = &sp->meta;
+
+	doc_link(d, DOC_TO_POST, doc_printf(d, "/posts/%s", sp->stem),
+	    doc_printf(d, "%04d-%02d-%02d %s", p->year, p->month, p->day, p->title));
+}
+
+/* Posts [first, first + count) of the index, newest first. */
+static void
+post_links(struct doc *d, const struct store_index *x, size_t first, size_t count)
+{
+	size_t i;
+
+	for (i = first + count; i-- > first;)
+		post_link(d, x->posts[i]);
+}
+
+static const char *
+month_href(struct doc *d, const struct store_month *m)
+{
+	return doc_printf(d, "/archive/%04d/%02d/", m->year, m->month);
+}
+
+static const char *
+count_label(struct doc *d, size_t n)
+{
+	return doc_printf(d, "%zu post%s", n, n == 1 ? "" : "s");
+}
+
+void
+pages_home(struct doc *d, const struct pages_site *site, const struct store_index *x)
+{
+	size_t n = x->nposts < (size_t)site->home_posts ? x->nposts : (size_t)site->home_posts;
+
+	doc_heading(d, 1, site->title);
+	if (site->description[0] != '\0') {
+		doc_blank(d);
+		doc_text(d, site->description, -1);
+	}
+	doc_blank(d);
+	doc_heading(d, 2, "Latest posts");
+	if (n == 0)
+		doc_text(d, "Nothing has been posted yet.", -1);
+	post_links(d, x, x->nposts - n, n);
+	doc_blank(d);
+	doc_heading(d, 2, "More");
+	doc_link(d, DOC_TO_MENU, "/archive/", "Archive: every month");
+	doc_link(d, DOC_TO_MENU, "/tags/", "Tags and sources");
+	doc_link(d, DOC_TO_SEARCH, "/search", "Search");
+	doc_link(d, DOC_TO_FEED, "/atom.xml", "Atom feed");
+}
+
+static void
+nav_home(struct doc *d)
+{
+	doc_link(d, DOC_TO_MENU, "/archive/", "Archive");
+	doc_link(d, DOC_TO_MENU, "/", "Home");
+}
+
+void
+pages_archive(struct doc *d, const struct store_index *x)
+{
+	size_t i, total;
+	long y;
+
+	doc_heading(d, 1, "Archive");
+	if (x->nmonths == 0) {
+		doc_blank(d);
+		doc_text(d, "Nothing has been posted yet.", -1);
+	}
+	for (i = x->nmonths; i-- > 0;) {
+		const struct store_month *m = &x->months[i];
+		if (i + 1 == x->nmonths || x->months[i + 1].year != m->year) {
+			/* A year's months are contiguous: sum them for its heading. */
+			total = 0;
+			for (y = (long)i; y >= 0 && x->months[y].year == m->year; y--)
+				total += x->months[y].count;
+			doc_blank(d);
+			doc_heading(d, 2, doc_printf(d, "%04d", m->year));
+			doc_link(d, DOC_TO_MENU, doc_printf(d, "/archive/%04d/", m->year),
+			    doc_printf(d, "All of %04d: %s", m->year, count_label(d, total)));
+		}
+		doc_link(d, DOC_TO_MENU, month_href(d, m), doc_printf(d, "%s %04d: %s",
+		    pages_month_name(m->month), m->year, count_label(d, m->count)));
+	}
+	doc_blank(d);
+	doc_link(d, DOC_TO_MENU, "/", "Home");
+}
+
+int
+pages_year(struct doc *d, const struct store_index *x, int year)
+{
+	long first = store_find_year(x, year);
+	size_t i, last;
+
+	if (first < 0)
+		return -1;
+	for (last = first; last + 1 < x->nmonths && x->months[last + 1].year == year; last++)
+		;
+	doc_heading(d, 1, doc_printf(d, "Yearly Archives: %04d", year));
+	for (i = last + 1; i-- > (size_t)first;) {
+		const struct store_month *m = &x->months[i];
+		doc_blank(d);
+		doc_heading(d, 2, doc_printf(d, "%s %04d", pages_month_name(m->month), year));
+		post_links(d, x, m->first, m->count);
+	}
+	doc_blank(d);
+	if (first > 0)
+		doc_link(d, DOC_TO_MENU, doc_printf(d, "/archive/%04d/",
+		    x->months[first - 1].year), doc_printf(d, "Earlier: %04d",
+		    x->months[first - 1].year));
+	if (last + 1 < x->nmonths)
+		doc_link(d, DOC_TO_MENU, doc_printf(d, "/archive/%04d/",
+		    x->months[last + 1].year), doc_printf(d, "Later: %04d",
+		    x->months[last + 1].year));
+	nav_home(d);
+	return 0;
+}
+
+int
+pages_month(struct doc *d, const struct store_index *x, int year, int month)
+{
+	long i = store_find_month(x, year, month);
+	const struct store_month *m;
+
+	if (i < 0)
+		return -1;
+	m = &x->months[i];
+	doc_heading(d, 1, doc_printf(d, "Monthly Archives: %s %04d",
+	    pages_month_name(month), year));
+	doc_blank(d);
+	post_links(d, x, m->first, m->count);
+	doc_blank(d);
+	if (i > 0)
+		doc_link(d, DOC_TO_MENU, month_href(d, &x->months[i - 1]),
+		    doc_printf(d, "Previous month: %s %04d",
+		    pages_month_name(x->months[i - 1].month), x->months[i - 1].year));
+	if ((size_t)i + 1 < x->nmonths)
+		doc_link(d, DOC_TO_MENU, month_href(d, &x->months[i + 1]),
+		    doc_printf(d, "Next month: %s %04d",
+		    pages_month_name(x->months[i + 1].month), x->months[i + 1].year));
+	doc_link(d, DOC_TO_MENU, doc_printf(d, "/archive/%04d/", year),
+	    doc_printf(d, "All of %04d", year));
+	nav_home(d);
+	return 0;
+}
+
+void
+pages_tags(struct doc *d, const struct store_index *x)
+{
+	size_t i, ntags = 0, nsources = 0;
+	int pass;
+
+	doc_heading(d, 1, "Tags and sources");
+	for (i = 0; i < x->ntags; i++) {
+		if (x->tags[i].as_source == x->tags[i].n)
+			nsources++;
+		else
+			ntags++;
+	}
+	if (ntags + nsources == 0) {
+		doc_blank(d);
+		doc_text(d, "No post has tags or a source yet.", -1);
+	}
+	/* Pass 0 lists tags, pass 1 sources: names used only as a source. */
+	for (pass = 0; pass < 2; pass++) {
+		if ((pass == 0 ? ntags : nsources) == 0)
+			continue;
+		doc_blank(d);
+		doc_heading(d, 2, pass == 0 ? "Tags" : "Sources");
+		for (i = 0; i < x->ntags; i++) {
+			const struct store_tag *t = &x->tags[i];
+			if ((t->as_source == t->n) != (pass == 1))
+				continue;
+			doc_link(d, DOC_TO_MENU, doc_printf(d, "/tags/%s/", t->key),
+			    doc_printf(d, "%s (%zu)", t->name, t->n));
+		}
+	}
+	doc_blank(d);
+	doc_link(d, DOC_TO_MENU, "/", "Home");
+}
+
+int
+pages_tag(struct doc *d, const struct store_index *x, const char *name)
+{
+	long ti = store_find_tag(x, name);
+	const struct store_tag *t;
+	size_t i;
+
+	if (ti < 0)
+		return -1;
+	t = &x->tags[ti];
+	doc_heading(d, 1, t->as_source == t->n ? doc_printf(d, "Posts from %s", t->name) :
+	    doc_printf(d, "Posts tagged %s", t->name));
+	doc_blank(d);
+	for (i = t->n; i-- > 0;)
+		post_link(d, x->posts[t->posts[i]]);
+	doc_blank(d);
+	doc_link(d, DOC_TO_MENU, "/tags/", "All tags and sources");
+	doc_link(d, DOC_TO_MENU, "/", "Home");
+	return 0;
+}
+
+static void
+post_body(struct doc *d, const struct post *p)
+{
+	size_t i, j;
+
+	for (i = 0; i < p->nblocks; i++) {
+		const struct post_block *b = &p->blocks[i];
+		switch (b->type) {
+		case POST_PARA:
+			doc_text(d, b->text, -1);
+			break;
+		case POST_QUOTE:
+			doc_quote(d, b->text, -1);
+			break;
+		case POST_ITEM:
+			doc_item(d, b->text, -1);
+			break;
+		case POST_PRE:
+			doc_pre(d, NULL, b->text, -1);
+			break;
+		case POST_LINK:
+			doc_link(d, DOC_TO_URL, b->text, b->text);
+			break;
+		}
+		/* Gemtext cannot link inside a line: a paragraph's links follow it. */
+		for (j = 0; j < b->nurls; j++)
+			doc_link(d, DOC_TO_URL, b->urls[j], b->urls[j]);
+		/* Consecutive list items and links stay together; the rest breathe. */
+		if (i + 1 < p->nblocks && !(b->type == POST_ITEM &&
+		    p->blocks[i + 1].type == POST_ITEM) && !(b->type == POST_LINK &&
+		    p->blocks[i + 1].type == POST_LINK))
+			doc_blank(d);
+	}
+}
+
+void
+pages_post(struct doc *d, const struct store_index *x, size_t i, const struct post *p)
+{
+	const struct store_post *sp = x->posts[i];
+	char slug[256];
+	size_t t;
+
+	doc_heading(d, 1, p->title);
+	doc_blank(d);
+	if (p->has_time)
+		doc_text(d, doc_printf(d, "%04d-%02d-%02d %02d:%02d UTC%s%s", p->year, p->month,
+		    p->day, p->hour, p->minute, p->author ? " · by " : "",
+		    p->author ? p->author : ""), -1);
+	else
+		doc_text(d, doc_printf(d, "%04d-%02d-%02d%s%s", p->year, p->month, p->day,
+		    p->author ? " · by " : "", p->author ? p->author : ""), -1);
+	doc_blank(d);
+	post_body(d, p);
+	doc_blank(d);
+	if (p->source != NULL) {
+		store_tag_slug(p->source, slug, sizeof(slug));
+		doc_link(d, DOC_TO_MENU, doc_printf(d, "/tags/%s/", slug),
+		    doc_printf(d, "Source: %s", p->source));
+	}
+	for (t = 0; t < p->ntags; t++) {
+		store_tag_slug(p->tags[t], slug, sizeof(slug));
+		doc_link(d, DOC_TO_MENU, doc_printf(d, "/tags/%s/", slug),
+		    doc_printf(d, "Tag: %s", p->tags[t]));
+	}
+	doc_link(d, DOC_TO_MENU, doc_printf(d, "/archive/%04d/%02d/", sp->meta.year,
+	    sp->meta.month), doc_printf(d, "%s %04d", pages_month_name(sp->meta.month),
+	    sp->meta.year));
+	if (i > 0)
+		doc_link(d, DOC_TO_POST, doc_printf(d, "/posts/%s", x->posts[i - 1]->stem),
+		    doc_printf(d, "Older: %s", x->posts[i - 1]->meta.title));
+	if (i + 1 < x->nposts)
+		doc_link(d, DOC_TO_POST, doc_printf(d, "/posts/%s", x->posts[i + 1]->stem),
+		    doc_printf(d, "Newer: %s", x->posts[i + 1]->meta.title));
+	doc_link(d, DOC_TO_FILE, doc_printf(d, "/posts/%s.txt", sp->stem), "Plain text");
+	doc_link(d, DOC_TO_MENU, "/", "Home");
+}
+
+void
+pages_search(struct doc *d, const struct store_index *x, const char *query,
+    const size_t *found, size_t n, size_t searched)
+{
+	size_t i;
+
+	doc_heading(d, 1, doc_printf(d, "Search: %s", query));
+	doc_blank(d);
+	for (i = 0; i < n; i++)
+		post_link(d, x->posts[found[i]]);
+	if (n > 0)
+		doc_blank(d);
+	if (n == 0)
+		doc_text(d, "No post matches every word.", -1);
+	else
+		doc_text(d, doc_printf(d, "%s match%s.", count_label(d, n),
+		    n == 1 ? "es" : ""), -1);
+	if (searched < x->nposts)
+		doc_text(d, doc_printf(d, "Only the newest %zu of %zu posts were searched; "
+		    "more words narrow it down.", searched, x->nposts), -1);
+	doc_link(d, DOC_TO_SEARCH, "/search", "Search again");
+	doc_link(d, DOC_TO_MENU, "/", "Home");
 }

@@ -1,6 +1,9 @@
 /*
  * Page builders: each turns what a request asks for into a document, with no
- * knowledge of the protocol that will render it.
+ * knowledge of the protocol that will render it. Every list of posts is a run
+ * of links "YYYY-MM-DD Title" under the page's single level-1 heading: the
+ * Gemini subscription form, which Lagrange and other readers subscribe to.
+ * Builders are deterministic: the same index gives the same document.
  */
 #ifndef GAZETTE_PAGES_H
 #define GAZETTE_PAGES_H
@@ -9,9 +12,33 @@
 
 #include "doc.h"
 #include "files.h"
+#include "post.h"
+#include "store.h"
+
+struct pages_site {
+	const char *title;
+	const char *description;
+	int home_posts;		/* how many posts the home page lists */
+};
 
 /* A folder without an index: its folders, then its files, each a link. */
 void pages_folder(struct doc *d, const char *path, const struct files_item *items,
     size_t n);
+
+void pages_home(struct doc *d, const struct pages_site *site, const struct store_index *x);
+void pages_archive(struct doc *d, const struct store_index *x);
+/* These return -1 (and build nothing) when there is no such year, month or tag. */
+int pages_year(struct doc *d, const struct store_index *x, int year);
+int pages_month(struct doc *d, const struct store_index *x, int year, int month);
+int pages_tag(struct doc *d, const struct store_index *x, const char *name);
+void pages_tags(struct doc *d, const struct store_index *x);
+/* Post i of the index, whose full parse is p. */
+void pages_post(struct doc *d, const struct store_index *x, size_t i, const struct post *p);
+/* Results: indexes into x, newest first; searched as store_search reported it. */
+void pages_search(struct doc *d, const struct store_index *x, const char *query,
+    const size_t *found, size_t n, size_t searched);
+
+/* "January" for 1. */
+const char *pages_month_name(int month);
 
 #endif

@@ -11,6 +11,12 @@ struct response {
 	struct evbuffer *out;	/* header and in-memory body, sent first */
 	int fd;			/* then this file, streamed, or -1 */
 	off_t file_left;	/* bytes of fd still to send */
+	/*
+	 * Transforms fd's bytes as they are streamed (Gopher's type-0 transport,
+	 * gopher_text); NULL sends them raw. Called with in NULL once fd is done.
+	 */
+	void (*filter)(unsigned *state, const char *in, size_t len, struct evbuffer *out);
+	unsigned filter_state;	/* the filter's, starts at 0 */
 };
 
 #endif

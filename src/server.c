@@ -26,6 +26,26 @@
 #define ACCEPT_BATCH 64
 #define ACCEPT_RETRY_MS 100
 
+static void
+log_store(const struct site *site)
+{
+	struct store_stats st;
+
+	store_stats(site->store, &st);
+	log_info("%s: %zu post(s) in %s/posts (%zu skipped), scanned in %.1f ms%s",
+	    site->cfg->name, st.posts, site->cfg->root, st.skipped, st.scan_ms,
+	    st.inotify ? "" : "; no inotify, rescanning instead");
+}
+
+/* inotify said posts changed: update the index now, off any request's path. */
+static void
+on_store_event(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	store_refresh(arg);
+}
+
 int
 server_init(struct server *s, const struct config *cfg, char *err, size_t errsize)
 {
@@ -49,7 +69,16 @@ server_init(struct server *s, const struct config *cfg, char *err, size_t errsiz
 			    site->cfg->root, strerror(errno));
 			return -1;
 		}
+		site->store = store_new(site->rootfd, site->cfg->root,
+		    (size_t)site->cfg->max_post_size, site->cfg->name);
+		if (site->store == NULL) {
+			snprintf(err, errsize, "host %s: out of memory scanning posts",
+			    site->cfg->name);
+			close(site->rootfd);
+			return -1;
+		}
 		s->nsites++;
+		log_store(site);
 	}
 	if (tls_init(&s->tls, cfg, err, errsize) == -1)
 		return -1;
@@ -209,7 +238,7 @@ server_listen(struct server *s, char *err, size_t errsize)
 	char list[sizeof(s->cfg->listen)], *addr, *save;
 	int p;
 
-	for (p = PROTO_GEMINI; p <= PROTO_GEMINI; p++) {
+	for (p = PROTO_GEMINI; p <= PROTO_GOPHER; p++) {
 		if (ports[p] == 0)
 			continue;
 		memcpy(list, s->cfg->listen, sizeof(list));
@@ -279,6 +308,15 @@ server_run(struct server *s)
 		s->signals[i] = evsignal_new(s->base, sigs[i], on_signal, s);
 		evsignal_add(s->signals[i], NULL);
 	}
+	for (l = 0; l < s->nsites; l++) {
+		struct site *site = &s->sites[l];
+		if (store_fd(site->store) == -1)
+			continue;
+		site->store_ev = event_new(s->base, store_fd(site->store), EV_READ | EV_PERSIST,
+		    on_store_event, site->store);
+		if (site->store_ev != NULL)
+			event_add(site->store_ev, NULL);
+	}
 	for (l = 0; l < s->nlisteners; l++) {
 		struct listener *li = &s->listeners[l];
 		event_assign(&li->ev, s->base, li->fd, EV_READ | EV_PERSIST, on_accept, li);
@@ -306,8 +344,12 @@ server_clear(struct server *s)
 				event_del(&s->listeners[j].ev);
 			close(s->listeners[j].fd);
 		}
-	for (j = 0; j < s->nsites; j++)
+	for (j = 0; j < s->nsites; j++) {
+		if (s->sites[j].store_ev != NULL)
+			event_free(s->sites[j].store_ev);
+		store_free(s->sites[j].store);
 		close(s->sites[j].rootfd);
+	}
 	tls_clear(&s->tls);
 	mime_clear();
 	if (s->base != NULL)

@@ -8,6 +8,7 @@
 #include <event2/event_struct.h>
 
 #include "config.h"
+#include "store.h"
 #include "tls.h"
 
 #define SERVER_MAX_LISTENERS 16
@@ -16,6 +17,8 @@
 struct site {
 	const struct host_config *cfg;
 	int rootfd;
+	struct store *store;	/* the posts under rootfd/posts */
+	struct event *store_ev;	/* its inotify descriptor, when it has one */
 };
 
 enum proto {

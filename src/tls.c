@@ -7,7 +7,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/err.h>
 
@@ -25,15 +24,15 @@ static int
 sni_callback(SSL *ssl, int *alert, void *arg)
 {
 	struct tls *t = arg;
-	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	char name[256];
 	int i;
 
 	(void)alert;
-	if (name == NULL)
+	if (tls_servername(ssl, name, sizeof(name)) == NULL)
 		return SSL_TLSEXT_ERR_OK;
 	for (i = 0; i < t->n; i++) {
 		const char *cn = SSL_CTX_get_app_data(t->ctx[i]);
-		if (strcasecmp(cn, name) == 0) {
+		if (strcmp(cn, name) == 0) {
 			if (i != 0)
 				SSL_set_SSL_CTX(ssl, t->ctx[i]);
 			return SSL_TLSEXT_ERR_OK;
@@ -153,6 +152,12 @@ tls_servername(SSL *ssl, char *buf, size_t size)
 		return NULL;
 	for (i = 0; name[i]; i++)
 		buf[i] = (name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i];
+	/*
+	 * "example.org." is "example.org" (RFC 6066 wants no dot, but clients
+	 * that copy the URL's host send it), as it is in a URL.
+	 */
+	if (i > 1 && buf[i - 1] == '.')
+		i--;
 	buf[i] = '\0';
 	return buf;
 }

@@ -21,7 +21,10 @@ struct tls {
 int tls_init(struct tls *t, const struct config *c, char *err, size_t errsize);
 void tls_clear(struct tls *t);
 
-/* The SNI name the client sent, lowercased into buf, or NULL when it sent none. */
+/*
+ * The SNI name the client sent, lowercased and without a trailing dot, into
+ * buf; NULL when it sent none.
+ */
 const char *tls_servername(SSL *ssl, char *buf, size_t size);
 
 #endif

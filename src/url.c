@@ -64,6 +64,8 @@ url_decode(const char *s, size_t len, char *out, size_t size, bool plus_is_space
 	size_t i, o = 0;
 	int hi, lo;
 
+	if (size == 0)
+		return -1;	/* not even room for the NUL */
 	for (i = 0; i < len; i++) {
 		char c = s[i];
 		if (o + 1 >= size)
@@ -140,6 +142,28 @@ escapes_ok(const char *s, size_t len)
 	return true;
 }
 
+/*
+ * What a registered name may hold once decoded and in A-label form: letters,
+ * digits, '-', '_' and dots between non-empty labels. Checked after libidn2
+ * too, whose UTS #46 mapping turns some code points into ASCII (U+00A0 into a
+ * space, U+FF1C into '<').
+ */
+static bool
+host_name_ok(const char *h)
+{
+	const char *p;
+
+	if (h[0] == '\0' || h[0] == '.')
+		return false;
+	for (p = h; *p; p++) {
+		if (*p == '.' && (p[1] == '.' || p[1] == '\0'))
+			return false;
+		if (*p != '.' && *p != '-' && *p != '_' && !is_alpha(*p) && !is_digit(*p))
+			return false;
+	}
+	return true;
+}
+
 static const char *
 parse_host(const char *s, size_t len, struct url *u)
 {
@@ -187,8 +211,6 @@ parse_host(const char *s, size_t len, struct url *u)
 	/* "example.org." names the same host as "example.org". */
 	if (n > 1 && tmp[n - 1] == '.')
 		tmp[--n] = '\0';
-	if (n == 0 || tmp[0] == '.')
-		return "bad host";
 	if (non_ascii) {
 		if (!utf8_valid(tmp, n))
 			return "host is not UTF-8";
@@ -204,6 +226,8 @@ parse_host(const char *s, size_t len, struct url *u)
 		idn2_free(ascii);
 	} else
 		memcpy(u->host, tmp, n + 1);
+	if (!host_name_ok(u->host))
+		return "bad host";
 	u->host_kind = URL_HOST_NAME;
 	{
 		struct in_addr a4;

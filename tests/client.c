@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 static long
 now_ms(void)
@@ -74,66 +76,116 @@ reply_init(struct reply *r)
 	append(r, "", 0);
 }
 
-int
-gemini_fetch(int port, const struct client_opts *o, const void *req, size_t len,
-    struct reply *r)
-{
+struct gemini_conn {
 	SSL_CTX *ctx;
-	SSL *ssl = NULL;
-	char buf[16384];
+	SSL *ssl;
+	int fd;
 	long deadline;
-	int fd, n, err;
+};
+
+void
+gemini_disconnect(struct gemini_conn *c)
+{
+	if (c == NULL)
+		return;
+	SSL_free(c->ssl);
+	SSL_CTX_free(c->ctx);
+	if (c->fd != -1)
+		close(c->fd);
+	free(c);
+	ERR_clear_error();
+}
+
+/* "AB:CD:..." of the certificate the server presented. */
+static void
+peer_fingerprint(SSL *ssl, char *out, size_t size)
+{
+	X509 *x = SSL_get0_peer_certificate(ssl);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n, i;
+
+	out[0] = '\0';
+	if (x == NULL || !X509_digest(x, EVP_sha256(), md, &n) || size < 3 * n)
+		return;
+	for (i = 0; i < n; i++)
+		snprintf(out + 3 * i, size - 3 * i, "%02X%s", md[i], i + 1 < n ? ":" : "");
+}
+
+struct gemini_conn *
+gemini_connect(int port, const struct client_opts *o, struct reply *r)
+{
+	struct gemini_conn *c;
 
 	reply_init(r);
-	deadline = now_ms() + (o->timeout_ms ? o->timeout_ms : 5000);
-	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
-		return -1;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		abort();
+	c->fd = -1;
+	c->deadline = now_ms() + (o->timeout_ms ? o->timeout_ms : 5000);
+	if ((c->ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		goto fail;
 	/* Let tests offer old protocol versions the server must refuse. */
-	SSL_CTX_set_security_level(ctx, 0);
+	SSL_CTX_set_security_level(c->ctx, 0);
 	if (o->min_version)
-		SSL_CTX_set_min_proto_version(ctx, o->min_version);
+		SSL_CTX_set_min_proto_version(c->ctx, o->min_version);
 	if (o->max_version)
-		SSL_CTX_set_max_proto_version(ctx, o->max_version);
-	if (o->cert && (SSL_CTX_use_certificate_file(ctx, o->cert, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx, o->key, SSL_FILETYPE_PEM) != 1)) {
+		SSL_CTX_set_max_proto_version(c->ctx, o->max_version);
+	if (o->cert && (SSL_CTX_use_certificate_file(c->ctx, o->cert, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(c->ctx, o->key, SSL_FILETYPE_PEM) != 1)) {
 		snprintf(r->error, sizeof(r->error), "client certificate");
-		SSL_CTX_free(ctx);
-		return -1;
+		goto fail;
 	}
-	if ((fd = connect_loopback(port, r)) == -1) {
-		SSL_CTX_free(ctx);
-		return -1;
-	}
-	set_timeout(fd, deadline - now_ms());
-	ssl = SSL_new(ctx);
-	SSL_set_fd(ssl, fd);
+	if ((c->fd = connect_loopback(port, r)) == -1)
+		goto fail;
+	set_timeout(c->fd, c->deadline - now_ms());
+	c->ssl = SSL_new(c->ctx);
+	SSL_set_fd(c->ssl, c->fd);
 	if (o->sni)
-		SSL_set_tlsext_host_name(ssl, o->sni);
-	if (SSL_connect(ssl) != 1) {
+		SSL_set_tlsext_host_name(c->ssl, o->sni);
+	if (SSL_connect(c->ssl) != 1) {
 		snprintf(r->error, sizeof(r->error), "handshake: %s",
 		    ERR_reason_error_string(ERR_get_error()));
 		r->reset = true;
-		goto done;
+		goto fail;
 	}
 	r->handshake = true;
-	if (len > 0 && SSL_write(ssl, req, (int)len) <= 0) {
+	r->version = SSL_version(c->ssl);
+	peer_fingerprint(c->ssl, r->fingerprint, sizeof(r->fingerprint));
+	return c;
+fail:
+	gemini_disconnect(c);
+	return NULL;
+}
+
+int
+gemini_send(struct gemini_conn *c, const void *req, size_t len, struct reply *r)
+{
+	if (len > 0 && SSL_write(c->ssl, req, (int)len) <= 0) {
 		snprintf(r->error, sizeof(r->error), "write failed");
 		r->reset = true;
-		goto done;
+		return -1;
 	}
-	for (;;) {
-		if (now_ms() >= deadline) {
+	return 0;
+}
+
+void
+gemini_read(struct gemini_conn *c, size_t want, struct reply *r)
+{
+	char buf[16384];
+	int n, err;
+
+	while (r->len < want && !r->close_notify && !r->timed_out && !r->reset) {
+		if (now_ms() >= c->deadline) {
 			r->timed_out = true;
 			break;
 		}
-		set_timeout(fd, deadline - now_ms());
+		set_timeout(c->fd, c->deadline - now_ms());
 		ERR_clear_error();
-		n = SSL_read(ssl, buf, sizeof(buf));
+		n = SSL_read(c->ssl, buf, sizeof(buf));
 		if (n > 0) {
 			append(r, buf, n);
 			continue;
 		}
-		err = SSL_get_error(ssl, n);
+		err = SSL_get_error(c->ssl, n);
 		if (err == SSL_ERROR_ZERO_RETURN)
 			r->close_notify = true;
 		else if ((err == SSL_ERROR_SYSCALL || err == SSL_ERROR_WANT_READ) &&
@@ -141,13 +193,20 @@ gemini_fetch(int port, const struct client_opts *o, const void *req, size_t len,
 			r->timed_out = true;
 		else
 			r->reset = true;
-		break;
 	}
-done:
-	SSL_free(ssl);
-	SSL_CTX_free(ctx);
-	close(fd);
-	ERR_clear_error();
+}
+
+int
+gemini_fetch(int port, const struct client_opts *o, const void *req, size_t len,
+    struct reply *r)
+{
+	struct gemini_conn *c;
+
+	if ((c = gemini_connect(port, o, r)) == NULL)
+		return r->connected ? 0 : -1;
+	if (gemini_send(c, req, len, r) == 0)
+		gemini_read(c, SIZE_MAX, r);
+	gemini_disconnect(c);
 	return 0;
 }
 

@@ -22,6 +22,8 @@ struct reply {
 	bool close_notify;	/* the server's close_notify arrived */
 	bool timed_out;		/* nothing more came before the timeout */
 	bool reset;		/* the connection ended without close_notify */
+	int version;		/* the TLS version agreed (TLS1_2_VERSION...), or 0 */
+	char fingerprint[100];	/* SHA-256 of the server's certificate, "AB:CD:..." */
 	char error[256];
 };
 
@@ -31,6 +33,18 @@ int gemini_fetch(int port, const struct client_opts *o, const void *req, size_t 
 
 /* The same with a NUL-terminated request and only SNI "localhost". */
 int gemini_get(int port, const char *req, struct reply *r);
+
+/*
+ * The same in steps, for tests that pace the client: connect and handshake
+ * (NULL on failure, with r telling how far it got), send, read until r holds
+ * at least want bytes or the connection ends (want SIZE_MAX: to the end),
+ * disconnect. The timeout runs from gemini_connect.
+ */
+struct gemini_conn;
+struct gemini_conn *gemini_connect(int port, const struct client_opts *o, struct reply *r);
+int gemini_send(struct gemini_conn *c, const void *req, size_t len, struct reply *r);
+void gemini_read(struct gemini_conn *c, size_t want, struct reply *r);
+void gemini_disconnect(struct gemini_conn *c);
 
 /* Plain TCP: sends req, reads until the server closes or the timeout. */
 int tcp_fetch(int port, const void *req, size_t len, int timeout_ms, struct reply *r);

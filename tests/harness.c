@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "test.h"
 
 #define START_TIMEOUT_MS 15000
@@ -98,6 +99,14 @@ accepting(int port)
 	return ok;
 }
 
+static const char *
+gazette_binary(void)
+{
+	const char *bin = getenv("GAZETTE");
+
+	return bin && *bin ? bin : "build/gazette";
+}
+
 static void
 sleep_ms(long ms)
 {
@@ -157,35 +166,48 @@ dump_log(const struct gazette *g)
 	free(log);
 }
 
-int
-gazette_start(struct gazette *g, const struct gazette_opts *o)
+/* Creates g->dir with g->root inside: a copy of the fixture, or empty. */
+static int
+scratch_new(const struct gazette *g, const char *fixture)
 {
-	const char *bin = getenv("GAZETTE");
-	char cmd[2048], conf[8192];
-	long waited = 0, step = 1;
-	int status;
+	char cmd[2048];
 
-	memset(g, 0, sizeof(*g));
-	if (bin == NULL || *bin == '\0')
-		bin = "build/gazette";
-	snprintf(g->dir, sizeof(g->dir), "%s/gazette%d-%d", test_tmp_dir(), getpid(),
-	    scratch_seq++);
-	snprintf(g->root, sizeof(g->root), "%s/content", g->dir);
-	snprintf(g->conf, sizeof(g->conf), "%s/gazette.conf", g->dir);
-	snprintf(g->log, sizeof(g->log), "%s/gazette.log", g->dir);
 	if (mkdir(g->dir, 0700) == -1) {
 		test_fail(__FILE__, __LINE__, "mkdir %s: %s", g->dir, strerror(errno));
 		return -1;
 	}
-	if (o->fixture) {
+	if (fixture) {
 		snprintf(cmd, sizeof(cmd), "cp -R '%s/fixtures/%s' '%s'", test_source_dir(),
-		    o->fixture, g->root);
+		    fixture, g->root);
 		if (system(cmd) != 0) {
-			test_fail(__FILE__, __LINE__, "cannot copy fixture %s", o->fixture);
+			test_fail(__FILE__, __LINE__, "cannot copy fixture %s", fixture);
 			return -1;
 		}
 	} else
 		mkdir(g->root, 0755);
+	return 0;
+}
+
+int
+gazette_start(struct gazette *g, const struct gazette_opts *o)
+{
+	const char *bin = gazette_binary();
+	char conf[8192];
+	long waited = 0, step = 1;
+	int status;
+
+	memset(g, 0, sizeof(*g));
+	if (o->dir)
+		snprintf(g->dir, sizeof(g->dir), "%s", o->dir);
+	else
+		snprintf(g->dir, sizeof(g->dir), "%s/gazette%d-%d", test_tmp_dir(), getpid(),
+		    scratch_seq++);
+	snprintf(g->root, sizeof(g->root), "%s/content", g->dir);
+	snprintf(g->conf, sizeof(g->conf), "%s/gazette.conf", g->dir);
+	snprintf(g->log, sizeof(g->log), "%s/gazette.log", g->dir);
+	/* An earlier run's folder is kept as it is. */
+	if (o->dir == NULL && scratch_new(g, o->fixture) == -1)
+		return -1;
 	g->gemini_port = free_port();
 	g->gopher_port = o->gopher ? free_port() : 0;
 	snprintf(conf, sizeof(conf),
@@ -280,4 +302,138 @@ gazette_stop(struct gazette *g)
 	if (rc == -1)
 		dump_log(g);
 	return rc;
+}
+
+int
+gazette_exec(const char *const args[], char **output)
+{
+	const char *bin = gazette_binary();
+	const char *argv[32];
+	char buf[4096], *out = NULL;
+	size_t len = 0, n;
+	int fds[2], status, i;
+	ssize_t got;
+	pid_t pid;
+
+	argv[0] = bin;
+	for (i = 0; args[i] != NULL && i < 30; i++)
+		argv[i + 1] = args[i];
+	argv[i + 1] = NULL;
+	if (pipe(fds) == -1)
+		return -1;
+	fflush(stdout);
+	if ((pid = fork()) == -1) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		dup2(fds[1], STDERR_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		execv(bin, (char *const *)argv);
+		fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
+		_exit(127);
+	}
+	close(fds[1]);
+	while ((got = read(fds[0], buf, sizeof(buf))) != 0) {
+		if (got == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		n = (size_t)got;
+		if ((out = realloc(out, len + n + 1)) == NULL)
+			abort();
+		memcpy(out + len, buf, n);
+		len += n;
+	}
+	close(fds[0]);
+	if (out == NULL && (out = malloc(1)) == NULL)
+		abort();
+	out[len] = '\0';
+	*output = out;
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Replaces ":<port>" by ":PORT" for each of g's ports; returns a new string. */
+static char *
+mask_ports(const struct gazette *g, const char *s, size_t len, size_t *outlen)
+{
+	char pat[2][16], *out, *o;
+	size_t i = 0, k, pl[2];
+
+	snprintf(pat[0], sizeof(pat[0]), ":%d", g->gemini_port);
+	snprintf(pat[1], sizeof(pat[1]), ":%d", g->gopher_port ? g->gopher_port : -1);
+	pl[0] = strlen(pat[0]);
+	pl[1] = strlen(pat[1]);
+	if ((out = o = malloc(len * 2 + 1)) == NULL)
+		abort();
+	while (i < len) {
+		for (k = 0; k < 2; k++)
+			if (i + pl[k] <= len && memcmp(s + i, pat[k], pl[k]) == 0 &&
+			    (i + pl[k] == len || s[i + pl[k]] < '0' || s[i + pl[k]] > '9'))
+				break;
+		if (k < 2) {
+			memcpy(o, ":PORT", 5);
+			o += 5;
+			i += pl[k];
+		} else
+			*o++ = s[i++];
+	}
+	*o = '\0';
+	*outlen = o - out;
+	return out;
+}
+
+void
+expect_file(const struct gazette *g, const char *name, const char *got, size_t len)
+{
+	char path[1024], *want = NULL, *masked;
+	size_t wantlen = 0, mlen;
+	const char *update = getenv("GAZETTE_UPDATE_EXPECTED");
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/expected/%s", test_source_dir(), name);
+	masked = mask_ports(g, got, len, &mlen);
+	if (update != NULL && strcmp(update, "1") == 0) {
+		if (write_file(path, masked, mlen) == -1)
+			test_fail(__FILE__, __LINE__, "cannot write %s", path);
+		else
+			printf("    wrote %s\n", path);
+		free(masked);
+		return;
+	}
+	if ((f = fopen(path, "r")) == NULL) {
+		test_fail(__FILE__, __LINE__, "missing %s (GAZETTE_UPDATE_EXPECTED=1 writes it)",
+		    path);
+		free(masked);
+		return;
+	}
+	fseek(f, 0, SEEK_END);
+	wantlen = (size_t)ftell(f);
+	fseek(f, 0, SEEK_SET);
+	if ((want = malloc(wantlen + 1)) == NULL)
+		abort();
+	wantlen = fread(want, 1, wantlen, f);
+	fclose(f);
+	test_context("%s", name);
+	if (mlen != wantlen || memcmp(masked, want, mlen) != 0)
+		test_fail_mem(__FILE__, __LINE__, name, masked, mlen, want, wantlen);
+	test_context("%s", "");
+	free(want);
+	free(masked);
+}
+
+void
+gemini_path(const struct gazette *g, const char *path, struct reply *r)
+{
+	char req[2048];
+
+	snprintf(req, sizeof(req), "gemini://localhost:%d%s\r\n", g->gemini_port, path);
+	gemini_get(g->gemini_port, req, r);
 }

@@ -24,6 +24,12 @@ struct gazette_opts {
 	const char *host;	/* extra lines in the [host localhost] section */
 	const char *hosts;	/* extra [host ...] sections, after the first */
 	bool gopher;		/* give Gopher a port too */
+	/*
+	 * NULL: a new scratch folder. Else the folder of an earlier, stopped run
+	 * (its g.dir), reused as it is: content, certificates and log are kept;
+	 * only the configuration is written anew (fixture is then ignored).
+	 */
+	const char *dir;
 };
 
 /* Starts gazette and waits until it accepts connections. 0, or -1 (and a failed check). */
@@ -44,6 +50,13 @@ char *gazette_log(const struct gazette *g);
 /* Waits up to ms for text to appear in the log; true when it did. */
 bool gazette_wait_log(const struct gazette *g, const char *text, int ms);
 
+/*
+ * Runs the gazette binary with args (NULL-terminated, without argv[0]) and
+ * waits for it. Its stdout and stderr, together, go to *output (malloc'd).
+ * Returns its exit status, or -1 when it did not exit normally.
+ */
+int gazette_exec(const char *const args[], char **output);
+
 /* A free TCP port on 127.0.0.1. */
 int free_port(void);
 
@@ -51,3 +64,15 @@ int free_port(void);
 int gazette_write(const struct gazette *g, const char *path, const char *data, long len);
 
 #endif
+
+/*
+ * Compares got with the file tests/expected/NAME byte for byte, after every
+ * ":PORT" of g's ports is written ":PORT" (so random ports do not matter).
+ * With GAZETTE_UPDATE_EXPECTED=1 in the environment it writes the file
+ * instead: review the diff before committing it.
+ */
+void expect_file(const struct gazette *g, const char *name, const char *got, size_t len);
+
+/* Sends a Gemini request for path (on g's port, host localhost) and returns the reply. */
+struct reply;
+void gemini_path(const struct gazette *g, const char *path, struct reply *r);

@@ -30,10 +30,10 @@ TEST(gemini_static_index)
 
 	if (gazette_start(&g, &static_site) == -1)
 		return;
-	expect(&g, "/", "20 text/gemini; charset=utf-8; lang=en\r\n"
+	/* A folder's index.gmi is its page; the root's page is the generated home. */
+	expect(&g, "/guide/", "20 text/gemini; charset=utf-8; lang=en\r\n"
 	    "# Static fixture\n\nHello, Gemini.\n");
-	expect(&g, "", "20 text/gemini; charset=utf-8; lang=en\r\n"
-	    "# Static fixture\n\nHello, Gemini.\n");
+	expect(&g, "/guide", "31 /guide/\r\n");
 	expect(&g, "/docs/note.txt", "20 text/plain; charset=utf-8\r\nplain text\n");
 	expect(&g, "/docs/other.gemini", "20 text/gemini; charset=utf-8; lang=en\r\n"
 	    "gemini too\n");

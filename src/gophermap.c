@@ -1,0 +1,584 @@
+/*
+ * Gopher menus. Every line leaves through put_line(), after the fields were
+ * checked (selector, host) or cleaned and fitted (display): that is the one
+ * place the RFC 1436 field rules are enforced.
+ */
+#include "gophermap.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "route.h"
+#include "text.h"
+#include "url.h"
+#include "utf8.h"
+
+#define INFO_FIELDS "\terror.host\t1"
+/* Bytes of a display string considered: far more than 69 columns need. */
+#define DISPLAY_BYTES 1024
+#define ELLIPSIS "\xe2\x80\xa6"
+/* A cut display string ends between words when that keeps this many columns. */
+#define CUT_AT_WORD_MIN 46
+
+static bool
+field_ok(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++)
+		if ((unsigned char)s[n] < 0x20 || s[n] == 0x7f || n >= max)
+			return false;
+	return true;
+}
+
+/* Ends a line whose type and display string were written already. */
+static void
+put_fields(struct evbuffer *out, const char *selector, const char *host, int port)
+{
+	if (host == NULL)
+		evbuffer_add_printf(out, "\t%s" INFO_FIELDS "\r\n", selector);
+	else
+		evbuffer_add_printf(out, "\t%s\t%s\t%d\r\n", selector, host, port);
+}
+
+/* One line; its display string (prefix, then s[0..len)) is clean and fits. */
+static void
+put_line(struct evbuffer *out, char type, const char *prefix, const char *s, size_t len,
+    const char *selector, const char *host, int port)
+{
+	evbuffer_add(out, &type, 1);
+	evbuffer_add(out, prefix, strlen(prefix));
+	evbuffer_add(out, s, len);
+	put_fields(out, selector, host, port);
+}
+
+/* Cleans the display string and cuts it to GOPHER_DISPLAY_MAX columns. */
+static void
+put_item(struct evbuffer *out, char type, const char *display, size_t len,
+    const char *selector, const char *host, int port)
+{
+	size_t n, fit, cut;
+	char *clean;
+
+	if ((clean = text_clean(display, len < DISPLAY_BYTES ? len : DISPLAY_BYTES, &n)) == NULL)
+		n = 0;
+	evbuffer_add(out, &type, 1);
+	if ((fit = text_fit(clean, n, GOPHER_DISPLAY_MAX)) < n) {
+		/* Cut one column short, for the ellipsis; between words if that loses little. */
+		fit = text_fit(clean, n, GOPHER_DISPLAY_MAX - 1);
+		for (cut = fit; cut > 0 && clean[cut] != ' '; cut--)
+			;
+		if (utf8_width(clean, cut) >= CUT_AT_WORD_MIN)
+			fit = cut;
+		while (fit > 0 && clean[fit - 1] == ' ')
+			fit--;
+		evbuffer_add(out, clean, fit);
+		evbuffer_add(out, ELLIPSIS, strlen(ELLIPSIS));
+	} else
+		evbuffer_add(out, clean, n);
+	put_fields(out, selector, host, port);
+	free(clean);
+}
+
+int
+gophermap_item(struct evbuffer *out, char type, const char *display, const char *selector,
+    const char *host, int port)
+{
+	if (type <= ' ' || type > '~' || !field_ok(selector, GOPHER_SELECTOR_MAX + 1) ||
+	    host[0] == '\0' || !field_ok(host, 256) || strchr(host, ' ') != NULL ||
+	    port < 1 || port > 65535)
+		return -1;
+	put_item(out, type, display, strlen(display), selector, host, port);
+	return 0;
+}
+
+void
+gophermap_info(struct evbuffer *out, char type, const char *text)
+{
+	put_item(out, type, text, strlen(text), "", NULL, 0);
+}
+
+void
+gophermap_end(struct evbuffer *out)
+{
+	evbuffer_add(out, ".\r\n", 3);
+}
+
+static const struct {
+	const char *ext;
+	char type;
+} extensions[] = {
+	{ ".txt", '0' }, { ".gmi", '0' }, { ".gemini", '0' }, { ".md", '0' },
+	{ ".gif", 'g' }, { ".png", 'I' }, { ".jpg", 'I' }, { ".jpeg", 'I' },
+	{ ".webp", 'I' }, { ".html", 'h' }, { ".htm", 'h' }, { ".mp3", 's' },
+	{ ".ogg", 's' }, { ".wav", 's' }, { ".flac", 's' },
+};
+
+char
+gophermap_type_by_name(const char *name)
+{
+	size_t i, n = strlen(name), e;
+
+	for (i = 0; i < sizeof(extensions) / sizeof(extensions[0]); i++) {
+		e = strlen(extensions[i].ext);
+		if (n > e && strcasecmp(name + n - e, extensions[i].ext) == 0)
+			return extensions[i].type;
+	}
+	return 0;
+}
+
+static bool
+has_prefix(const char *s, const char *prefix)
+{
+	return strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+char
+gophermap_type_by_mime(const char *mime)
+{
+	if (has_prefix(mime, "text/html"))
+		return 'h';
+	/* libmagic calls an empty file inode/x-empty: empty text. */
+	if (has_prefix(mime, "text/") || has_prefix(mime, "inode/x-empty") ||
+	    has_prefix(mime, "application/x-empty"))
+		return '0';
+	if (has_prefix(mime, "image/gif"))
+		return 'g';
+	if (has_prefix(mime, "image/"))
+		return 'I';
+	if (has_prefix(mime, "audio/"))
+		return 's';
+	return '9';
+}
+
+long
+gophermap_path(const char *s, size_t len, char *out, size_t size)
+{
+	size_t i = 0, end, n, o = 0;
+	bool dir = true;	/* names a folder: ends with '/' */
+
+	if (size < 2 || memchr(s, '\0', len) != NULL)
+		return -1;
+	while (i < len) {
+		for (end = i; end < len && s[end] != '/'; end++)
+			;
+		n = end - i;
+		if (n == 0 || (n == 1 && s[i] == '.'))
+			dir = true;
+		else if (n == 2 && s[i] == '.' && s[i + 1] == '.') {
+			if (o == 0)
+				return -1;
+			while (out[--o] != '/')
+				;
+			dir = true;
+		} else {
+			/* Room for this segment, a final '/' and the NUL. */
+			if (o + 1 + n + 2 > size)
+				return -1;
+			out[o++] = '/';
+			memcpy(out + o, s + i, n);
+			o += n;
+			dir = end < len;
+		}
+		i = end + 1;
+	}
+	if (o == 0 || dir)
+		out[o++] = '/';
+	out[o] = '\0';
+	return (long)o;
+}
+
+/*
+ * The selector for a local path (plus suffix): the path itself, or
+ * percent-encoded when it holds what a selector cannot carry raw (control
+ * characters) or what the server would take for a query ('?'). -1 when it
+ * would not be under 256 bytes.
+ */
+static long
+local_selector(const char *path, const char *suffix, char *out, size_t size)
+{
+	char raw[URL_MAX + 1];
+	size_t n, i;
+	long e;
+
+	if ((size_t)snprintf(raw, sizeof(raw), "%s%s", path, suffix) >= sizeof(raw))
+		return -1;
+	n = strlen(raw);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)raw[i] < 0x20 || raw[i] == 0x7f || raw[i] == '?')
+			break;
+	if (i == n) {
+		if (n > GOPHER_SELECTOR_MAX || n >= size)
+			return -1;
+		memcpy(out, raw, n + 1);
+		return (long)n;
+	}
+	e = url_encode_path(raw, n, out, size);
+	return e < 0 || e > GOPHER_SELECTOR_MAX ? -1 : e;
+}
+
+static char
+file_type(const struct gophermap_ctx *c, const char *path)
+{
+	char t;
+
+	if (c->file_type != NULL)
+		return c->file_type(c->arg, path);
+	return (t = gophermap_type_by_name(path)) != 0 ? t : '9';
+}
+
+/* A local item; one that cannot be sent stays visible as text. */
+static void
+local_item(const struct gophermap_ctx *c, struct evbuffer *out, char type, const char *label,
+    const char *path, const char *suffix)
+{
+	char sel[GOPHER_SELECTOR_MAX + 1];
+
+	if (local_selector(path, suffix, sel, sizeof(sel)) < 0 ||
+	    gophermap_item(out, type, label, sel, c->host, c->port) == -1)
+		gophermap_info(out, 'i', label);
+}
+
+/* A gemini:// URL of this capsule, as the Gopher item for the same page. */
+static bool
+gemini_item(const struct gophermap_ctx *c, struct evbuffer *out, const char *label,
+    const char *href)
+{
+	struct route rt;
+	struct url u;
+	char stem[sizeof(rt.buf) + 8];
+	size_t n;
+
+	if (c->gemini_host == NULL || url_parse(href, strlen(href), &u) != NULL ||
+	    strcmp(u.scheme, "gemini") != 0 || strcasecmp(u.host, c->gemini_host) != 0 ||
+	    (u.port == -1 ? 1965 : u.port) != c->gemini_port)
+		return false;
+	route_match(u.path, &rt);
+	switch (rt.kind) {
+	case ROUTE_FEED:
+		return false;
+	case ROUTE_POST:
+		snprintf(stem, sizeof(stem), "/posts/%s", rt.name);
+		local_item(c, out, '0', label, stem, ".txt");
+		break;
+	case ROUTE_POST_TEXT:
+	case ROUTE_CAPS:
+		local_item(c, out, '0', label, u.path, "");
+		break;
+	case ROUTE_SEARCH:
+		local_item(c, out, '7', label, u.path, "");
+		break;
+	case ROUTE_STATIC:
+		n = strlen(u.path);
+		local_item(c, out, u.path[n - 1] == '/' ? '1' : file_type(c, u.path), label,
+		    u.path, "");
+		break;
+	default:
+		local_item(c, out, '1', label, u.path, "");
+		break;
+	}
+	return true;
+}
+
+/* A gopher:// URL (RFC 4266: gopher://host[:port]/Tselector) as its item. */
+static bool
+gopher_item(struct evbuffer *out, const char *label, const char *href)
+{
+	char auth[300], sel[GOPHER_SELECTOR_MAX + 1];
+	const char *path;
+	struct url u;
+	long n;
+
+	if (strncasecmp(href, "gopher://", 9) != 0)
+		return false;
+	path = href + 9 + strcspn(href + 9, "/?#");
+	if (*path != '/' && *path != '\0')
+		return false;
+	/* url_parse checks the host and port; the rest is not a URL path. */
+	if ((size_t)snprintf(auth, sizeof(auth), "%.*s/", (int)(path - href), href) >=
+	    sizeof(auth) || url_parse(auth, strlen(auth), &u) != NULL)
+		return false;
+	if (*path == '\0' || path[1] == '\0')
+		return gophermap_item(out, '1', label, "", u.host, u.port == -1 ? 70 : u.port) == 0;
+	n = url_decode(path + 2, strlen(path + 2), sel, sizeof(sel), false);
+	return n >= 0 && gophermap_item(out, path[1], label, sel, u.host,
+	    u.port == -1 ? 70 : u.port) == 0;
+}
+
+static void
+url_item(const struct gophermap_ctx *c, struct evbuffer *out, const char *label,
+    const char *href)
+{
+	char sel[GOPHER_SELECTOR_MAX + 1];
+
+	if (gemini_item(c, out, label, href) || gopher_item(out, label, href))
+		return;
+	/* Bucktooth's convention; the server answers it with a redirect page. */
+	if ((size_t)snprintf(sel, sizeof(sel), "URL:%s", href) >= sizeof(sel) ||
+	    gophermap_item(out, 'h', label, sel, c->host, c->port) == -1)
+		gophermap_info(out, 'i', label);
+}
+
+static void
+link_item(const struct gophermap_ctx *c, struct evbuffer *out, const struct doc_block *b)
+{
+	const char *label = b->text[0] != '\0' ? b->text : b->href;
+
+	switch (b->target) {
+	case DOC_TO_URL:
+		url_item(c, out, label, b->href);
+		break;
+	case DOC_TO_MENU:
+		local_item(c, out, '1', label, b->href, "");
+		break;
+	case DOC_TO_FILE:
+		local_item(c, out, file_type(c, b->href), label, b->href, "");
+		break;
+	case DOC_TO_POST:
+		local_item(c, out, '0', label, b->href, ".txt");
+		break;
+	case DOC_TO_SEARCH:
+		local_item(c, out, '7', label, b->href, "");
+		break;
+	case DOC_TO_FEED:
+		/* Gopher has no feeds. */
+		break;
+	}
+}
+
+/* Info lines being wrapped; the widest is remembered for an underline. */
+struct info {
+	struct evbuffer *out;
+	size_t widest;
+};
+
+static void
+info_line(void *arg, const char *prefix, const char *s, size_t len)
+{
+	struct info *in = arg;
+	size_t w = utf8_width(prefix, strlen(prefix)) + utf8_width(s, len);
+
+	if (w > in->widest)
+		in->widest = w;
+	put_line(in->out, 'i', prefix, s, len, "", NULL, 0);
+}
+
+/* Word-wraps text over info lines; returns the widest line's width. */
+static size_t
+info_wrap(struct evbuffer *out, const char *text, const char *first, const char *rest)
+{
+	struct info in = { out, 0 };
+	char *clean;
+	size_t n;
+
+	if ((clean = text_clean(text, strlen(text), &n)) == NULL)
+		return 0;
+	text_wrap(clean, n, GOPHER_DISPLAY_MAX, first, rest, info_line, &in);
+	free(clean);
+	return in.widest;
+}
+
+static void
+heading(struct evbuffer *out, const struct doc_block *b)
+{
+	char rule[GOPHER_DISPLAY_MAX + 1];
+	size_t w = info_wrap(out, b->text, "", "");
+
+	if (w == 0)
+		return;
+	memset(rule, b->level == 1 ? '=' : '-', w);
+	rule[w] = '\0';
+	put_line(out, 'i', "", rule, w, "", NULL, 0);
+}
+
+/* Preformatted lines are cut, not wrapped: wrapping would break their layout. */
+static void
+pre(struct evbuffer *out, const char *text)
+{
+	const char *nl;
+
+	for (;;) {
+		nl = strchr(text, '\n');
+		put_item(out, 'i', text, nl ? (size_t)(nl - text) : strlen(text), "", NULL, 0);
+		if (nl == NULL)
+			return;
+		text = nl + 1;
+	}
+}
+
+int
+gophermap_render(const struct doc *d, const struct gophermap_ctx *c, struct evbuffer *out)
+{
+	const struct doc_block *b;
+	size_t i;
+
+	if (d->failed)
+		return -1;
+	for (i = 0; i < d->n; i++) {
+		b = &d->blocks[i];
+		switch (b->type) {
+		case DOC_HEADING:
+			heading(out, b);
+			break;
+		case DOC_TEXT:
+			info_wrap(out, b->text, "", "");
+			break;
+		case DOC_ITEM:
+			info_wrap(out, b->text, "* ", "  ");
+			break;
+		case DOC_QUOTE:
+			info_wrap(out, b->text, "> ", "> ");
+			break;
+		case DOC_LINK:
+			link_item(c, out, b);
+			break;
+		case DOC_PRE:
+			pre(out, b->text);
+			break;
+		case DOC_BLANK:
+			put_line(out, 'i', "", "", 0, "", NULL, 0);
+			break;
+		}
+	}
+	return 0;
+}
+
+bool
+gophermap_hides(const struct gophermap_hidden *h, const char *name)
+{
+	size_t i, n = strlen(name);
+
+	for (i = 0; i < h->n; i++)
+		if (h->name[i].len == n && memcmp(h->name[i].s, name, n) == 0)
+			return true;
+	return false;
+}
+
+/* Splits off the next TAB-separated field of [*p, end). */
+static void
+next_field(const char **p, const char *end, const char **f, size_t *n)
+{
+	const char *tab = memchr(*p, '\t', end - *p);
+
+	*f = *p;
+	*n = (tab ? tab : end) - *p;
+	*p = tab ? tab + 1 : end;
+}
+
+static int
+parse_port(const char *s, size_t n)
+{
+	int port = 0;
+	size_t i;
+
+	if (n == 0 || n > 5)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		port = port * 10 + (s[i] - '0');
+	}
+	return port >= 1 && port <= 65535 ? port : -1;
+}
+
+/* "Tdisplay\tselector\thost\tport", the fields after the port ignored (Gopher+). */
+static void
+map_item(const struct gophermap_ctx *c, struct evbuffer *out, const char *folder,
+    const char *line, size_t len)
+{
+	char display[DISPLAY_BYTES + 1], sel[GOPHER_SELECTOR_MAX + 1], host[256];
+	char joined[2 * GOPHER_SELECTOR_MAX + 4];
+	const char *p = line + 1, *end = line + len, *f;
+	size_t n, sn;
+	bool local;
+	int port;
+
+	next_field(&p, end, &f, &n);
+	snprintf(display, sizeof(display), "%.*s", (int)(n < DISPLAY_BYTES ? n : DISPLAY_BYTES), f);
+	if (line[0] == 'i' || line[0] == '3') {
+		put_item(out, line[0], f, n, "", NULL, 0);
+		return;
+	}
+	next_field(&p, end, &f, &sn);
+	if (sn > GOPHER_SELECTOR_MAX)
+		return;
+	/* Bucktooth: no selector means the display string names the file. */
+	if (sn == 0)
+		snprintf(sel, sizeof(sel), "%.*s", (int)(n < GOPHER_SELECTOR_MAX ? n :
+		    GOPHER_SELECTOR_MAX), line + 1);
+	else
+		snprintf(sel, sizeof(sel), "%.*s", (int)sn, f);
+	next_field(&p, end, &f, &n);
+	if (n >= sizeof(host))
+		return;
+	snprintf(host, sizeof(host), "%.*s", (int)n, f);
+	local = host[0] == '\0' || strcasecmp(host, c->host) == 0;
+	if (host[0] == '\0')
+		snprintf(host, sizeof(host), "%s", c->host);
+	next_field(&p, end, &f, &n);
+	if ((port = parse_port(f, n)) == -1)
+		port = local ? c->port : 70;
+	local = local && port == c->port;
+	if (local && sel[0] != '/' && strncmp(sel, "URL:", 4) != 0) {
+		snprintf(joined, sizeof(joined), "%s%s", folder, sel);
+		if (gophermap_path(joined, strlen(joined), sel, sizeof(sel)) < 0)
+			return;
+	}
+	gophermap_item(out, line[0], display, sel, host, port);
+}
+
+/* The "-name" lines, gathered first so that they hide from any "*". */
+static void
+collect_hidden(const char *data, size_t len, struct gophermap_hidden *h)
+{
+	const char *p = data, *end = data + len, *nl;
+	size_t n;
+
+	h->n = 0;
+	for (; p < end && h->n < GOPHERMAP_HIDDEN_MAX; p = nl ? nl + 1 : end) {
+		nl = memchr(p, '\n', end - p);
+		n = (nl ? nl : end) - p;
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (n == 1 && p[0] == '.')
+			break;
+		if (n > 1 && p[0] == '-' && memchr(p, '\t', n) == NULL) {
+			h->name[h->n].s = p + 1;
+			h->name[h->n++].len = n - 1;
+		}
+	}
+}
+
+void
+gophermap_parse(const char *data, size_t len, const char *folder,
+    const struct gophermap_ctx *c, struct evbuffer *out)
+{
+	struct gophermap_hidden hidden;
+	const char *p = data, *end = data + len, *nl;
+	size_t n;
+
+	collect_hidden(data, len, &hidden);
+	for (; p < end; p = nl ? nl + 1 : end) {
+		nl = memchr(p, '\n', end - p);
+		n = (nl ? nl : end) - p;
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (memchr(p, '\t', n) != NULL) {
+			map_item(c, out, folder, p, n);
+			continue;
+		}
+		if (n == 1 && p[0] == '.')
+			break;
+		if (n == 1 && p[0] == '*') {
+			if (c->listing != NULL)
+				c->listing(c->arg, &hidden, out);
+		} else if (n > 0 && p[0] == '!')
+			put_item(out, 'i', p + 1, n - 1, "TITLE", NULL, 0);
+		else if (n > 0 && (p[0] == '#' || p[0] == '-' || p[0] == '='))
+			;	/* comments, hidden names; "=" (Gophernicus' include) is not supported */
+		else
+			put_item(out, 'i', p, n, "", NULL, 0);
+	}
+}

@@ -1,0 +1,211 @@
+/*
+ * The archive at scale: writes N synthetic posts (default 100,000) over many
+ * years into a scratch folder, scans them with the real store, and reports the
+ * scan time, the memory it took, and the time to build and render the home,
+ * a month and a post page as gemtext (median and p99 over many rounds).
+ *
+ *   archive-bench [-n posts] [-r rounds] [-k]   (-k keeps the scratch folder)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#include "doc.h"
+#include "gemtext.h"
+#include "log.h"
+#include "pages.h"
+#include "store.h"
+
+static double
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/* Resident set size in KiB, from /proc/self/status. */
+static long
+rss_kib(void)
+{
+	char line[256];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static const char *const words[] = {
+	"north", "korea", "talks", "defectors", "border", "summit", "missile",
+	"sanctions", "economy", "harvest", "river", "market", "village", "report",
+};
+
+static void
+write_posts(const char *dir, long n)
+{
+	char path[1024], body[2048];
+	long i;
+	int y, m, d, fd, len, w;
+
+	for (i = 0; i < n; i++) {
+		/* Spread over 1990.. with a few posts a day. */
+		long day = i / 3;
+		y = 1990 + (int)(day / 336);
+		m = 1 + (int)(day % 336) / 28;
+		d = 1 + (int)(day % 28);
+		snprintf(path, sizeof(path), "%s/%04d-%02d-%02d-post-%ld.txt", dir, y, m, d, i);
+		len = snprintf(body, sizeof(body), "Title: Post number %ld about %s\n"
+		    "Tags: %s, %s\nSource: Source %ld\n\n", i, words[i % 14], words[i % 14],
+		    words[(i / 7) % 14], i % 50);
+		for (w = 0; w < 120 && len < (int)sizeof(body) - 16; w++)
+			len += snprintf(body + len, sizeof(body) - len, "%s%s",
+			    words[(i + w) % 14], w % 12 == 11 ? ".\n" : " ");
+		len += snprintf(body + len, sizeof(body) - len, "\n");
+		if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644)) == -1 ||
+		    write(fd, body, len) != len) {
+			perror(path);
+			exit(1);
+		}
+		close(fd);
+	}
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+enum page { HOME, MONTH, POST };
+
+/* Builds and renders one page; returns the bytes rendered. */
+static size_t
+render(struct store *s, enum page which, long post)
+{
+	const struct store_index *x = store_refresh(s);
+	struct pages_site site = { "Bench", "A benchmark capsule.", 10 };
+	struct evbuffer *out = evbuffer_new();
+	struct post full;
+	struct doc d;
+	size_t n;
+
+	doc_init(&d);
+	switch (which) {
+	case HOME:
+		pages_home(&d, &site, x);
+		break;
+	case MONTH:
+		pages_month(&d, x, x->posts[post]->meta.year, x->posts[post]->meta.month);
+		break;
+	case POST:
+		if (store_load(s, x->posts[post], &full) == 0) {
+			pages_post(&d, x, (size_t)post, &full);
+			post_free(&full);
+		}
+		break;
+	}
+	gemtext_render(&d, out);
+	n = evbuffer_get_length(out);
+	doc_clear(&d);
+	evbuffer_free(out);
+	return n;
+}
+
+static void
+measure(struct store *s, const char *name, enum page which, int rounds, long nposts)
+{
+	double *t = malloc(rounds * sizeof(*t)), t0;
+	size_t bytes = 0;
+	int i;
+
+	for (i = 0; i < rounds; i++) {
+		long post = (long)((i * 7919L) % nposts);
+		t0 = now_us();
+		bytes = render(s, which, post);
+		t[i] = now_us() - t0;
+	}
+	qsort(t, rounds, sizeof(*t), cmp_double);
+	printf("| %-6s | %8.1f | %8.1f | %7zu |\n", name, t[rounds / 2],
+	    t[(int)(rounds * 0.99)], bytes);
+	free(t);
+}
+
+int
+main(int argc, char **argv)
+{
+	char dir[] = "/tmp/gazette-archive-bench.XXXXXX", posts[64], cmd[128];
+	long n = 100000, rss0, rss1;
+	int rounds = 1000, keep = 0, ch, rootfd;
+	struct store *s;
+	struct store_stats st;
+	double t0, t_write;
+
+	while ((ch = getopt(argc, argv, "n:r:k")) != -1) {
+		if (ch == 'n')
+			n = atol(optarg);
+		else if (ch == 'r')
+			rounds = atoi(optarg);
+		else if (ch == 'k')
+			keep = 1;
+		else {
+			fprintf(stderr, "usage: archive-bench [-n posts] [-r rounds] [-k]\n");
+			return 2;
+		}
+	}
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(posts, sizeof(posts), "%s/posts", dir);
+	mkdir(posts, 0755);
+	t0 = now_us();
+	write_posts(posts, n);
+	t_write = now_us() - t0;
+	/* Cold-ish: the files were just written, so this measures parsing, not disk. */
+	log_open("/dev/null");
+	rss0 = rss_kib();
+	rootfd = open(dir, O_RDONLY | O_DIRECTORY);
+	t0 = now_us();
+	s = store_new(rootfd, dir, 1 << 20, "bench");
+	if (s == NULL) {
+		fprintf(stderr, "store_new failed\n");
+		return 1;
+	}
+	store_stats(s, &st);
+	rss1 = rss_kib();
+	printf("archive bench: %ld posts written in %.1f s\n\n", n, t_write / 1e6);
+	printf("| measure | value |\n|---|---|\n");
+	printf("| start-up scan | %.0f ms (%zu posts indexed, %zu skipped) |\n",
+	    (now_us() - t0) / 1e3, st.posts, st.skipped);
+	printf("| index memory (RSS growth) | %.1f MiB |\n", (rss1 - rss0) / 1024.0);
+	printf("| process RSS after scan | %.1f MiB |\n\n", rss1 / 1024.0);
+	printf("| page   | median µs | p99 µs | bytes |\n|---|---|---|---|\n");
+	measure(s, "home", HOME, rounds, (long)st.posts);
+	measure(s, "month", MONTH, rounds, (long)st.posts);
+	measure(s, "post", POST, rounds, (long)st.posts);
+	store_free(s);
+	close(rootfd);
+	if (!keep) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", dir);
+	} else
+		printf("\nkept %s\n", dir);
+	return 0;
+}

@@ -1,0 +1,153 @@
+/*
+ * Gopher request bytes as a client might send them: framing, parsing (raw
+ * and decoded), and the type-0 transport of the same bytes as text. Framing
+ * must find exactly the first line end within 255 bytes; a parsed selector
+ * must be confined and clean; the transport must keep RFC 1436 and be undone
+ * by a client that un-stuffs dots.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "fuzz/gopher_check.h"
+#include "gopher.h"
+
+#ifdef FUZZ_LIBFUZZER
+#define EXPECT(cond)                                                          \
+	do {                                                                  \
+		if (!(cond)) {                                                \
+			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond); \
+			abort();                                              \
+		}                                                             \
+	} while (0)
+#else
+#define EXPECT(cond) CHECK(cond)
+#endif
+
+static void
+check_frame(const char *buf, size_t size)
+{
+	const char *lf = memchr(buf, '\n', size);
+	size_t n = 0, at = lf ? (size_t)(lf - buf) : size;
+
+	switch (gopher_frame(buf, size, &n)) {
+	case FRAME_LINE:
+		EXPECT(lf != NULL && n <= GOPHER_SELECTOR_MAX);
+		EXPECT(n == at || (n + 1 == at && buf[n] == '\r'));
+		break;
+	case FRAME_MORE:
+		EXPECT(lf == NULL && size <= GOPHER_SELECTOR_MAX + 1);
+		break;
+	case FRAME_TOO_LONG:
+		EXPECT(at > GOPHER_SELECTOR_MAX);
+		EXPECT(lf == NULL || at > GOPHER_SELECTOR_MAX + 1 || buf[at - 1] != '\r');
+		break;
+	}
+}
+
+static bool
+has_segment(const char *path, const char *seg)
+{
+	size_t n = strlen(seg);
+	const char *p;
+
+	for (p = path; (p = strchr(p, '/')) != NULL; p++)
+		if (strncmp(p + 1, seg, n) == 0 && (p[1 + n] == '/' || p[1 + n] == '\0'))
+			return true;
+	return false;
+}
+
+static void
+check_parse(const char *line, size_t len, bool decode)
+{
+	struct gopher_request rq;
+	size_t i;
+
+	if (gopher_parse(line, len, decode, &rq) != NULL)
+		return;
+	EXPECT(len <= GOPHER_SELECTOR_MAX);
+	for (i = 0; i < len; i++)
+		EXPECT((unsigned char)line[i] >= 0x20 || line[i] == '\t');
+	EXPECT(strchr(rq.words, '\t') == NULL);
+	EXPECT(rq.has_words || rq.words[0] == '\0');
+	EXPECT(rq.plus == 0 || rq.plus == '+' || rq.plus == '$' || rq.plus == '!');
+	if (rq.is_url) {
+		EXPECT(memmem(line, len, rq.path, strlen(rq.path)) != NULL);
+		return;
+	}
+	EXPECT(rq.path[0] == '/');
+	EXPECT(strlen(rq.path) <= GOPHER_SELECTOR_MAX + 2);
+	EXPECT(strstr(rq.path, "//") == NULL);
+	EXPECT(!has_segment(rq.path, "."));
+	EXPECT(!has_segment(rq.path, ".."));
+	if (!decode)
+		EXPECT(strchr(rq.path, '\t') == NULL);
+}
+
+/* The text a client reads back: dots un-stuffed, CRLF as LF. */
+static void
+check_text(const char *data, size_t size)
+{
+	struct evbuffer *b = evbuffer_new();
+	size_t split = size ? (unsigned char)data[0] % size : 0, len, i, n, o = 0;
+	unsigned state = 0;
+	char *out, *want;
+	const char *p, *end, *crlf, *why;
+
+	if (b == NULL || (want = malloc(size + 2)) == NULL) {
+		if (b)
+			evbuffer_free(b);
+		return;
+	}
+	gopher_text(&state, data, split, b);
+	gopher_text(&state, data + split, size - split, b);
+	gopher_text(&state, NULL, 0, b);
+	len = evbuffer_get_length(b);
+	out = (char *)evbuffer_pullup(b, -1);
+	why = gopher_check_text(out, len);
+	EXPECT(why == NULL);
+	/* What was sent: every line end made LF, and a last line closed. */
+	for (i = 0; i < size; i++) {
+		if (data[i] == '\r' && i + 1 < size && data[i + 1] == '\n')
+			continue;
+		want[o++] = data[i] == '\r' ? '\n' : data[i];
+	}
+	if (o > 0 && want[o - 1] != '\n')
+		want[o++] = '\n';
+	if (why == NULL) {
+		/* Read back: each line but the final "." loses one stuffed dot. */
+		for (p = out, end = out + len, i = 0; (crlf = gopher_check_crlf(p, end)) != NULL &&
+		    !(crlf - p == 1 && p[0] == '.'); p = crlf + 2) {
+			if (p[0] == '.')
+				p++;
+			n = crlf - p;
+			if (i + n >= o || memcmp(want + i, p, n) != 0 || want[i + n] != '\n')
+				break;
+			i += n + 1;
+		}
+		EXPECT(i == o);
+	}
+	free(want);
+	evbuffer_free(b);
+}
+
+FUZZ_TARGET(selector)
+{
+	char *buf = malloc(size ? size : 1);
+	size_t n = 0;
+
+	/* An exact-size copy: no terminating NUL to lean on. */
+	if (buf == NULL)
+		return 0;
+	memcpy(buf, data, size);
+	check_frame(buf, size);
+	if (gopher_frame(buf, size, &n) != FRAME_LINE)
+		n = size;
+	check_parse(buf, n, false);
+	check_parse(buf, n, true);
+	check_text(buf, size);
+	free(buf);
+	return 0;
+}

@@ -1,0 +1,241 @@
+/*
+ * The generated archive over Gemini: byte-exact pages from a fixture with
+ * posts over three years, the Atom feed through a real XML parser, and live
+ * updates (add, edit, rename, delete, half-written) without a restart.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "harness.h"
+#include "test.h"
+
+static const struct gazette_opts archive = {
+	.fixture = "archive",
+	.host = "title = Test Capsule\ndescription = A capsule for the tests.\nhome_posts = 3\n",
+};
+
+static void
+expect_page(const struct gazette *g, const char *path, const char *file)
+{
+	struct reply r;
+
+	gemini_path(g, path, &r);
+	expect_file(g, file, r.data, r.len);
+	CHECK(r.close_notify);
+	reply_free(&r);
+}
+
+TEST(archive_pages_byte_exact)
+{
+	struct gazette g;
+
+	if (gazette_start(&g, &archive) == -1)
+		return;
+	expect_page(&g, "/", "archive/home.gmi");
+	expect_page(&g, "/archive/", "archive/archive.gmi");
+	expect_page(&g, "/archive/2020/", "archive/year-2020.gmi");
+	expect_page(&g, "/archive/2020/01/", "archive/month-2020-01.gmi");
+	expect_page(&g, "/archive/2019/12/", "archive/month-2019-12.gmi");
+	expect_page(&g, "/posts/2019-12-25-christmas.gmi", "archive/post-christmas.gmi");
+	expect_page(&g, "/posts/2020-01-05-new-year.gmi", "archive/post-new-year.gmi");
+	expect_page(&g, "/posts/2020-01-10-broken.gmi", "archive/post-broken.gmi");
+	expect_page(&g, "/posts/2020-01-11-latin1.gmi", "archive/post-latin1.gmi");
+	expect_page(&g, "/tags/", "archive/tags.gmi");
+	expect_page(&g, "/tags/alpha/", "archive/tag-alpha.gmi");
+	expect_page(&g, "/tags/the-diplomat/", "archive/tag-the-diplomat.gmi");
+	expect_page(&g, "/search?zebra", "archive/search-zebra.gmi");
+	expect_page(&g, "/search?HELLO%20world", "archive/search-hello-world.gmi");
+	expect_page(&g, "/atom.xml", "archive/atom.xml");
+	gazette_stop(&g);
+}
+
+TEST(archive_routes)
+{
+	static const struct {
+		const char *path, *header;
+	} rows[] = {
+		{ "/archive", "31 /archive/" },
+		{ "/archive/2020", "31 /archive/2020/" },
+		{ "/archive/2020/01", "31 /archive/2020/01/" },
+		{ "/tags", "31 /tags/" },
+		{ "/tags/alpha", "31 /tags/alpha/" },
+		{ "/archive/1999/", "51 Not found" },
+		{ "/archive/2020/02/", "51 Not found" },
+		{ "/archive/2020/13/", "51 Not found" },
+		{ "/archive/20x0/", "51 Not found" },
+		{ "/archive/2020/01/extra/", "51 Not found" },
+		{ "/posts/nope.gmi", "51 Not found" },
+		{ "/posts/empty.gmi", "51 Not found" },
+		{ "/posts/.hidden.gmi", "51 Not found" },
+		{ "/posts/notes.gmi", "51 Not found" },
+		{ "/tags/nope/", "51 Not found" },
+		{ "/search", "10 Search posts for these words" },
+		{ "/search?", "10 Search posts for these words" },
+		{ "/search?%20%21", "10 Search posts for these words (letters or digits)" },
+		{ "/posts/2020-01-20-later.txt", "20 text/plain; charset=utf-8" },
+		{ "/about.gmi", "20 text/gemini; charset=utf-8; lang=en" },
+	};
+	struct gazette g;
+	struct reply r;
+	char head[1100];
+	size_t i;
+
+	if (gazette_start(&g, &archive) == -1)
+		return;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		test_context("%s", rows[i].path);
+		gemini_path(&g, rows[i].path, &r);
+		CHECK_STR(reply_header(&r, head, sizeof(head)), rows[i].header);
+		reply_free(&r);
+	}
+	gazette_stop(&g);
+}
+
+TEST(archive_skipped_files_warn_once)
+{
+	struct gazette g;
+	struct reply r;
+	char *log, *p;
+	int n = 0;
+
+	if (gazette_start(&g, &archive) == -1)
+		return;
+	gemini_path(&g, "/", &r);
+	reply_free(&r);
+	gemini_path(&g, "/archive/", &r);
+	reply_free(&r);
+	log = gazette_log(&g);
+	for (p = log; (p = strstr(p, "posts/empty.txt: skipped")) != NULL; p++)
+		n++;
+	CHECK_INT(n, 1);
+	CHECK(strstr(log, "posts/2020-01-10-broken.txt: ") != NULL);
+	CHECK(strstr(log, "posts/2020-01-11-latin1.txt: ") != NULL);
+	CHECK(strstr(log, "notes.md") == NULL);
+	free(log);
+	gazette_stop(&g);
+}
+
+TEST(archive_feed_is_well_formed_atom)
+{
+	char path[700], cmd[2400];
+	struct gazette g;
+	struct reply r;
+	size_t len;
+	const char *body;
+	FILE *f;
+
+	if (system("command -v xmllint >/dev/null 2>&1") != 0) {
+		test_fail(__FILE__, __LINE__, "xmllint is missing (Debian: libxml2-utils)");
+		return;
+	}
+	if (gazette_start(&g, &archive) == -1)
+		return;
+	gemini_path(&g, "/atom.xml", &r);
+	body = reply_body(&r, &len);
+	snprintf(path, sizeof(path), "%s/feed.xml", g.dir);
+	if ((f = fopen(path, "w")) != NULL) {
+		fwrite(body, 1, len, f);
+		fclose(f);
+	}
+	/* Well-formed, and in the Atom namespace with every entry complete. */
+	snprintf(cmd, sizeof(cmd), "xmllint --noout '%s' && test \"$(xmllint --xpath "
+	    "'count(/*[local-name()=\"feed\" and namespace-uri()=\"http://www.w3.org/2005/Atom\"]"
+	    "/*[local-name()=\"entry\"][*[local-name()=\"id\"] and *[local-name()=\"title\"] "
+	    "and *[local-name()=\"updated\"] and *[local-name()=\"link\"]])' '%s')\" = 7",
+	    path, path);
+	CHECK(system(cmd) == 0);
+	reply_free(&r);
+	gazette_stop(&g);
+}
+
+static bool
+page_has(const struct gazette *g, const char *path, const char *text)
+{
+	struct reply r;
+	bool has;
+
+	gemini_path(g, path, &r);
+	has = r.data != NULL && strstr(r.data, text) != NULL;
+	reply_free(&r);
+	return has;
+}
+
+TEST(archive_live_updates)
+{
+	static const char *const pages[] = { "/", "/archive/2020/01/", "/atom.xml",
+	    "/search?quokka" };
+	struct gazette g;
+	char path[1200];
+	size_t i;
+
+	if (gazette_start(&g, &archive) == -1)
+		return;
+	/* Added: on every page at the very next request. */
+	CHECK(gazette_write(&g, "posts/2020-01-25-quokka.txt",
+	    "Title: Quokka sighting\n\nA quokka was seen.\n", -1) == 0);
+	for (i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+		test_context("added, %s", pages[i]);
+		CHECK(page_has(&g, pages[i], "Quokka sighting"));
+	}
+	CHECK(page_has(&g, "/posts/2020-01-25-quokka.gmi", "A quokka was seen."));
+	/* Edited. */
+	CHECK(gazette_write(&g, "posts/2020-01-25-quokka.txt",
+	    "Title: Quokka sighting, updated\n\nA quokka was seen twice.\n", -1) == 0);
+	test_context("edited");
+	CHECK(page_has(&g, "/", "Quokka sighting, updated"));
+	CHECK(page_has(&g, "/posts/2020-01-25-quokka.gmi", "seen twice"));
+	/* Renamed: the old address is gone, the new one serves. */
+	snprintf(path, sizeof(path), "%s/posts/2020-01-25-quokka.txt", g.root);
+	{
+		char to[1200];
+		snprintf(to, sizeof(to), "%s/posts/2020-01-26-quokka.txt", g.root);
+		CHECK(rename(path, to) == 0);
+	}
+	test_context("renamed");
+	CHECK(page_has(&g, "/posts/2020-01-25-quokka.gmi", "51 Not found"));
+	CHECK(page_has(&g, "/posts/2020-01-26-quokka.gmi", "seen twice"));
+	/* Deleted: gone from every page. */
+	snprintf(path, sizeof(path), "%s/posts/2020-01-26-quokka.txt", g.root);
+	CHECK(unlink(path) == 0);
+	for (i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+		test_context("deleted, %s", pages[i]);
+		CHECK(!page_has(&g, pages[i], "Quokka"));
+	}
+	CHECK(page_has(&g, "/posts/2020-01-26-quokka.gmi", "51 Not found"));
+	/* A month that empties vanishes; a new month appears. */
+	CHECK(gazette_write(&g, "posts/2022-07-04-july.txt", "July\n\nFireworks.\n", -1) == 0);
+	test_context("new month");
+	CHECK(page_has(&g, "/archive/", "July 2022: 1 post"));
+	CHECK(page_has(&g, "/archive/2022/07/", "2022-07-04 July"));
+	test_context("%s", "");
+	gazette_stop(&g);
+}
+
+TEST(archive_half_written_file_is_not_listed)
+{
+	struct gazette g;
+	char path[1200];
+	FILE *f;
+
+	if (gazette_start(&g, &archive) == -1)
+		return;
+	snprintf(path, sizeof(path), "%s/posts/2020-01-27-slow.txt", g.root);
+	if ((f = fopen(path, "w")) == NULL) {
+		test_fail(__FILE__, __LINE__, "fopen");
+		gazette_stop(&g);
+		return;
+	}
+	fputs("Title: Slow wri", f);
+	fflush(f);
+	/* Still open for writing: the half title must not show, nor be cached. */
+	CHECK(!page_has(&g, "/", "Slow wri"));
+	fputs("ter finished\n\nDone.\n", f);
+	fclose(f);
+	CHECK(page_has(&g, "/", "Slow writer finished"));
+	CHECK(page_has(&g, "/archive/2020/01/", "2020-01-27 Slow writer finished"));
+	gazette_stop(&g);
+}
