@@ -72,6 +72,7 @@ static const struct config_key keys[] = {
 	G_STR("listen", listen, "*"),
 	G_INT("gemini_port", T_INT, gemini_port, 1, 65535, "1965"),
 	G_INT("gopher_port", T_INT, gopher_port, 0, 65535, "70"),
+	G_INT("workers", T_INT, workers, 0, 256, "0"),
 	G_INT("max_connections", T_INT, max_connections, 1, 1000000, "4096"),
 	G_INT("request_timeout", T_DURATION, request_timeout_ms, 100, 3600000, "10s"),
 	G_INT("write_timeout", T_DURATION, write_timeout_ms, 100, 3600000, "30s"),

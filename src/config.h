@@ -35,6 +35,7 @@ struct config {
 	bool gopher_tls;		/* also accept TLS on the Gopher port */
 	char gopher_host[256];		/* named in Gopher menus; "": the first host's name */
 	int gopher_public_port;		/* named in Gopher menus; 0: gopher_port */
+	int workers;			/* worker processes; 0: one per core */
 	int max_connections;
 	int request_timeout_ms;		/* handshake plus request line */
 	int write_timeout_ms;		/* a response that makes no progress */

@@ -332,8 +332,9 @@ step_read(struct conn *c)
 }
 
 /*
- * Tops up the output from the file being streamed; bounded by FILE_CHUNK. A
- * filter reads into a buffer of its own first; raw bytes go straight in.
+ * Tops up the output from the file being streamed; bounded by FILE_CHUNK. Raw
+ * bytes go straight into the output; a filter reads them into raw first (one
+ * buffer will do: a single event loop runs one refill at a time).
  */
 static int
 refill(struct conn *c)

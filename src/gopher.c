@@ -167,7 +167,7 @@ gopher_text(unsigned *state, const char *in, size_t len, struct evbuffer *out)
 }
 
 static void
-error(struct response *r, int status, const char *message)
+send_error(struct response *r, int status, const char *message)
 {
 	r->status = status;
 	gophermap_info(r->out, '3', message);
@@ -258,7 +258,8 @@ listing(void *arg, const struct gophermap_hidden *h, struct evbuffer *out)
 		if (!gophermap_hides(h, items[i].name) && strcmp(items[i].name, "gophermap") != 0)
 			doc_link(&d, items[i].is_dir ? DOC_TO_MENU : DOC_TO_FILE,
 			    doc_printf(&d, "%s%s%s", a->folder, items[i].name,
-			    items[i].is_dir ? "/" : ""), items[i].name);
+			    items[i].is_dir ? "/" : ""), doc_printf(&d, "%s%s", items[i].name,
+			    items[i].is_dir ? "/" : ""));
 	menu_ctx(a, &gc);
 	gophermap_render(&d, &gc, out);
 	doc_clear(&d);
@@ -272,7 +273,7 @@ send_menu(struct menu_arg *a, const struct doc *d, struct response *r)
 
 	menu_ctx(a, &gc);
 	if (gophermap_render(d, &gc, r->out) == -1) {
-		error(r, 40, "Temporary failure");
+		send_error(r, 40, "Temporary failure");
 		return;
 	}
 	gophermap_end(r->out);
@@ -321,7 +322,7 @@ send_folder(struct menu_arg *a, struct response *r)
 		close(map.fd);
 	if (files_list(a->site->rootfd, a->folder, a->dirfd, &items, &n) == -1) {
 		log_warn("cannot list %s: %m", a->folder);
-		error(r, 51, "Not found");
+		send_error(r, 51, "Not found");
 		return;
 	}
 	doc_init(&d);
@@ -374,7 +375,7 @@ send_post(const struct site *site, const struct store_index *x, const char *stem
 	if ((i = store_find_post(site->store, x, stem)) < 0 || store_load(site->store, x->posts[i], &full) == -1)
 		return -1;
 	if ((text = evbuffer_new()) == NULL || text_post(&full, text) == -1)
-		error(r, 40, "Temporary failure");
+		send_error(r, 40, "Temporary failure");
 	else
 		send_text(r, text);
 	if (text != NULL)
@@ -422,7 +423,7 @@ send_caps(const struct menu_arg *a, struct response *r)
 	    (clean = text_clean(title, strlen(title), &n)) == NULL) {
 		if (b != NULL)
 			evbuffer_free(b);
-		error(r, 40, "Temporary failure");
+		send_error(r, 40, "Temporary failure");
 		return;
 	}
 	evbuffer_add_printf(b, "CAPS\n\n"
@@ -479,7 +480,7 @@ send_redirect(struct response *r, const char *url)
 	if (n == 0 || url[n] != ':' || !utf8_valid(url, strlen(url)) ||
 	    strncasecmp(url, "javascript:", 11) == 0 || strncasecmp(url, "data:", 5) == 0 ||
 	    strncasecmp(url, "vbscript:", 9) == 0) {
-		error(r, 59, "Not a URL this server links to");
+		send_error(r, 59, "Not a URL this server links to");
 		return;
 	}
 	evbuffer_add_printf(r->out, "<!DOCTYPE html>\n<html>\n<head>\n"
@@ -575,11 +576,11 @@ gopher_handle(struct server *s, const struct request_ctx *ctx, const char *line,
 	if (line == NULL) {
 		log_warn("gopher: %s sent a selector longer than %d bytes", ctx->client,
 		    GOPHER_SELECTOR_MAX);
-		error(r, 59, "Selector too long");
+		send_error(r, 59, "Selector too long");
 		return;
 	}
 	if ((err = gopher_parse(line, len, false, &rq)) != NULL) {
-		error(r, 59, err);
+		send_error(r, 59, err);
 		return;
 	}
 	if (rq.is_url) {
@@ -590,7 +591,7 @@ gopher_handle(struct server *s, const struct request_ctx *ctx, const char *line,
 		return;
 	if (rq.encoded && gopher_parse(line, len, true, &rq) == NULL && serve(&a, &rq, r) == 0)
 		return;
-	error(r, 51, "Not found");
+	send_error(r, 51, "Not found");
 }
 
 const struct proto_ops gopher_ops = {

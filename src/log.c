@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 static int log_fd = STDERR_FILENO;
+static void log_write(int prio, const char *line, size_t len);
 static int use_syslog;
 static char log_path[4096];
 
@@ -50,6 +51,35 @@ log_open(const char *path)
 	return 0;
 }
 
+void
+log_open_fd(int fd)
+{
+	log_close();
+	log_fd = fd;
+	log_path[0] = '\0';
+}
+
+void
+log_relay(const char *buf, size_t len)
+{
+	const char *nl;
+
+	if (!use_syslog) {
+		log_write(LOG_INFO, buf, len);
+		return;
+	}
+	/* syslog takes one message a call: split at the line ends. */
+	while (len > 0) {
+		nl = memchr(buf, '\n', len);
+		size_t n = nl ? (size_t)(nl - buf) : len;
+		if (n > 0)
+			syslog(LOG_INFO, "%.*s", (int)n, buf);
+		n += nl != NULL;
+		buf += n;
+		len -= n;
+	}
+}
+
 int
 log_reopen(void)
 {
@@ -68,10 +98,9 @@ log_close(void)
 		closelog();
 		use_syslog = 0;
 	}
-	if (log_fd != STDERR_FILENO) {
+	if (log_fd != STDERR_FILENO && log_path[0] != '\0')
 		close(log_fd);
-		log_fd = STDERR_FILENO;
-	}
+	log_fd = STDERR_FILENO;
 }
 
 void
@@ -180,8 +209,11 @@ log_escape(char *out, size_t size, const char *s, size_t len)
 void
 log_access(const struct log_access *a)
 {
-	/* A request is at most 1024 bytes; escaped, at most four times that. */
-	char req[4200], line[4600], when[32], status[16];
+	/*
+	 * A line must fit PIPE_BUF (4096) to reach the supervisor whole; an
+	 * escaped request (up to four bytes per byte) is cut to fit.
+	 */
+	char req[3700], line[4096], when[32], status[16];
 	int n;
 
 	log_time(when, sizeof(when));

@@ -6,6 +6,15 @@
 
 /* Where lines go: stderr (path NULL or "-"), a file, or syslog (path "syslog"). */
 int log_open(const char *path);
+/*
+ * Workers write their lines to fd (a pipe to the supervisor, which owns the
+ * real destination). A line up to PIPE_BUF bytes arrives whole.
+ */
+void log_open_fd(int fd);
+
+/* The supervisor's side: writes lines read from the pipe to the destination. */
+void log_relay(const char *buf, size_t len);
+
 /* Reopens the same destination, for SIGUSR1 after a rotation. */
 int log_reopen(void);
 void log_close(void);

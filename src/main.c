@@ -15,7 +15,7 @@
 
 #include "config.h"
 #include "log.h"
-#include "server.h"
+#include "supervisor.h"
 
 #ifndef GAZETTE_CONF
 #define GAZETTE_CONF "/etc/gazette.conf"
@@ -58,53 +58,43 @@ fit_descriptors(struct config *c)
 	}
 }
 
-static int
-daemonize(void)
-{
-	int fd;
+struct options {
+	const char *conf;
+	const char *overrides[32];
+	int noverrides;
+};
 
-	switch (fork()) {
-	case -1:
+/* Reads the configuration: the file, then the -o overrides. Used again on SIGHUP. */
+static int
+load_config(void *arg, struct config *cfg, char *err, size_t errsize)
+{
+	const struct options *o = arg;
+	int i;
+
+	config_defaults(cfg);
+	if (config_load(cfg, o->conf, err, errsize) == -1)
 		return -1;
-	case 0:
-		break;
-	default:
-		_exit(0);
-	}
-	if (setsid() == -1)
+	for (i = 0; i < o->noverrides; i++)
+		if (config_override(cfg, o->overrides[i], err, errsize) == -1)
+			return -1;
+	if (config_finish(cfg, err, errsize) == -1)
 		return -1;
-	switch (fork()) {
-	case -1:
-		return -1;
-	case 0:
-		break;
-	default:
-		_exit(0);
-	}
-	if ((fd = open("/dev/null", O_RDWR)) != -1) {
-		dup2(fd, STDIN_FILENO);
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		if (fd > STDERR_FILENO)
-			close(fd);
-	}
+	fit_descriptors(cfg);
 	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
-	static struct config cfg;
-	static struct server srv;
-	const char *conf = GAZETTE_CONF;
-	const char *overrides[32];
+	static struct options opts = { .conf = GAZETTE_CONF };
+	struct config *cfg;
 	char err[1200];
-	int ch, check = 0, foreground = 0, noverrides = 0, i;
+	int ch, check = 0, foreground = 0, i;
 
 	while ((ch = getopt(argc, argv, "c:fhno:")) != -1) {
 		switch (ch) {
 		case 'c':
-			conf = optarg;
+			opts.conf = optarg;
 			break;
 		case 'f':
 			foreground = 1;
@@ -116,11 +106,12 @@ main(int argc, char **argv)
 			check = 1;
 			break;
 		case 'o':
-			if (noverrides == (int)(sizeof(overrides) / sizeof(overrides[0]))) {
+			if (opts.noverrides == (int)(sizeof(opts.overrides) /
+			    sizeof(opts.overrides[0]))) {
 				fprintf(stderr, "gazette: too many -o\n");
 				return 1;
 			}
-			overrides[noverrides++] = optarg;
+			opts.overrides[opts.noverrides++] = optarg;
 			break;
 		default:
 			usage(stderr);
@@ -131,50 +122,33 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
-
-	config_defaults(&cfg);
-	if (config_load(&cfg, conf, err, sizeof(err)) == -1)
-		goto config_error;
-	for (i = 0; i < noverrides; i++)
-		if (config_override(&cfg, overrides[i], err, sizeof(err)) == -1)
-			goto config_error;
-	if (config_finish(&cfg, err, sizeof(err)) == -1)
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
+		fprintf(stderr, "gazette: out of memory\n");
+		return 1;
+	}
+	if (load_config(&opts, cfg, err, sizeof(err)) == -1)
 		goto config_error;
 	if (check) {
-		for (i = 0; i < cfg.nhosts; i++)
-			if (access(cfg.hosts[i].root, R_OK | X_OK) == -1) {
-				snprintf(err, sizeof(err), "%s: host %s: root %s: %s", conf,
-				    cfg.hosts[i].name, cfg.hosts[i].root, strerror(errno));
+		for (i = 0; i < cfg->nhosts; i++)
+			if (access(cfg->hosts[i].root, R_OK | X_OK) == -1) {
+				snprintf(err, sizeof(err), "%s: host %s: root %s: %s", opts.conf,
+				    cfg->hosts[i].name, cfg->hosts[i].root, strerror(errno));
 				goto config_error;
 			}
-		printf("gazette: %s: configuration OK\n", conf);
+		printf("gazette: %s: configuration OK\n", opts.conf);
+		free(cfg);
 		return 0;
 	}
-
-	if (log_open(foreground || strcmp(cfg.log_file, "-") != 0 ? cfg.log_file :
+	if (log_open(foreground || strcmp(cfg->log_file, "-") != 0 ? cfg->log_file :
 	    "syslog") == -1) {
-		fprintf(stderr, "gazette: log_file %s: %s\n", cfg.log_file, strerror(errno));
+		fprintf(stderr, "gazette: log_file %s: %s\n", cfg->log_file, strerror(errno));
+		free(cfg);
 		return 1;
 	}
-	fit_descriptors(&cfg);
-	if (server_init(&srv, &cfg, err, sizeof(err)) == -1 ||
-	    server_listen(&srv, err, sizeof(err)) == -1) {
-		log_err("%s", err);
-		server_clear(&srv);
-		return 1;
-	}
-	if (!foreground && daemonize() == -1) {
-		log_err("cannot daemonize: %s", strerror(errno));
-		return 1;
-	}
-	log_info("gazette started: gemini://%s:%d/", cfg.hosts[0].name, cfg.gemini_port);
-	server_run(&srv);
-	server_clear(&srv);
-	log_info("gazette stopped");
-	log_close();
-	return 0;
+	return supervisor_run(cfg, load_config, &opts, foreground);
 
 config_error:
 	fprintf(stderr, "gazette: %s\n", err);
+	free(cfg);
 	return 1;
 }

@@ -32,9 +32,8 @@ log_store(const struct site *site)
 	struct store_stats st;
 
 	store_stats(site->store, &st);
-	log_info("%s: %zu post(s) in %s/posts (%zu skipped), scanned in %.1f ms%s",
-	    site->cfg->name, st.posts, site->cfg->root, st.skipped, st.scan_ms,
-	    st.inotify ? "" : "; no inotify, rescanning instead");
+	log_info("%s: %zu post(s) in %s/posts (%zu skipped), scanned in %.1f ms",
+	    site->cfg->name, st.posts, site->cfg->root, st.skipped, st.scan_ms);
 }
 
 /* inotify said posts changed: update the index now, off any request's path. */
@@ -47,7 +46,8 @@ on_store_event(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-server_init(struct server *s, const struct config *cfg, char *err, size_t errsize)
+server_init(struct server *s, const struct config *cfg, const struct tls *prev, char *err,
+    size_t errsize)
 {
 	int i;
 
@@ -80,7 +80,7 @@ server_init(struct server *s, const struct config *cfg, char *err, size_t errsiz
 		s->nsites++;
 		log_store(site);
 	}
-	if (tls_init(&s->tls, cfg, err, errsize) == -1)
+	if (tls_init(&s->tls, cfg, prev, err, errsize) == -1)
 		return -1;
 	return 0;
 }
@@ -203,18 +203,38 @@ fail:
 	return -1;
 }
 
+/* Takes over old's socket for the same address, port and protocol, if any. */
 static int
-add_listener(struct server *s, const char *addr, int port, enum proto proto,
-    bool optional, char *err, size_t errsize)
+take_listener(struct server *old, const char *name, enum proto proto)
+{
+	int i, fd;
+
+	for (i = 0; old != NULL && i < old->nlisteners; i++) {
+		struct listener *l = &old->listeners[i];
+		if (l->fd != -1 && l->proto == proto && strcmp(l->addr, name) == 0) {
+			fd = l->fd;
+			l->fd = -1;
+			return fd;
+		}
+	}
+	return -1;
+}
+
+static int
+add_listener(struct server *s, struct server *old, const char *addr, int port,
+    enum proto proto, bool optional, char *err, size_t errsize)
 {
 	struct listener *l;
+	char name[sizeof(l->addr)];
 	int fd;
 
 	if (s->nlisteners == SERVER_MAX_LISTENERS) {
 		snprintf(err, errsize, "too many listen addresses");
 		return -1;
 	}
-	if ((fd = bind_one(addr, port, err, errsize)) == -1) {
+	snprintf(name, sizeof(name), strchr(addr, ':') ? "[%s]:%d" : "%s:%d", addr, port);
+	if ((fd = take_listener(old, name, proto)) == -1 &&
+	    (fd = bind_one(addr, port, err, errsize)) == -1) {
 		/* "*" asks for IPv6 too; a machine without it is not an error. */
 		if (optional && errno != EADDRINUSE && errno != EACCES) {
 			log_warn("not listening on %s: %s", addr, err);
@@ -226,12 +246,12 @@ add_listener(struct server *s, const char *addr, int port, enum proto proto,
 	l->fd = fd;
 	l->proto = proto;
 	l->srv = s;
-	snprintf(l->addr, sizeof(l->addr), strchr(addr, ':') ? "[%s]:%d" : "%s:%d", addr, port);
+	memcpy(l->addr, name, sizeof(name));
 	return 0;
 }
 
 int
-server_listen(struct server *s, char *err, size_t errsize)
+server_listen(struct server *s, struct server *old, char *err, size_t errsize)
 {
 	const int ports[] = { [PROTO_GEMINI] = s->cfg->gemini_port,
 	    [PROTO_GOPHER] = s->cfg->gopher_port };
@@ -245,10 +265,12 @@ server_listen(struct server *s, char *err, size_t errsize)
 		for (addr = strtok_r(list, " \t,", &save); addr != NULL;
 		    addr = strtok_r(NULL, " \t,", &save)) {
 			if (strcmp(addr, "*") == 0) {
-				if (add_listener(s, "0.0.0.0", ports[p], p, false, err, errsize) == -1 ||
-				    add_listener(s, "::", ports[p], p, true, err, errsize) == -1)
+				if (add_listener(s, old, "0.0.0.0", ports[p], p, false, err,
+				    errsize) == -1 || add_listener(s, old, "::", ports[p], p, true,
+				    err, errsize) == -1)
 					return -1;
-			} else if (add_listener(s, addr, ports[p], p, false, err, errsize) == -1)
+			} else if (add_listener(s, old, addr, ports[p], p, false, err,
+			    errsize) == -1)
 				return -1;
 		}
 	}
@@ -284,17 +306,13 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		if (s->nconns == 0)
 			event_base_loopexit(s->base, NULL);
 		break;
-	case SIGUSR1:
-		if (log_reopen() == -1)
-			log_err("cannot reopen the log: %s", strerror(errno));
-		break;
 	}
 }
 
 int
-server_run(struct server *s)
+server_prepare(struct server *s)
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGUSR1 };
+	static const int sigs[] = { SIGTERM, SIGINT };
 	size_t i;
 	int l;
 
@@ -321,9 +339,13 @@ server_run(struct server *s)
 		struct listener *li = &s->listeners[l];
 		event_assign(&li->ev, s->base, li->fd, EV_READ | EV_PERSIST, on_accept, li);
 		event_add(&li->ev, NULL);
-		log_info("listening on %s (%s)", li->addr,
-		    li->proto == PROTO_GEMINI ? "gemini" : "gopher");
 	}
+	return 0;
+}
+
+int
+server_run(struct server *s)
+{
 	event_base_dispatch(s->base);
 	conn_close_all(s);
 	return 0;

@@ -54,13 +54,26 @@ struct server {
 };
 
 /*
- * Loads what every request needs: certificates, TLS contexts, the content
- * roots and the magic database. Returns -1 with err set.
+ * Loads what every request needs: certificates, TLS contexts (sharing prev's
+ * session-ticket keys when given, so resumption survives a reload), the
+ * content roots with their posts, and the magic database. Returns -1 with err
+ * set.
  */
-int server_init(struct server *s, const struct config *cfg, char *err, size_t errsize);
+int server_init(struct server *s, const struct config *cfg, const struct tls *prev,
+    char *err, size_t errsize);
 
-/* Binds every configured address and port. Returns -1 with err set. */
-int server_listen(struct server *s, char *err, size_t errsize);
+/*
+ * Binds every configured address and port; a socket old already has for the
+ * same one is taken over instead (a reload keeps its queue of connections).
+ * Returns -1 with err set.
+ */
+int server_listen(struct server *s, struct server *old, char *err, size_t errsize);
+
+/*
+ * Creates the event loop and registers listeners, signals and post watches:
+ * every system call that needs is made here, before a worker confines itself.
+ */
+int server_prepare(struct server *s);
 
 /* Runs the event loop until SIGTERM or SIGINT and the last response is out. */
 int server_run(struct server *s);

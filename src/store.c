@@ -295,12 +295,12 @@ update_file(struct store *s, const char *name)
 	s->changed = true;
 }
 
+/* Adds the inotify watch on posts/; without one, the store rescans instead. */
 static void
-open_posts_dir(struct store *s)
+watch_posts_dir(struct store *s)
 {
 	char path[PATH_MAX + sizeof(POSTS_DIR) + 1];
 
-	s->postsfd = openat(s->rootfd, POSTS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->postsfd == -1 || s->ifd == -1)
 		return;
 	/* inotify wants a path; the root's own path, not /proc, survives chroot. */
@@ -311,6 +311,29 @@ open_posts_dir(struct store *s)
 		close(s->ifd);
 		s->ifd = -1;
 	}
+}
+
+static void
+open_posts_dir(struct store *s)
+{
+	s->postsfd = openat(s->rootfd, POSTS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	watch_posts_dir(s);
+}
+
+int
+store_watch(struct store *s)
+{
+	if (s->ifd != -1)
+		return 0;
+	if ((s->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1) {
+		log_warn("%s: inotify: %s; rescanning posts/ every %d ms instead", s->label,
+		    strerror(errno), POLL_MS);
+		return -1;
+	}
+	watch_posts_dir(s);
+	/* What changed between the scan and the watch shows up on this rescan. */
+	s->rescan = true;
+	return 0;
 }
 
 /* Reads the whole folder again: what appeared, changed or vanished. */
@@ -680,10 +703,7 @@ store_new(int rootfd, const char *rootpath, size_t max_post_size, const char *la
 	strmap_init(&s->files);
 	strmap_init(&s->pending);
 	strmap_init(&s->writing);
-	s->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (s->ifd == -1)
-		log_warn("%s: inotify: %s; rescanning posts/ every %d ms instead", label,
-		    strerror(errno), POLL_MS);
+	s->ifd = -1;
 	open_posts_dir(s);
 	s->last_scan_ms = t0;
 	rescan(s);

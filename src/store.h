@@ -58,6 +58,13 @@ struct store *store_new(int rootfd, const char *rootpath, size_t max_post_size,
     const char *label);
 void store_free(struct store *s);
 
+/*
+ * Starts watching posts/ with inotify (each process its own: events read by
+ * one are lost to the others). Until then, and where inotify fails, the store
+ * rescans at most every two seconds. Returns -1 when it fell back to that.
+ */
+int store_watch(struct store *s);
+
 /* The inotify descriptor to watch (readable when something changed), or -1. */
 int store_fd(const struct store *s);
 

@@ -94,7 +94,8 @@ fail:
 }
 
 int
-tls_init(struct tls *t, const struct config *c, char *err, size_t errsize)
+tls_init(struct tls *t, const struct config *c, const struct tls *prev, char *err,
+    size_t errsize)
 {
 	unsigned char keys[80];
 	char msg[512];
@@ -118,12 +119,13 @@ tls_init(struct tls *t, const struct config *c, char *err, size_t errsize)
 	}
 	SSL_CTX_set_tlsext_servername_callback(t->ctx[0], sni_callback);
 	SSL_CTX_set_tlsext_servername_arg(t->ctx[0], t);
-	/* Same ticket keys everywhere: see the comment at the top. */
-	if (SSL_CTX_get_tlsext_ticket_keys(t->ctx[0], keys, sizeof(keys)) != 1) {
+	/* Same ticket keys everywhere, and across a reload: see the comment at the top. */
+	if (SSL_CTX_get_tlsext_ticket_keys(prev && prev->n ? prev->ctx[0] : t->ctx[0], keys,
+	    sizeof(keys)) != 1) {
 		snprintf(err, errsize, "ticket keys: %s", openssl_error());
 		goto fail;
 	}
-	for (i = 1; i < t->n; i++)
+	for (i = 0; i < t->n; i++)
 		SSL_CTX_set_tlsext_ticket_keys(t->ctx[i], keys, sizeof(keys));
 	OPENSSL_cleanse(keys, sizeof(keys));
 	return 0;

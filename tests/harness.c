@@ -1,6 +1,7 @@
 #include "harness.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -436,4 +437,56 @@ gemini_path(const struct gazette *g, const char *path, struct reply *r)
 
 	snprintf(req, sizeof(req), "gemini://localhost:%d%s\r\n", g->gemini_port, path);
 	gemini_get(g->gemini_port, req, r);
+}
+
+int
+gazette_workers(const struct gazette *g, pid_t *pids, int max)
+{
+	char path[300], buf[512], *p;
+	struct dirent *de;
+	int n = 0, ppid;
+	FILE *f;
+	DIR *d;
+
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	while (n < max && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		/* "pid (comm) state ppid ...": comm may hold spaces, so parse after ')'. */
+		if (fgets(buf, sizeof(buf), f) != NULL && (p = strrchr(buf, ')')) != NULL &&
+		    sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == g->pid)
+			pids[n++] = (pid_t)atoi(de->d_name);
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+const char *
+proc_status(pid_t pid, const char *key, char *buf, size_t size)
+{
+	char path[64], line[512];
+	size_t klen = strlen(key);
+	const char *found = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			char *v = line + klen + 1;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			v[strcspn(v, "\n")] = '\0';
+			snprintf(buf, size, "%s", v);
+			found = buf;
+			break;
+		}
+	fclose(f);
+	return found;
 }

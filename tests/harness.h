@@ -76,3 +76,9 @@ void expect_file(const struct gazette *g, const char *name, const char *got, siz
 /* Sends a Gemini request for path (on g's port, host localhost) and returns the reply. */
 struct reply;
 void gemini_path(const struct gazette *g, const char *path, struct reply *r);
+
+/* The worker processes of g (children of its supervisor); returns how many. */
+int gazette_workers(const struct gazette *g, pid_t *pids, int max);
+
+/* Reads "Key:" of /proc/PID/status into buf; NULL when absent. */
+const char *proc_status(pid_t pid, const char *key, char *buf, size_t size);

@@ -105,10 +105,11 @@ line_width(void *arg, const char *prefix, const char *s, size_t len)
 	EXPECT(utf8_width(prefix, strlen(prefix)) + utf8_width(s, len) <= width);
 }
 
+/* Any width that leaves the prefix room for a wide character. */
 static void
 check_wrap(const char *s, size_t size)
 {
-	size_t n, width = size ? 2 + (unsigned char)s[0] % 80 : 10;
+	size_t n, width = size ? 4 + (unsigned char)s[0] % 80 : 10;
 	char *clean = text_clean(s, size, &n);
 
 	if (clean == NULL)

@@ -1,0 +1,41 @@
+/*
+ * Confinement of a worker: drop root, then chroot, Landlock and seccomp.
+ * Each step says in the log what it did; a kernel without a feature gets a
+ * warning, not a failure.
+ */
+#ifndef GAZETTE_SANDBOX_H
+#define GAZETTE_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Looks the user up now, while /etc/passwd can still be read. */
+struct sandbox_user {
+	bool root;		/* running as root: there is something to drop */
+	bool found;
+	unsigned uid, gid;
+	char name[64];
+};
+int sandbox_lookup(const char *user, struct sandbox_user *u, char *err, size_t errsize);
+
+/* setgroups(0), setgid, setuid; then checks root cannot be regained. */
+int sandbox_drop(const struct sandbox_user *u, char *err, size_t errsize);
+
+/* chroot(dir) and chdir("/"); only as root. */
+int sandbox_chroot(const char *dir, char *err, size_t errsize);
+
+/*
+ * Landlock: from here on, the file system is read-only and only beneath the
+ * given roots (open folder descriptors). Returns the ABI (>= 1) when applied, 0 when the kernel has no Landlock
+ * (a warning was logged), -1 on error.
+ */
+int sandbox_landlock(const int *rootfds, int n, char *err, size_t errsize);
+
+/*
+ * seccomp-bpf: an allow-list of the system calls the event loop needs; any
+ * other kills the process. Returns 1 when applied, 0 when unsupported, -1 on
+ * error.
+ */
+int sandbox_seccomp(char *err, size_t errsize);
+
+#endif
