@@ -78,6 +78,7 @@ static const struct config_key keys[] = {
 	G_INT("write_timeout", T_DURATION, write_timeout_ms, 100, 3600000, "30s"),
 	G_STR("log_file", log_file, "-"),
 	G_INT("search_results", T_INT, search_results, 1, 1000, "50"),
+	G_INT("cache_size", T_SIZE, cache_size, 0, 1 << 30, "4M"),
 	G_INT("search_time", T_DURATION, search_time_ms, 10, 10000, "200ms"),
 	{ "access_log", T_BOOL, GLOBAL, offsetof(struct config, access_log), 0, 0, 1, "yes", NULL },
 	{ "gopher_tls", T_BOOL, GLOBAL, offsetof(struct config, gopher_tls), 0, 0, 1, "no", NULL },

@@ -41,6 +41,7 @@ struct config {
 	int write_timeout_ms;		/* a response that makes no progress */
 	char log_file[CONFIG_PATH_MAX];	/* "-" stderr, "syslog", or a file */
 	int search_results;		/* matches shown at most */
+	int cache_size;			/* bytes of rendered pages kept per host and worker */
 	int search_time_ms;		/* reading post bodies stops after this */
 	bool access_log;
 	int nhosts;

@@ -67,6 +67,7 @@ struct conn {
 	size_t len;
 	size_t line_len;	/* the request as logged */
 	bool answered;
+	bool logged;
 	struct response resp;
 	unsigned long long sent;
 	unsigned long long lingered;
@@ -221,8 +222,9 @@ conn_log(struct conn *c)
 		.note = c->note,
 	};
 
-	if (c->srv->cfg->access_log)
+	if (c->srv->cfg->access_log && !c->logged)
 		log_access(&a);
+	c->logged = true;
 }
 
 /*
@@ -415,6 +417,8 @@ step_shutdown(struct conn *c)
 		}
 	}
 	shutdown(c->fd, SHUT_WR);
+	/* The response is out: its duration ends here, not after the linger. */
+	conn_log(c);
 	c->state = CONN_LINGER;
 	evtimer_del(&c->timer);
 	arm_timer(c, LINGER_MS);

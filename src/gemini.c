@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "atom.h"
+#include "cache.h"
 #include "doc.h"
 #include "files.h"
 #include "gemtext.h"
@@ -224,13 +225,13 @@ send_feed(const struct server *s, const struct site *site, const struct store_in
 	free(full);
 }
 
+/* /search: asks for words (10), or lists the posts that have them all. */
 static void
 send_search(const struct server *s, const struct site *site, const struct store_index *x,
-    const struct url *u, struct doc *d, struct response *r)
+    const struct url *u, struct response *r)
 {
 	char query[URL_MAX + 1];
-	struct search_terms t;
-	size_t found[1000], n, searched, max;
+	struct doc d;
 
 	if (!u->has_query || u->query[0] == '\0') {
 		header(r, 10, "Search posts for these words");
@@ -241,31 +242,32 @@ send_search(const struct server *s, const struct site *site, const struct store_
 		header(r, 59, "bad query");
 		return;
 	}
-	if (search_terms_parse(&t, query, strlen(query)) == 0) {
+	doc_init(&d);
+	if (pages_search_words(&d, site->store, x, query, (size_t)s->cfg->search_results,
+	    s->cfg->search_time_ms) == -1)
 		header(r, 10, "Search posts for these words (letters or digits)");
-		return;
-	}
-	max = (size_t)s->cfg->search_results < 1000 ? (size_t)s->cfg->search_results : 1000;
-	n = store_search(site->store, x, &t, found, max, s->cfg->search_time_ms, &searched);
-	pages_search(d, x, query, found, n, searched);
-	send_doc(r, site, d);
+	else
+		send_doc(r, site, &d);
+	doc_clear(&d);
 }
 
 /*
  * The URL map: generated pages first, then files under the root. Only a
  * generated page looks at the post index, which it refreshes first, so a
- * post saved a moment ago shows on the very next request.
+ * post saved a moment ago shows on the very next request. A generated page
+ * is rendered once per index version, then sent from the cache.
  */
 static void
 route(const struct server *s, const struct site *site, const struct url *u,
     struct response *r)
 {
+	struct pages_site ps = { site->cfg->title, site->cfg->description,
+	    site->cfg->home_posts };
 	const struct store_index *x;
+	char key[URL_MAX + 4];
 	struct route rt;
-	struct post full;
 	struct doc d;
-	long i;
-	int rc = 0;
+	int status;
 
 	route_match(u->path, &rt);
 	if (rt.kind == ROUTE_STATIC || rt.kind == ROUTE_POST_TEXT || rt.kind == ROUTE_CAPS) {
@@ -281,55 +283,28 @@ route(const struct server *s, const struct site *site, const struct url *u,
 		return;
 	}
 	x = store_refresh(site->store);
-	doc_init(&d);
-	switch (rt.kind) {
-	case ROUTE_HOME: {
-		struct pages_site ps = { site->cfg->title, site->cfg->description,
-		    site->cfg->home_posts };
-		pages_home(&d, &ps, x);
-		break;
-	}
-	case ROUTE_ARCHIVE:
-		pages_archive(&d, x);
-		break;
-	case ROUTE_YEAR:
-		rc = pages_year(&d, x, rt.year);
-		break;
-	case ROUTE_MONTH:
-		rc = pages_month(&d, x, rt.year, rt.month);
-		break;
-	case ROUTE_TAGS:
-		pages_tags(&d, x);
-		break;
-	case ROUTE_TAG:
-		rc = pages_tag(&d, x, rt.name);
-		break;
-	case ROUTE_POST:
-		if ((i = store_find_post(site->store, x, rt.name)) < 0 ||
-		    store_load(site->store, x->posts[i], &full) == -1) {
-			rc = -1;
-			break;
-		}
-		pages_post(&d, x, (size_t)i, &full);
-		post_free(&full);
-		break;
-	case ROUTE_SEARCH:
-		send_search(s, site, x, u, &d, r);
-		doc_clear(&d);
+	if (rt.kind == ROUTE_SEARCH) {
+		send_search(s, site, x, u, r);
 		return;
-	case ROUTE_FEED:
+	}
+	/* The query plays no part in these pages: the path alone is the key. */
+	snprintf(key, sizeof(key), "g%s", u->path);
+	if ((status = cache_send(site->cache, x->version, key, r->out)) >= 0) {
+		r->status = status;
+		return;
+	}
+	if (rt.kind == ROUTE_FEED)
 		send_feed(s, site, x, r);
+	else {
+		doc_init(&d);
+		if (pages_build(&d, &ps, site->store, x, &rt) == -1)
+			header(r, 51, "Not found");
+		else
+			send_doc(r, site, &d);
 		doc_clear(&d);
-		return;
-	default:
-		rc = -1;
-		break;
 	}
-	if (rc == -1)
-		header(r, 51, "Not found");
-	else
-		send_doc(r, site, &d);
-	doc_clear(&d);
+	if (r->status == 20)
+		cache_put(site->cache, x->version, key, r->status, r->out);
 }
 
 /*

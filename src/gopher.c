@@ -25,6 +25,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "doc.h"
 #include "files.h"
 #include "gophermap.h"
@@ -39,7 +40,6 @@
 #include "utf8.h"
 
 #define GOPHERMAP_MAX (256 * 1024)	/* bytes of a gophermap file read */
-#define SEARCH_FOUND_MAX 1000
 
 #define TEXT_MIDLINE 1u		/* gopher_text: inside a line */
 #define TEXT_AFTER_CR 2u	/* gopher_text: a CR ended the line; skip an LF */
@@ -389,24 +389,18 @@ static void
 search_page(const struct server *s, const struct site *site, const struct store_index *x,
     const struct gopher_request *rq, struct doc *d)
 {
-	size_t found[SEARCH_FOUND_MAX], n, searched, max;
 	size_t len = strlen(rq->words);
-	struct search_terms t;
 
-	if (!rq->has_words || !utf8_valid(rq->words, len) ||
-	    search_terms_parse(&t, rq->words, len) == 0) {
-		doc_heading(d, 1, "Search");
-		doc_blank(d);
-		doc_text(d, len == 0 ? "Send the words to search the posts for." :
-		    "Search words are made of letters or digits.", -1);
-		doc_link(d, DOC_TO_SEARCH, "/search", "Search posts");
-		doc_link(d, DOC_TO_MENU, "/", "Home");
+	if (rq->has_words && utf8_valid(rq->words, len) &&
+	    pages_search_words(d, site->store, x, rq->words, (size_t)s->cfg->search_results,
+	    s->cfg->search_time_ms) == 0)
 		return;
-	}
-	max = (size_t)s->cfg->search_results < SEARCH_FOUND_MAX ?
-	    (size_t)s->cfg->search_results : SEARCH_FOUND_MAX;
-	n = store_search(site->store, x, &t, found, max, s->cfg->search_time_ms, &searched);
-	pages_search(d, x, rq->words, found, n, searched);
+	doc_heading(d, 1, "Search");
+	doc_blank(d);
+	doc_text(d, len == 0 ? "Send the words to search the posts for." :
+	    "Search words are made of letters or digits.", -1);
+	doc_link(d, DOC_TO_SEARCH, "/search", "Search posts");
+	doc_link(d, DOC_TO_MENU, "/", "Home");
 }
 
 /* caps.txt, as Gophernicus and geomyidae write it, from the configuration. */
@@ -504,10 +498,13 @@ static int
 serve(struct menu_arg *a, const struct gopher_request *rq, struct response *r)
 {
 	const struct site *site = a->site;
+	struct pages_site ps = { site->cfg->title, site->cfg->description,
+	    site->cfg->home_posts };
 	const struct store_index *x;
+	char key[GOPHER_SELECTOR_MAX + 4];
 	struct route rt;
 	struct doc d;
-	int rc = 0;
+	int rc = 0, status;
 
 	route_match(rq->path, &rt);
 	switch (rt.kind) {
@@ -525,42 +522,29 @@ serve(struct menu_arg *a, const struct gopher_request *rq, struct response *r)
 		break;
 	}
 	x = store_refresh(site->store);
-	if (rt.kind == ROUTE_POST_TEXT)
+	/* Rendered once per index version; searches depend on their words. */
+	snprintf(key, sizeof(key), "o%s", rq->path);
+	if (rt.kind != ROUTE_SEARCH &&
+	    (status = cache_send(site->cache, x->version, key, r->out)) >= 0) {
+		r->status = status;
+		return 0;
+	}
+	if (rt.kind == ROUTE_POST_TEXT) {
 		/* Not a post (a skipped file, say): the file, as Gemini serves it. */
-		return send_post(site, x, rt.name, r) == 0 ? 0 : serve_static(a, rq->path, r);
-	doc_init(&d);
-	switch (rt.kind) {
-	case ROUTE_HOME: {
-		struct pages_site ps = { site->cfg->title, site->cfg->description,
-		    site->cfg->home_posts };
-		pages_home(&d, &ps, x);
-		break;
+		if (send_post(site, x, rt.name, r) == -1)
+			return serve_static(a, rq->path, r);
+	} else {
+		doc_init(&d);
+		if (rt.kind == ROUTE_SEARCH)
+			search_page(a->srv, site, x, rq, &d);
+		else
+			rc = pages_build(&d, &ps, site->store, x, &rt);
+		if (rc == 0)
+			send_menu(a, &d, r);
+		doc_clear(&d);
 	}
-	case ROUTE_ARCHIVE:
-		pages_archive(&d, x);
-		break;
-	case ROUTE_YEAR:
-		rc = pages_year(&d, x, rt.year);
-		break;
-	case ROUTE_MONTH:
-		rc = pages_month(&d, x, rt.year, rt.month);
-		break;
-	case ROUTE_TAGS:
-		pages_tags(&d, x);
-		break;
-	case ROUTE_TAG:
-		rc = pages_tag(&d, x, rt.name);
-		break;
-	case ROUTE_SEARCH:
-		search_page(a->srv, site, x, rq, &d);
-		break;
-	default:
-		rc = -1;
-		break;
-	}
-	if (rc == 0)
-		send_menu(a, &d, r);
-	doc_clear(&d);
+	if (rc == 0 && rt.kind != ROUTE_SEARCH && r->status == 20)
+		cache_put(site->cache, x->version, key, r->status, r->out);
 	return rc;
 }
 

@@ -1,7 +1,7 @@
 /*
- * Gopher menus. Every line leaves through put_line(), after the fields were
- * checked (selector, host) or cleaned and fitted (display): that is the one
- * place the RFC 1436 field rules are enforced.
+ * Gopher menus. Every line is written by put_line() or put_item(), after its
+ * fields were checked (gophermap_item: type, selector, host, port) or cleaned
+ * and fitted (display strings): the RFC 1436 field rules live there alone.
  */
 #include "gophermap.h"
 
@@ -16,21 +16,22 @@
 #include "utf8.h"
 
 #define INFO_FIELDS "\terror.host\t1"
-/* Bytes of a display string considered: far more than 69 columns need. */
+/* Bytes of a display string considered: far more than its columns need. */
 #define DISPLAY_BYTES 1024
 #define ELLIPSIS "\xe2\x80\xa6"
 /* A cut display string ends between words when that keeps this many columns. */
 #define CUT_AT_WORD_MIN 46
 
+/* s is shorter than max bytes and holds no control character. */
 static bool
 field_ok(const char *s, size_t max)
 {
-	size_t n = 0;
+	size_t n;
 
-	for (; s[n] != '\0'; n++)
-		if ((unsigned char)s[n] < 0x20 || s[n] == 0x7f || n >= max)
+	for (n = 0; s[n] != '\0'; n++)
+		if ((unsigned char)s[n] < 0x20 || s[n] == 0x7f)
 			return false;
-	return true;
+	return n < max;
 }
 
 /* Ends a line whose type and display string were written already. */
@@ -557,6 +558,7 @@ gophermap_parse(const char *data, size_t len, const char *folder,
 {
 	struct gophermap_hidden hidden;
 	const char *p = data, *end = data + len, *nl;
+	bool listed = false;
 	size_t n;
 
 	collect_hidden(data, len, &hidden);
@@ -572,8 +574,10 @@ gophermap_parse(const char *data, size_t len, const char *folder,
 		if (n == 1 && p[0] == '.')
 			break;
 		if (n == 1 && p[0] == '*') {
-			if (c->listing != NULL)
+			/* Once: a second listing would repeat the first, at the cost of another. */
+			if (c->listing != NULL && !listed)
 				c->listing(c->arg, &hidden, out);
+			listed = true;
 		} else if (n > 0 && p[0] == '!')
 			put_item(out, 'i', p + 1, n - 1, "TITLE", NULL, 0);
 		else if (n > 0 && (p[0] == '#' || p[0] == '-' || p[0] == '='))

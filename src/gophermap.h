@@ -70,8 +70,9 @@ int gophermap_render(const struct doc *d, const struct gophermap_ctx *c,
  * (missing selector: the display; missing host and port: this server's; a
  * relative local selector is relative to the folder); a line without one is
  * info text. Gophernicus additions: "!title", "#comment", "-name" hides name
- * from the listing, "*" appends the listing, "." alone ends the map. Lines
- * that cannot make a valid item are left out.
+ * from the listing, "*" appends the listing (the first "*" only), "." alone
+ * ends the map; "=" lines (Gophernicus' includes) are left out, as is any line
+ * that cannot make a valid item.
  */
 void gophermap_parse(const char *data, size_t len, const char *folder,
     const struct gophermap_ctx *c, struct evbuffer *out);

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "search.h"
+
 static const char *const month_names[] = {
 	"January", "February", "March", "April", "May", "June", "July",
 	"August", "September", "October", "November", "December",
@@ -340,4 +342,55 @@ pages_search(struct doc *d, const struct store_index *x, const char *query,
 		    "more words narrow it down.", searched, x->nposts), -1);
 	doc_link(d, DOC_TO_SEARCH, "/search", "Search again");
 	doc_link(d, DOC_TO_MENU, "/", "Home");
+}
+
+int
+pages_build(struct doc *d, const struct pages_site *site, struct store *store,
+    const struct store_index *x, const struct route *rt)
+{
+	struct post full;
+	long i;
+
+	switch (rt->kind) {
+	case ROUTE_HOME:
+		pages_home(d, site, x);
+		return 0;
+	case ROUTE_ARCHIVE:
+		pages_archive(d, x);
+		return 0;
+	case ROUTE_YEAR:
+		return pages_year(d, x, rt->year);
+	case ROUTE_MONTH:
+		return pages_month(d, x, rt->year, rt->month);
+	case ROUTE_TAGS:
+		pages_tags(d, x);
+		return 0;
+	case ROUTE_TAG:
+		return pages_tag(d, x, rt->name);
+	case ROUTE_POST:
+		if ((i = store_find_post(store, x, rt->name)) < 0 ||
+		    store_load(store, x->posts[i], &full) == -1)
+			return -1;
+		pages_post(d, x, (size_t)i, &full);
+		post_free(&full);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+int
+pages_search_words(struct doc *d, struct store *store, const struct store_index *x,
+    const char *words, size_t max, long budget_ms)
+{
+	size_t found[PAGES_SEARCH_MAX], n, searched;
+	struct search_terms t;
+
+	if (search_terms_parse(&t, words, strlen(words)) == 0)
+		return -1;
+	if (max > PAGES_SEARCH_MAX)
+		max = PAGES_SEARCH_MAX;
+	n = store_search(store, x, &t, found, max, budget_ms, &searched);
+	pages_search(d, x, words, found, n, searched);
+	return 0;
 }

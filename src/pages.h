@@ -13,6 +13,7 @@
 #include "doc.h"
 #include "files.h"
 #include "post.h"
+#include "route.h"
 #include "store.h"
 
 struct pages_site {
@@ -37,6 +38,24 @@ void pages_post(struct doc *d, const struct store_index *x, size_t i, const stru
 /* Results: indexes into x, newest first; searched as store_search reported it. */
 void pages_search(struct doc *d, const struct store_index *x, const char *query,
     const size_t *found, size_t n, size_t searched);
+
+/*
+ * The generated page rt names, as both protocols share it: home, archive,
+ * year, month, tags, tag and post (which reads the post from store). Returns
+ * -1, having built nothing, when the route names nothing that exists or is not
+ * one of those.
+ */
+int pages_build(struct doc *d, const struct pages_site *site, struct store *store,
+    const struct store_index *x, const struct route *rt);
+
+/*
+ * Searches for the words (decoded, UTF-8) and builds the results page, at most
+ * max matches, reading bodies for at most budget_ms. Returns -1, having built
+ * nothing, when the words hold no letter or digit to search for.
+ */
+#define PAGES_SEARCH_MAX 1000
+int pages_search_words(struct doc *d, struct store *store, const struct store_index *x,
+    const char *words, size_t max, long budget_ms);
 
 /* "January" for 1. */
 const char *pages_month_name(int month);

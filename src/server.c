@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "conn.h"
 #include "log.h"
 #include "mime.h"
@@ -74,6 +75,12 @@ server_init(struct server *s, const struct config *cfg, const struct tls *prev, 
 		if (site->store == NULL) {
 			snprintf(err, errsize, "host %s: out of memory scanning posts",
 			    site->cfg->name);
+			close(site->rootfd);
+			return -1;
+		}
+		if ((site->cache = cache_new((size_t)cfg->cache_size)) == NULL) {
+			snprintf(err, errsize, "out of memory");
+			store_free(site->store);
 			close(site->rootfd);
 			return -1;
 		}
@@ -370,6 +377,7 @@ server_clear(struct server *s)
 		if (s->sites[j].store_ev != NULL)
 			event_free(s->sites[j].store_ev);
 		store_free(s->sites[j].store);
+		cache_free(s->sites[j].cache);
 		close(s->sites[j].rootfd);
 	}
 	tls_clear(&s->tls);

@@ -18,6 +18,7 @@ struct site {
 	const struct host_config *cfg;
 	int rootfd;
 	struct store *store;	/* the posts under rootfd/posts */
+	struct cache *cache;	/* its rendered pages */
 	struct event *store_ev;	/* its inotify descriptor, when it has one */
 };
 

@@ -189,6 +189,15 @@ scratch_new(const struct gazette *g, const char *fixture)
 	return 0;
 }
 
+/* A start that failed leaves no server (nor its workers) behind. */
+static void
+kill_server(struct gazette *g)
+{
+	kill(g->pid, SIGKILL);
+	waitpid(g->pid, NULL, 0);
+	g->pid = 0;
+}
+
 int
 gazette_start(struct gazette *g, const struct gazette_opts *o)
 {
@@ -254,6 +263,7 @@ gazette_start(struct gazette *g, const struct gazette_opts *o)
 		if (waited >= START_TIMEOUT_MS) {
 			test_fail(__FILE__, __LINE__, "gazette did not start listening");
 			dump_log(g);
+			kill_server(g);
 			return -1;
 		}
 		sleep_ms(step);
@@ -263,6 +273,8 @@ gazette_start(struct gazette *g, const struct gazette_opts *o)
 	}
 	if (g->gopher_port && !gazette_wait_log(g, "(gopher)", START_TIMEOUT_MS)) {
 		test_fail(__FILE__, __LINE__, "gazette did not listen for Gopher");
+		dump_log(g);
+		kill_server(g);
 		return -1;
 	}
 	return 0;

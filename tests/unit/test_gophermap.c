@@ -259,7 +259,7 @@ TEST(gophermap_selectors_under_256_bytes)
 TEST(gophermap_item_refuses_bad_fields)
 {
 	struct evbuffer *b = evbuffer_new();
-	char *m;
+	char sel[300], *m;
 
 	CHECK_INT(gophermap_item(b, '0', "ok", "/ok", "host", 70), 0);
 	CHECK_INT(gophermap_item(b, '\t', "x", "/x", "host", 70), -1);
@@ -270,9 +270,15 @@ TEST(gophermap_item_refuses_bad_fields)
 	CHECK_INT(gophermap_item(b, '0', "x", "/x", "host", 0), -1);
 	CHECK_INT(gophermap_item(b, '0', "x", "/x", "host", 65536), -1);
 	CHECK_INT(gophermap_item(b, '0', "tab\tin display", "/x", "host", 70), 0);
+	memset(sel, 'a', sizeof(sel));
+	sel[256] = '\0';
+	CHECK_INT(gophermap_item(b, '0', "x", sel, "host", 70), -1);
+	sel[255] = '\0';
+	CHECK_INT(gophermap_item(b, '0', "255", sel, "host", 70), 0);
 	gophermap_info(b, '3', "Not\tfound");
 	m = take(b);
-	CHECK_STR(m, "0ok\t/ok\thost\t70\r\n0tab in display\t/x\thost\t70\r\n3Not found" I);
+	CHECK(strncmp(m, "0ok\t/ok\thost\t70\r\n0tab in display\t/x\thost\t70\r\n0255\taaa", 48) == 0);
+	CHECK(strstr(m, "aaa\thost\t70\r\n3Not found" I) != NULL);
 	free(m);
 }
 
@@ -362,6 +368,7 @@ TEST(gophermap_parse_bucktooth_and_gophernicus)
 	    "0Ctrl\x02 in display\t/d.txt\n"
 	    "-secret.txt\n"
 	    "=include-is-not-supported\n"
+	    "*\n"
 	    "*\n"
 	    ".\n"
 	    "0After the end\t/never\n";
