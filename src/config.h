@@ -37,6 +37,9 @@ struct config {
 	int gopher_public_port;		/* named in Gopher menus; 0: gopher_port */
 	int workers;			/* worker processes; 0: one per core */
 	int max_connections;
+	int client_connections;		/* open at once from one client; 0: no limit */
+	int client_rate;		/* requests a second from one client; 0: no limit */
+	int client_burst;		/* requests a client may make at once */
 	int request_timeout_ms;		/* handshake plus request line */
 	int write_timeout_ms;		/* a response that makes no progress */
 	char log_file[CONFIG_PATH_MAX];	/* "-" stderr, "syslog", or a file */

@@ -30,6 +30,7 @@
 
 #include "gemini.h"
 #include "gopher.h"
+#include "quota.h"
 #include "log.h"
 #include "tls.h"
 #include "url.h"
@@ -68,6 +69,8 @@ struct conn {
 	size_t line_len;	/* the request as logged */
 	bool answered;
 	bool logged;
+	long quota_slot;	/* the client's entry in the quota table, or -1 */
+	bool over_conns;	/* opened beyond the client's share of connections */
 	struct response resp;
 	unsigned long long sent;
 	unsigned long long lingered;
@@ -251,6 +254,7 @@ conn_close(struct conn *c)
 	SSL_free(c->ssl);
 	ERR_clear_error();
 	close(c->fd);
+	quota_close(s->quota, c->quota_slot);
 	TAILQ_REMOVE(&s->conns, c, entry);
 	free(c);
 	server_conn_closed(s);
@@ -328,7 +332,16 @@ step_read(struct conn *c)
 	}
 	c->answered = true;
 	c->line_len = fr == FRAME_LINE ? linelen : c->len;
-	c->ops->handle(c->srv, &ctx, fr == FRAME_LINE ? c->buf : NULL, linelen, &c->resp);
+	/* Over a limit: the protocol's "slow down", and the request is not served. */
+	if (c->over_conns)
+		c->ops->refuse(&c->resp, 44, "Too many connections from your address; "
+		    "close some and try again");
+	else if (!quota_request(c->srv->quota, c->quota_slot))
+		c->ops->refuse(&c->resp, 44, "Slow down: too many requests from your "
+		    "address; try again in a few seconds");
+	else
+		c->ops->handle(c->srv, &ctx, fr == FRAME_LINE ? c->buf : NULL, linelen,
+		    &c->resp);
 	c->state = CONN_WRITE;
 	return 0;
 }
@@ -512,12 +525,14 @@ conn_accept(struct server *s, struct listener *l, int fd, const struct sockaddr 
 	c->resp.fd = -1;
 	clock_gettime(CLOCK_MONOTONIC, &c->start);
 	format_addr(sa, c->client, sizeof(c->client));
+	c->quota_slot = quota_open(s->quota, sa, &c->over_conns);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (l->proto == PROTO_GEMINI) {
 		if ((c->ssl = SSL_new(s->tls.ctx[0])) == NULL ||
 		    SSL_set_fd(c->ssl, fd) != 1) {
 			ERR_clear_error();
 			SSL_free(c->ssl);
+			quota_close(s->quota, c->quota_slot);
 			close(fd);
 			free(c);
 			return;

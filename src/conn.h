@@ -39,6 +39,8 @@ struct proto_ops {
 	 */
 	void (*handle)(struct server *s, const struct request_ctx *ctx,
 	    const char *line, size_t len, struct response *r);
+	/* Answers with an error of this (Gemini) status instead of serving. */
+	void (*refuse)(struct response *r, int status, const char *message);
 };
 
 /* Takes ownership of fd, accepted on l. */

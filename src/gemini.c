@@ -391,7 +391,14 @@ gemini_handle(struct server *s, const struct request_ctx *ctx, const char *line,
 	route(s, site, &u, r);
 }
 
+static void
+gemini_refuse(struct response *r, int status, const char *message)
+{
+	header(r, status, message);
+}
+
 const struct proto_ops gemini_ops = {
+	.refuse = gemini_refuse,
 	.name = "gemini",
 	.max_line = URL_MAX + 2,
 	.frame = gemini_frame,

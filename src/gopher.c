@@ -579,6 +579,7 @@ gopher_handle(struct server *s, const struct request_ctx *ctx, const char *line,
 }
 
 const struct proto_ops gopher_ops = {
+	.refuse = send_error,
 	.name = "gopher",
 	.max_line = GOPHER_SELECTOR_MAX + 2,
 	.frame = gopher_frame,

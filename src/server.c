@@ -20,6 +20,7 @@
 
 #include "cache.h"
 #include "conn.h"
+#include "quota.h"
 #include "log.h"
 #include "mime.h"
 
@@ -61,6 +62,13 @@ server_init(struct server *s, const struct config *cfg, const struct tls *prev, 
 		s->listeners[i].fd = -1;
 	if (mime_init(err, errsize) == -1)
 		return -1;
+	/* Room for several times the connections a worker may hold. */
+	s->quota = quota_new((size_t)cfg->max_connections * 4, cfg->client_connections,
+	    cfg->client_rate, cfg->client_burst);
+	if (s->quota == NULL) {
+		snprintf(err, errsize, "out of memory");
+		return -1;
+	}
 	for (i = 0; i < cfg->nhosts; i++) {
 		struct site *site = &s->sites[i];
 		site->cfg = &cfg->hosts[i];
@@ -381,6 +389,7 @@ server_clear(struct server *s)
 		close(s->sites[j].rootfd);
 	}
 	tls_clear(&s->tls);
+	quota_free(s->quota);
 	mime_clear();
 	if (s->base != NULL)
 		event_base_free(s->base);

@@ -48,6 +48,7 @@ struct server {
 	int nlisteners;
 	struct conn_list conns;
 	int nconns;
+	struct quota *quota;	/* per-client connections and request rate */
 	bool accept_paused;
 	bool stopping;
 	struct event accept_retry;	/* after EMFILE: try again shortly */

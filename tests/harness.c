@@ -225,6 +225,9 @@ gazette_start(struct gazette *g, const struct gazette_opts *o)
 	    "gemini_port = %d\n"
 	    "gopher_port = %d\n"
 	    "log_file = %s\n"
+	    /* Tests hammer from one address; limits are tested where they are set. */
+	    "client_connections = 0\n"
+	    "client_rate = 0\n"
 	    "%s\n"
 	    "[host localhost]\n"
 	    "root = %s\n"
