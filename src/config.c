@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "url.h"
 
@@ -69,6 +70,7 @@ check_gopher_host(const char *v)
 
 static const struct config_key keys[] = {
 	G_STR("user", user, "gazette"),
+	G_STR("chroot", chroot, ""),
 	G_STR("listen", listen, "*"),
 	G_INT("gemini_port", T_INT, gemini_port, 1, 65535, "1965"),
 	G_INT("gopher_port", T_INT, gopher_port, 0, 65535, "70"),
@@ -426,6 +428,39 @@ config_finish(struct config *c, char *errbuf, size_t errsize)
 		    default_cert_path(h->key, sizeof(h->key), h->name, "key") == -1) {
 			snprintf(errbuf, errsize, "%s: host %s: certificate path too long",
 			    c->file, h->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+config_check_paths(const struct config *c, char *err, size_t errsize)
+{
+	char jail[PATH_MAX], root[PATH_MAX];
+	size_t n = 0;
+	int i;
+
+	if (c->chroot[0] != '\0') {
+		if (realpath(c->chroot, jail) == NULL) {
+			snprintf(err, errsize, "%s: chroot %s: %s", c->file, c->chroot,
+			    strerror(errno));
+			return -1;
+		}
+		n = strcmp(jail, "/") == 0 ? 0 : strlen(jail);
+	}
+	for (i = 0; i < c->nhosts; i++) {
+		const struct host_config *h = &c->hosts[i];
+		if (access(h->root, R_OK | X_OK) == -1 || realpath(h->root, root) == NULL) {
+			snprintf(err, errsize, "%s: host %s: root %s: %s", c->file, h->name,
+			    h->root, strerror(errno));
+			return -1;
+		}
+		/* A root outside the chroot would vanish from the workers' view. */
+		if (n > 0 && (strncmp(root, jail, n) != 0 || (root[n] != '/' &&
+		    root[n] != '\0'))) {
+			snprintf(err, errsize, "%s: host %s: root %.400s is outside chroot %.400s",
+			    c->file, h->name, root, jail);
 			return -1;
 		}
 	}

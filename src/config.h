@@ -12,6 +12,21 @@
 
 #define CONFIG_MAX_HOSTS 32
 #define CONFIG_PATH_MAX 1024
+#define CONFIG_MAX_CERT_PATHS 16	/* require_cert prefixes per host */
+#define CONFIG_MAX_CERT_FPS 128		/* require_cert fingerprints per host, all prefixes */
+#define CONFIG_FP_SIZE 32		/* a SHA-256 fingerprint, in bytes */
+
+/* A require_cert line: a path prefix under which a client certificate is needed. */
+struct config_cert_path {
+	char prefix[256];		/* decoded, as a request's path */
+	bool restricted;		/* only the fingerprints listed for it may enter */
+};
+
+/* A fingerprint a require_cert line lists, and the prefix it opens. */
+struct config_cert_fp {
+	unsigned char sha256[CONFIG_FP_SIZE];
+	int path;			/* index in cert_paths */
+};
 
 struct host_config {
 	char name[256];			/* lowercased; IDNs in A-label form */
@@ -24,11 +39,16 @@ struct host_config {
 	int home_posts;			/* posts on the home page */
 	int feed_posts;			/* entries in the Atom feed */
 	int max_post_size;		/* bytes of a post file read */
+	int ncert_paths;
+	struct config_cert_path cert_paths[CONFIG_MAX_CERT_PATHS];
+	int ncert_fps;
+	struct config_cert_fp cert_fps[CONFIG_MAX_CERT_FPS];
 };
 
 struct config {
 	char file[CONFIG_PATH_MAX];	/* the file read, for messages */
 	char user[64];
+	char chroot[CONFIG_PATH_MAX];	/* workers chroot here; "": they do not */
 	char listen[256];		/* addresses, space-separated; "*" is every one */
 	int gemini_port;
 	int gopher_port;		/* 0: no Gopher */
@@ -66,7 +86,25 @@ int config_override(struct config *c, const char *assignment, char *err, size_t 
 /* Fills what depends on other keys (certificate paths) and checks the whole. */
 int config_finish(struct config *c, char *err, size_t errsize);
 
+/*
+ * Checks what only the file system can tell: every root exists and can be
+ * read, and lies inside the chroot folder when there is one.
+ */
+int config_check_paths(const struct config *c, char *err, size_t errsize);
+
 /* The host whose name is name (case-insensitive), or NULL. */
 const struct host_config *config_find_host(const struct config *c, const char *name);
+
+/*
+ * The require_cert prefix of h that covers path (a request's decoded path),
+ * or NULL. The longest prefix that matches wins; one that ends in '/' also
+ * covers the folder named without it ("/private" for "/private/").
+ */
+const struct config_cert_path *config_cert_path(const struct host_config *h,
+    const char *path);
+
+/* Whether the certificate whose SHA-256 is sha256 may enter p. */
+bool config_cert_allowed(const struct host_config *h, const struct config_cert_path *p,
+    const unsigned char *sha256);
 
 #endif

@@ -89,7 +89,7 @@ main(int argc, char **argv)
 	static struct options opts = { .conf = GAZETTE_CONF };
 	struct config *cfg;
 	char err[1200];
-	int ch, check = 0, foreground = 0, i;
+	int ch, check = 0, foreground = 0;
 
 	while ((ch = getopt(argc, argv, "c:fhno:")) != -1) {
 		switch (ch) {
@@ -129,12 +129,8 @@ main(int argc, char **argv)
 	if (load_config(&opts, cfg, err, sizeof(err)) == -1)
 		goto config_error;
 	if (check) {
-		for (i = 0; i < cfg->nhosts; i++)
-			if (access(cfg->hosts[i].root, R_OK | X_OK) == -1) {
-				snprintf(err, sizeof(err), "%s: host %s: root %s: %s", opts.conf,
-				    cfg->hosts[i].name, cfg->hosts[i].root, strerror(errno));
-				goto config_error;
-			}
+		if (config_check_paths(cfg, err, sizeof(err)) == -1)
+			goto config_error;
 		printf("gazette: %s: configuration OK\n", opts.conf);
 		free(cfg);
 		return 0;

@@ -6,6 +6,7 @@
 #include "server.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -137,13 +138,33 @@ server_conn_opened(struct server *s)
 void
 server_conn_closed(struct server *s)
 {
+	struct timeval second = { 1, 0 };
+
 	s->nconns--;
+	if (s->nconns == 0 && !evtimer_pending(&s->idle_trim, NULL))
+		evtimer_add(&s->idle_trim, &second);
 	if (s->stopping) {
 		if (s->nconns == 0)
 			event_base_loopexit(s->base, NULL);
 	} else if (s->nconns < s->cfg->max_connections &&
 	    !evtimer_pending(&s->accept_retry, NULL))
 		set_accepting(s, true);
+}
+
+/*
+ * A burst of connections leaves the heap at its peak: glibc keeps freed
+ * memory for reuse. A second after the last connection closed, hand it back,
+ * so a small VPS sees a worker's idle size, not its busiest moment.
+ */
+static void
+on_idle_trim(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->nconns == 0)
+		malloc_trim(0);
 }
 
 static void
@@ -337,6 +358,7 @@ server_prepare(struct server *s)
 		return -1;
 	}
 	evtimer_assign(&s->accept_retry, s->base, on_accept_retry, s);
+	evtimer_assign(&s->idle_trim, s->base, on_idle_trim, s);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
 		s->signals[i] = evsignal_new(s->base, sigs[i], on_signal, s);
 		evsignal_add(s->signals[i], NULL);

@@ -52,6 +52,7 @@ struct server {
 	bool accept_paused;
 	bool stopping;
 	struct event accept_retry;	/* after EMFILE: try again shortly */
+	struct event idle_trim;		/* gives freed memory back once idle */
 	struct event *signals[4];
 };
 

@@ -97,6 +97,17 @@ worker_confine(struct generation *g, pid_t supervisor)
 
 	for (i = 0; i < g->srv.nsites; i++)
 		rootfds[i] = g->srv.sites[i].rootfd;
+	/* chroot needs root, so it comes before the drop; open descriptors survive it. */
+	if (g->cfg->chroot[0] != '\0') {
+		if (!g->user.root)
+			log_warn("worker %d: not started as root: cannot chroot to %s",
+			    (int)getpid(), g->cfg->chroot);
+		else if (sandbox_chroot(g->cfg->chroot, err, sizeof(err)) == -1) {
+			log_err("%s", err);
+			return -1;
+		} else
+			log_info("worker %d: chroot %s", (int)getpid(), g->cfg->chroot);
+	}
 	if (g->user.root) {
 		if (sandbox_drop(&g->user, err, sizeof(err)) == -1) {
 			log_err("%s", err);
@@ -182,7 +193,8 @@ generation_load(struct config *cfg, struct server *old, int id, char *err,
 	}
 	g->id = id;
 	g->cfg = cfg;
-	if (sandbox_lookup(cfg->user, &g->user, err, errsize) == -1 ||
+	if (config_check_paths(cfg, err, errsize) == -1 ||
+	    sandbox_lookup(cfg->user, &g->user, err, errsize) == -1 ||
 	    server_init(&g->srv, cfg, old ? &old->tls : NULL, err, errsize) == -1 ||
 	    server_listen(&g->srv, old, err, errsize) == -1) {
 		server_clear(&g->srv);

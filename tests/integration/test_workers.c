@@ -143,3 +143,59 @@ TEST(workers_are_confined)
 	    gazette_wait_log(&g, "seccomp: not applied in a sanitizer build", 1000));
 	gazette_stop(&g);
 }
+
+TEST(workers_chroot)
+{
+	static char global[1300], dir[600];
+	struct gazette_opts o = { .fixture = "archive", .global = "workers = 1\n" };
+	struct gazette g;
+	char path[700], link[700], *out = NULL;
+	const char *args[] = { "-n", "-c", NULL, NULL };
+	pid_t pid;
+	ssize_t n;
+
+	if (geteuid() != 0)
+		return;	/* chroot needs root; the CI runs as root */
+	/* A first run makes the scratch folder, whose root becomes the chroot. */
+	if (gazette_start(&g, &o) == -1)
+		return;
+	gazette_stop(&g);
+	snprintf(global, sizeof(global), "workers = 1\nchroot = %s\n", g.root);
+	o.global = global;
+	/* gazette_start clears g: the folder's name must live elsewhere. */
+	snprintf(dir, sizeof(dir), "%s", g.dir);
+	o.dir = dir;
+	if (gazette_start(&g, &o) == -1)
+		return;
+	CHECK(home_has(&g, "# gazette"));
+	CHECK(gazette_wait_log(&g, ": chroot ", 2000));
+	if (gazette_workers(&g, &pid, 1) == 1) {
+		snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
+		n = readlink(path, link, sizeof(link) - 1);
+		CHECK(n > 0);
+		link[n > 0 ? n : 0] = '\0';
+		CHECK_STR(link, g.root);
+	}
+	gazette_stop(&g);
+	/* A root outside the chroot: one clear message, exit status 1. */
+	{
+		char conf[8192], *p;
+		size_t len = 0;
+		FILE *f;
+
+		if ((f = fopen(g.conf, "r")) != NULL) {
+			len = fread(conf, 1, sizeof(conf) - 1, f);
+			fclose(f);
+		}
+		conf[len] = '\0';
+		if ((p = strstr(conf, "chroot = ")) != NULL && (f = fopen(g.conf, "w")) != NULL) {
+			fprintf(f, "%.*schroot = %s/certs%s", (int)(p - conf), conf, g.dir,
+			    strchr(p, '\n'));
+			fclose(f);
+		}
+	}
+	args[2] = g.conf;
+	CHECK_INT(gazette_exec(args, &out), 1);
+	CHECK(out != NULL && strstr(out, "is outside chroot") != NULL);
+	free(out);
+}
