@@ -19,9 +19,11 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "proxy.h"
 #include "url.h"
 
-enum key_type { T_STRING, T_INT, T_DURATION, T_SIZE, T_BOOL };
+/* T_CERT_PATH: a require_cert line, added to the host's list (add_cert_path). */
+enum key_type { T_STRING, T_INT, T_DURATION, T_SIZE, T_BOOL, T_CERT_PATH };
 enum key_scope { GLOBAL, HOST };
 
 struct config_key {
@@ -58,6 +60,23 @@ check_lang(const char *v)
 	return NULL;
 }
 
+static const char *
+check_log_clients(const char *v)
+{
+	if (strcmp(v, "full") != 0 && strcmp(v, "masked") != 0 && strcmp(v, "none") != 0)
+		return "log_clients takes full, masked or none";
+	return NULL;
+}
+
+/* Addresses and networks: "127.0.0.1 ::1 10.0.0.0/8". */
+static const char *
+check_proxy_from(const char *v)
+{
+	const char *err = NULL;
+
+	return proxy_nets_parse(v, NULL, PROXY_MAX_NETS, &err) == -1 ? err : NULL;
+}
+
 /* Every Gopher menu item names it: a bare host name or address. */
 static const char *
 check_gopher_host(const char *v)
@@ -81,7 +100,13 @@ static const struct config_key keys[] = {
 	G_INT("client_burst", T_INT, client_burst, 1, 1000000, "100"),
 	G_INT("request_timeout", T_DURATION, request_timeout_ms, 100, 3600000, "10s"),
 	G_INT("write_timeout", T_DURATION, write_timeout_ms, 100, 3600000, "30s"),
+	{ "proxy_protocol", T_BOOL, GLOBAL, offsetof(struct config, proxy_protocol), 0, 0, 1,
+	    "no", NULL },
+	{ "proxy_from", T_STRING, GLOBAL, offsetof(struct config, proxy_from),
+	    sizeof(((struct config *)0)->proxy_from), 0, 0, "", check_proxy_from },
 	G_STR("log_file", log_file, "-"),
+	{ "log_clients", T_STRING, GLOBAL, offsetof(struct config, log_clients),
+	    sizeof(((struct config *)0)->log_clients), 0, 0, "full", check_log_clients },
 	G_INT("search_results", T_INT, search_results, 1, 1000, "50"),
 	G_INT("cache_size", T_SIZE, cache_size, 0, 1 << 30, "4M"),
 	G_INT("search_time", T_DURATION, search_time_ms, 10, 10000, "200ms"),
@@ -99,6 +124,7 @@ static const struct config_key keys[] = {
 	H_INT("home_posts", T_INT, home_posts, 0, 1000, "10"),
 	H_INT("feed_posts", T_INT, feed_posts, 1, 1000, "20"),
 	H_INT("max_post_size", T_SIZE, max_post_size, 1024, 64 << 20, "1M"),
+	{ "require_cert", T_CERT_PATH, HOST, 0, 0, 0, 0, "", NULL },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -156,11 +182,124 @@ parse_size(const char *v, long long *bytes)
 	else if (strcasecmp(end, "m") == 0)
 		n <<= 20;
 	else if (strcasecmp(end, "g") == 0)
-		n <<= 30;
+		/* 2^40 << 30 overflows: saturate, out of every key's range. */
+		n = n > (LLONG_MAX >> 30) ? LLONG_MAX : n << 30;
 	else
 		return -1;
 	*bytes = n;
 	return 0;
+}
+
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+		return (c | 0x20) - 'a' + 10;
+	return -1;
+}
+
+/*
+ * A SHA-256 fingerprint as clients and the access log show it: 64 hex digits,
+ * or 32 pairs joined by colons; either case.
+ */
+static bool
+parse_fingerprint(const char *s, size_t len, unsigned char *out)
+{
+	size_t step = len == 3 * CONFIG_FP_SIZE - 1 ? 3 : 2, i;
+	int hi, lo;
+
+	if (step == 2 && len != 2 * CONFIG_FP_SIZE)
+		return false;
+	for (i = 0; i < CONFIG_FP_SIZE; i++, s += step) {
+		if ((hi = hex_digit(s[0])) < 0 || (lo = hex_digit(s[1])) < 0 ||
+		    (step == 3 && i + 1 < CONFIG_FP_SIZE && s[2] != ':'))
+			return false;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return true;
+}
+
+/*
+ * Requests' paths never hold an empty, "." or ".." segment nor a control
+ * character (they are resolved or refused first), so a prefix with one would
+ * protect nothing: refused, rather than leave a folder open by surprise.
+ */
+static const char *
+check_cert_prefix(const char *p)
+{
+	const char *seg, *end;
+	size_t n;
+
+	if (p[0] != '/')
+		return "require_cert: the prefix must start with '/', such as /private/";
+	for (seg = p + 1; *seg != '\0'; seg = end + 1) {
+		end = seg + strcspn(seg, "/");
+		n = end - seg;
+		if ((n == 0 && *end == '/') || (n == 1 && seg[0] == '.') ||
+		    (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			return "require_cert: no empty, \".\" or \"..\" segment in the prefix";
+		if (*end == '\0')
+			break;
+	}
+	for (; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return "require_cert: control character in the prefix";
+	return NULL;
+}
+
+/*
+ * require_cert = PREFIX [FINGERPRINT ...]. The prefix is written as in a URL
+ * (percent-escapes are decoded: %20 for a space). Fingerprints restrict it to
+ * those certificates; naming a restricted prefix again lists more of them.
+ * An empty value adds nothing (the default: no prefix is protected).
+ */
+static const char *
+add_cert_path(struct host_config *h, const char *v)
+{
+	char prefix[sizeof(h->cert_paths[0].prefix)];
+	struct config_cert_path *p;
+	const char *w = v + strspn(v, " \t");
+	size_t n = strcspn(w, " \t");
+	const char *err;
+	bool restricted;
+	int i, nfps;
+
+	if (n == 0)
+		return NULL;
+	if (url_decode(w, n, prefix, sizeof(prefix), false) < 0)
+		return "require_cert: bad percent-escape in the prefix, or longer than 255 bytes";
+	if ((err = check_cert_prefix(prefix)) != NULL)
+		return err;
+	w += n;
+	w += strspn(w, " \t");
+	restricted = *w != '\0';
+	for (i = 0; i < h->ncert_paths && strcmp(h->cert_paths[i].prefix, prefix) != 0; i++)
+		;
+	if (i < h->ncert_paths && (!restricted || !h->cert_paths[i].restricted))
+		return "require_cert: prefix already named; only a list of fingerprints may "
+		    "be continued on another line";
+	if (i == CONFIG_MAX_CERT_PATHS)
+		return "require_cert: too many prefixes for one host";
+	for (nfps = h->ncert_fps; *w != '\0'; nfps++) {
+		n = strcspn(w, " \t");
+		if (nfps == CONFIG_MAX_CERT_FPS)
+			return "require_cert: too many fingerprints for one host";
+		if (!parse_fingerprint(w, n, h->cert_fps[nfps].sha256))
+			return "require_cert: expected PREFIX [FINGERPRINT ...], each fingerprint "
+			    "a SHA-256 of 64 hex digits (colons between pairs allowed)";
+		h->cert_fps[nfps].path = i;
+		w += n;
+		w += strspn(w, " \t");
+	}
+	p = &h->cert_paths[i];
+	memcpy(p->prefix, prefix, sizeof(prefix));
+	p->restricted = restricted;
+	h->ncert_fps = nfps;
+	if (i == h->ncert_paths)
+		h->ncert_paths++;
+	return NULL;
 }
 
 /* Sets one key in base (a struct config or a struct host_config). */
@@ -202,6 +341,8 @@ set_key(const struct config_key *k, void *base, const char *v)
 		if (parse_size(v, &n) == -1)
 			return "expected a size such as 512k or 1M";
 		break;
+	case T_CERT_PATH:
+		return add_cert_path(base, v);
 	}
 	if (n < k->min || n > k->max)
 		return "value out of range";
@@ -263,11 +404,10 @@ normalize_host(const char *name, char *out, size_t size)
 {
 	char url[sizeof(((struct host_config *)0)->name) + 16];
 	struct url u;
-	const char *err;
 
 	if (snprintf(url, sizeof(url), "gemini://%s/", name) >= (int)sizeof(url))
 		return "host name too long";
-	if ((err = url_parse(url, strlen(url), &u)) != NULL || u.port != -1 ||
+	if (url_parse(url, strlen(url), &u) != NULL || u.port != -1 ||
 	    strcmp(u.path, "/") != 0)
 		return "bad host name";
 	if (strlen(u.host) >= size)
@@ -327,43 +467,83 @@ parse_line(struct config *c, char *line)
 	    value);
 }
 
+/* The longest line, its end included; longer ones are refused. */
+#define CONFIG_LINE_MAX 4096
+/* A configuration file larger than this is refused unread. */
+#define CONFIG_FILE_MAX (16 << 20)
+
+int
+config_parse(struct config *c, const char *name, const char *buf, size_t len,
+    char *errbuf, size_t errsize)
+{
+	const char *p = buf, *end = buf + len, *nl;
+	char line[CONFIG_LINE_MAX];
+	const char *err;
+	int lineno = 0;
+	size_t n;
+
+	for (; p < end; p = nl != NULL ? nl + 1 : end) {
+		lineno++;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = (size_t)((nl != NULL ? nl : end) - p);
+		if (n >= sizeof(line) - 1) {
+			snprintf(errbuf, errsize, "%s:%d: line too long", name, lineno);
+			return -1;
+		}
+		memcpy(line, p, n);
+		line[n] = '\0';
+		/* A NUL byte ends the line, as it did when lines were read with fgets. */
+		n = strlen(line);
+		while (n > 0 && line[n - 1] == '\r')
+			line[--n] = '\0';
+		if ((err = parse_line(c, line)) != NULL) {
+			snprintf(errbuf, errsize, "%s:%d: %s", name, lineno, err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 config_load(struct config *c, const char *path, char *errbuf, size_t errsize)
 {
-	char line[4096];
-	const char *err;
+	size_t len = 0, cap = 0, n;
+	char *buf = NULL, *nbuf;
 	FILE *f;
-	int lineno = 0;
-	size_t len;
+	int r;
 
 	snprintf(c->file, sizeof(c->file), "%s", path);
 	if ((f = fopen(path, "re")) == NULL) {
 		snprintf(errbuf, errsize, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		lineno++;
-		len = strlen(line);
-		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
-			snprintf(errbuf, errsize, "%s:%d: line too long", path, lineno);
-			fclose(f);
-			return -1;
+	do {
+		if (len == cap) {
+			if (cap >= CONFIG_FILE_MAX) {
+				snprintf(errbuf, errsize, "%s: file too large", path);
+				goto fail;
+			}
+			cap = cap ? cap * 2 : 8192;
+			if ((nbuf = realloc(buf, cap)) == NULL) {
+				snprintf(errbuf, errsize, "%s: %s", path, strerror(errno));
+				goto fail;
+			}
+			buf = nbuf;
 		}
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = '\0';
-		if ((err = parse_line(c, line)) != NULL) {
-			snprintf(errbuf, errsize, "%s:%d: %s", path, lineno, err);
-			fclose(f);
-			return -1;
-		}
-	}
+		len += n = fread(buf + len, 1, cap - len, f);
+	} while (n > 0);
 	if (ferror(f)) {
 		snprintf(errbuf, errsize, "%s: %s", path, strerror(errno));
-		fclose(f);
-		return -1;
+		goto fail;
 	}
 	fclose(f);
-	return 0;
+	r = config_parse(c, path, buf, len, errbuf, errsize);
+	free(buf);
+	return r;
+fail:
+	fclose(f);
+	free(buf);
+	return -1;
 }
 
 int
@@ -476,4 +656,40 @@ config_find_host(const struct config *c, const char *name)
 		if (strcasecmp(c->hosts[i].name, name) == 0)
 			return &c->hosts[i];
 	return NULL;
+}
+
+const struct config_cert_path *
+config_cert_path(const struct host_config *h, const char *path)
+{
+	const struct config_cert_path *best = NULL;
+	size_t len = strlen(path), n, best_len = 0;
+	int i;
+
+	for (i = 0; i < h->ncert_paths; i++) {
+		const struct config_cert_path *p = &h->cert_paths[i];
+		n = strlen(p->prefix);
+		if (strncmp(path, p->prefix, n) != 0 &&
+		    !(n == len + 1 && p->prefix[len] == '/' && strncmp(path, p->prefix, len) == 0))
+			continue;
+		if (best == NULL || n > best_len) {
+			best = p;
+			best_len = n;
+		}
+	}
+	return best;
+}
+
+bool
+config_cert_allowed(const struct host_config *h, const struct config_cert_path *p,
+    const unsigned char *sha256)
+{
+	int path = (int)(p - h->cert_paths), i;
+
+	if (!p->restricted)
+		return true;
+	for (i = 0; i < h->ncert_fps; i++)
+		if (h->cert_fps[i].path == path &&
+		    memcmp(h->cert_fps[i].sha256, sha256, CONFIG_FP_SIZE) == 0)
+			return true;
+	return false;
 }

@@ -62,7 +62,10 @@ struct config {
 	int client_burst;		/* requests a client may make at once */
 	int request_timeout_ms;		/* handshake plus request line */
 	int write_timeout_ms;		/* a response that makes no progress */
+	bool proxy_protocol;		/* every connection starts with a PROXY header */
+	char proxy_from[512];		/* peers that may send one (proxy.h); "": any */
 	char log_file[CONFIG_PATH_MAX];	/* "-" stderr, "syslog", or a file */
+	char log_clients[8];		/* full, masked (last IPv4 byte, IPv6 past /48), none */
 	int search_results;		/* matches shown at most */
 	int cache_size;			/* bytes of rendered pages kept per host and worker */
 	int search_time_ms;		/* reading post bodies stops after this */
@@ -79,6 +82,14 @@ void config_defaults(struct config *c);
  * writes "FILE:LINE: message" into err.
  */
 int config_load(struct config *c, const char *path, char *err, size_t errsize);
+
+/*
+ * The parser config_load uses, on len bytes of buf (no NUL needed); name is
+ * the FILE of its messages. Lines end with LF or CRLF and hold at most 4094
+ * bytes. Does not set c->file.
+ */
+int config_parse(struct config *c, const char *name, const char *buf, size_t len,
+    char *err, size_t errsize);
 
 /* Applies one "key=value" global override (the -o flag). */
 int config_override(struct config *c, const char *assignment, char *err, size_t errsize);

@@ -3,6 +3,8 @@
  *
  *   READ ──line──> WRITE ──all sent──> SHUTDOWN ──close_notify sent──> LINGER ──> close
  *
+ * preceded, on a listener behind a load balancer, by PROXY ──header──> READ.
+ *
  * conn_step() runs the current state until it has to wait; it is entered from
  * the socket event and once right after accept. Every operation on the socket
  * goes through conn_read/conn_write, which hide TLS versus plain TCP and turn
@@ -10,9 +12,10 @@
  * mapping lives in one place, io_tls_result().
  *
  * Timers: READ has one deadline for handshake plus request (request_timeout,
- * from accept); WRITE and SHUTDOWN close a connection that makes no progress
- * for write_timeout; LINGER waits briefly for the client's own close, so that
- * unread input does not make the kernel send a reset that destroys the reply.
+ * from accept; PROXY shares it); WRITE and SHUTDOWN close a connection that
+ * makes no progress for write_timeout; LINGER waits briefly for the client's
+ * own close, so that unread input does not make the kernel send a reset that
+ * destroys the reply.
  */
 #include "conn.h"
 
@@ -32,6 +35,7 @@
 #include "gopher.h"
 #include "quota.h"
 #include "log.h"
+#include "proxy.h"
 #include "tls.h"
 #include "url.h"
 
@@ -39,11 +43,16 @@
 #define FILE_CHUNK (32 * 1024)
 #define LINGER_MS 2000
 #define LINGER_MAX_BYTES (64 * 1024)
+#define STOP_GRACE_MS 1000	/* on SIGTERM, a new connection's time to send its first bytes */
 #define READ_BUF (URL_MAX + 2)
 
 enum { IO_WAIT = -1, IO_EOF = -2, IO_ERR = -3 };
 
+/* The PROXY header is read into buf, before the request. */
+_Static_assert(READ_BUF >= PROXY_MAX_LEN, "the read buffer holds a PROXY header");
+
 enum conn_state {
+	CONN_PROXY,	/* the load balancer's PROXY protocol header */
 	CONN_READ,
 	CONN_WRITE,
 	CONN_SHUTDOWN,
@@ -76,10 +85,15 @@ struct conn {
 	unsigned long long lingered;
 	const char *note;	/* why it ended early, for the log */
 	char tls_note[96];
+	char proxy_note[48];
+	bool proxy_check;	/* a PROXY v2 LOCAL header: the balancer's own */
 };
 
 static void conn_step(struct conn *c);
 static void conn_close(struct conn *c);
+static void arm_timer(struct conn *c, int ms);
+static long elapsed_ms(const struct timespec *start);
+static void format_addr(const struct sockaddr *sa, char *out, size_t size);
 
 static const struct proto_ops *const protos[] = {
 	[PROTO_GEMINI] = &gemini_ops,
@@ -94,15 +108,30 @@ on_event(evutil_socket_t fd, short what, void *arg)
 	conn_step(arg);
 }
 
+/* No byte read yet, not even a ClientHello (or a PROXY header). */
+static bool
+conn_idle(const struct conn *c)
+{
+	return c->state <= CONN_READ && c->len == 0 && (c->ssl == NULL || SSL_in_before(c->ssl));
+}
+
 static void
 on_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
+	long left;
 
 	(void)fd;
 	(void)what;
+	/* The grace conn_close_idle gave is over; one that spoke since has its full time. */
+	if (c->srv->stopping && c->state <= CONN_READ && !conn_idle(c) &&
+	    (left = c->srv->cfg->request_timeout_ms - elapsed_ms(&c->start)) > 0) {
+		arm_timer(c, (int)left);
+		return;
+	}
 	if (c->state != CONN_LINGER)
-		c->note = c->state == CONN_READ ? "timeout" : "stalled";
+		c->note = c->srv->stopping && conn_idle(c) ? "shutdown" :
+		    c->state <= CONN_READ ? "timeout" : "stalled";
 	conn_close(c);
 }
 
@@ -213,8 +242,10 @@ elapsed_ms(const struct timespec *start)
 static void
 conn_log(struct conn *c)
 {
+	char masked[INET6_ADDRSTRLEN], cert[100];
 	struct log_access a = {
-		.client = c->client,
+		.client = log_client(c->client, c->srv->cfg->log_clients, masked,
+		    sizeof(masked)),
 		.proto = c->ssl && c->ops == &gopher_ops ? "gophers" : c->ops->name,
 		.host = c->resp.host,
 		.request = c->answered ? c->buf : NULL,
@@ -225,8 +256,13 @@ conn_log(struct conn *c)
 		.note = c->note,
 	};
 
-	if (c->srv->cfg->access_log && !c->logged)
+	/* A balancer's health check is logged only if it makes a request. */
+	if (c->srv->cfg->access_log && !c->logged && (!c->proxy_check || c->answered)) {
+		/* A fingerprint names a client as well as an address does. */
+		if (strcmp(c->srv->cfg->log_clients, "none") != 0)
+			a.cert = tls_peer_fingerprint(c->ssl, cert, sizeof(cert));
 		log_access(&a);
+	}
 	c->logged = true;
 }
 
@@ -288,6 +324,58 @@ sniff_tls(struct conn *c)
 		return IO_ERR;
 	}
 	SSL_set_accept_state(c->ssl);
+	return 0;
+}
+
+/*
+ * The PROXY protocol header comes before anything else, the TLS handshake too.
+ * Bytes are peeked and only the header's own taken off the socket, so the
+ * ClientHello or request after it is read as if it came first. A partial
+ * header is all header (proxy_parse promises it), so it is taken too, and the
+ * next readable event means new bytes. The parsing is proxy.c's.
+ */
+static int
+step_proxy(struct conn *c)
+{
+	struct proxy_header h;
+	enum proxy_status st;
+	size_t take;
+	ssize_t n;
+
+	n = recv(c->fd, c->buf + c->len, PROXY_MAX_LEN - c->len, MSG_PEEK);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+		conn_wait(c, EV_READ);
+		return IO_WAIT;
+	}
+	if (n <= 0) {
+		c->note = n == -1 ? "reset" : c->len ? "incomplete" : "closed";
+		return IO_ERR;
+	}
+	if ((st = proxy_parse(c->buf, c->len + n, &h)) == PROXY_INVALID) {
+		snprintf(c->proxy_note, sizeof(c->proxy_note), "proxy:%s", h.error);
+		c->note = c->proxy_note;
+		return IO_ERR;
+	}
+	take = st == PROXY_DONE ? h.len - c->len : (size_t)n;
+	if (recv(c->fd, c->buf + c->len, take, 0) != (ssize_t)take) {
+		c->note = "reset";
+		return IO_ERR;
+	}
+	c->len += take;
+	if (st == PROXY_MORE) {
+		conn_wait(c, EV_READ);
+		return IO_WAIT;
+	}
+	/* The real client is the one logged and limited: its own quota slot. */
+	if (!h.local) {
+		quota_close(c->srv->quota, c->quota_slot);
+		format_addr((struct sockaddr *)&h.src, c->client, sizeof(c->client));
+		c->quota_slot = quota_open(c->srv->quota, (struct sockaddr *)&h.src,
+		    &c->over_conns);
+	}
+	c->proxy_check = h.check;
+	c->len = 0;
+	c->state = CONN_READ;
 	return 0;
 }
 
@@ -468,6 +556,9 @@ conn_step(struct conn *c)
 
 	while (r == 0) {
 		switch (c->state) {
+		case CONN_PROXY:
+			r = step_proxy(c);
+			break;
 		case CONN_READ:
 			r = step_read(c);
 			break;
@@ -522,6 +613,7 @@ conn_accept(struct server *s, struct listener *l, int fd, const struct sockaddr 
 	c->srv = s;
 	c->fd = fd;
 	c->ops = protos[l->proto];
+	c->state = l->proxy ? CONN_PROXY : CONN_READ;
 	c->resp.fd = -1;
 	clock_gettime(CLOCK_MONOTONIC, &c->start);
 	format_addr(sa, c->client, sizeof(c->client));
@@ -543,6 +635,13 @@ conn_accept(struct server *s, struct listener *l, int fd, const struct sockaddr 
 	evtimer_assign(&c->timer, s->base, on_timeout, c);
 	TAILQ_INSERT_TAIL(&s->conns, c, entry);
 	server_conn_opened(s);
+	/* Only a trusted load balancer may name another client: refuse the rest. */
+	if (l->proxy && s->nproxy_from > 0 &&
+	    !proxy_nets_match(s->proxy_from, s->nproxy_from, sa)) {
+		c->note = "proxy:untrusted-peer";
+		conn_close(c);
+		return;
+	}
 	arm_timer(c, s->cfg->request_timeout_ms);
 	/* Wait for the first bytes rather than try a read that cannot succeed yet. */
 	event_add(&c->ev, NULL);
@@ -552,24 +651,47 @@ void
 conn_close_idle(struct server *s)
 {
 	struct conn *c, *next;
+	long age, left;
+	char b;
 
 	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		/* No byte read yet, not even a ClientHello: nothing is in flight. */
-		if (c->state == CONN_READ && c->len == 0 &&
-		    (c->ssl == NULL || SSL_in_before(c->ssl))) {
-			c->note = "shutdown";
-			conn_close(c);
+		if (!conn_idle(c))
+			continue;
+		/*
+		 * Idle as far as this process has read; but the request may be in
+		 * the socket already, or on its way from a client that has just
+		 * connected (a reload's SIGTERM can land between its connect and
+		 * its first write). Such a request is served, not dropped: one
+		 * waiting is left alone, a young connection gets a moment to
+		 * speak (on_timeout closes it if it does not), the rest close.
+		 */
+		if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+			continue;
+		age = elapsed_ms(&c->start);
+		left = STOP_GRACE_MS - age;
+		if (left > s->cfg->request_timeout_ms - age)
+			left = s->cfg->request_timeout_ms - age;
+		if (left > 0) {
+			arm_timer(c, (int)left);
+			continue;
 		}
+		c->note = "shutdown";
+		conn_close(c);
 	}
 }
 
 void
 conn_close_all(struct server *s)
 {
-	struct conn *c;
+	struct conn *c, *next;
 
-	while ((c = TAILQ_FIRST(&s->conns)) != NULL) {
+	/*
+	 * Not "while ((c = TAILQ_FIRST()))": the same, but the analyzer cannot
+	 * see that TAILQ_REMOVE moved the head on and reports a use after free.
+	 */
+	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
 		c->note = "shutdown";
 		conn_close(c);
 	}

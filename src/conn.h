@@ -47,7 +47,10 @@ struct proto_ops {
 void conn_accept(struct server *s, struct listener *l, int fd,
     const struct sockaddr *sa, socklen_t salen);
 
-/* For SIGTERM: closes the connections that have not sent a byte yet. */
+/*
+ * For SIGTERM: closes the connections that have not sent a byte yet, after a
+ * short grace for those that have only just connected.
+ */
 void conn_close_idle(struct server *s);
 
 /* Closes every connection (at exit). */

@@ -373,6 +373,38 @@ gemini_check(const struct server *s, const struct request_ctx *ctx, const char *
 	return 0;
 }
 
+/*
+ * require_cert: a path under a protected prefix needs a client certificate
+ * (60), a valid one (62, which comes first: a listed but expired certificate
+ * is to be renewed, not swapped), and one of the prefix's fingerprints when
+ * it lists some (61). Returns 0 when the request may be routed.
+ */
+static int
+check_client_cert(const struct site *site, const struct request_ctx *ctx,
+    const struct url *u, const char **meta)
+{
+	const struct config_cert_path *p;
+	unsigned char sha256[CONFIG_FP_SIZE];
+
+	if ((p = config_cert_path(site->cfg, u->path)) == NULL)
+		return 0;
+	switch (tls_peer(ctx->ssl, sha256)) {
+	case TLS_PEER_NONE:
+		*meta = "Client certificate required";
+		return 60;
+	case TLS_PEER_INVALID:
+		*meta = "Certificate not valid";
+		return 62;
+	case TLS_PEER_VALID:
+		break;
+	}
+	if (!config_cert_allowed(site->cfg, p, sha256)) {
+		*meta = "Certificate not authorised";
+		return 61;
+	}
+	return 0;
+}
+
 static void
 gemini_handle(struct server *s, const struct request_ctx *ctx, const char *line,
     size_t len, struct response *r)
@@ -383,6 +415,8 @@ gemini_handle(struct server *s, const struct request_ctx *ctx, const char *line,
 	int status;
 
 	status = gemini_check(s, ctx, line, len, &u, &site, &meta);
+	if (status == 0)
+		status = check_client_cert(site, ctx, &u, &meta);
 	r->host = site ? site->cfg->name : NULL;
 	if (status != 0) {
 		header(r, status, meta);

@@ -353,6 +353,9 @@ serve_static(struct menu_arg *a, const char *path, struct response *r)
 		a->dirfd = e.fd;
 		send_folder(a, r);
 		close(e.fd);
+		/* path may be folder[], gone on return; e.fd is closed. */
+		a->folder = NULL;
+		a->dirfd = -1;
 		return 0;
 	}
 	if (entry_type(&e) == '0')
@@ -506,6 +509,9 @@ serve(struct menu_arg *a, const struct gopher_request *rq, struct response *r)
 	struct doc d;
 	int rc = 0, status;
 
+	/* Gopher has no client certificates: what needs one names nothing here. */
+	if (config_cert_path(site->cfg, rq->path) != NULL)
+		return -1;
 	route_match(rq->path, &rt);
 	switch (rt.kind) {
 	case ROUTE_STATIC:

@@ -66,7 +66,7 @@ put_item(struct evbuffer *out, char type, const char *display, size_t len,
 	if ((clean = text_clean(display, len < DISPLAY_BYTES ? len : DISPLAY_BYTES, &n)) == NULL)
 		n = 0;
 	evbuffer_add(out, &type, 1);
-	if ((fit = text_fit(clean, n, GOPHER_DISPLAY_MAX)) < n) {
+	if (text_fit(clean, n, GOPHER_DISPLAY_MAX) < n) {
 		/* Cut one column short, for the ellipsis; between words if that loses little. */
 		fit = text_fit(clean, n, GOPHER_DISPLAY_MAX - 1);
 		for (cut = fit; cut > 0 && clean[cut] != ' '; cut--)

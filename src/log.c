@@ -4,12 +4,16 @@
  * Everything is one line per event, so that grep, awk and log shippers can take
  * it apart. The access log line is
  *
- *   TIME CLIENT PROTO HOST "REQUEST" STATUS BYTES DURATIONms [NOTE]
+ *   TIME CLIENT PROTO HOST "REQUEST" STATUS BYTES DURATIONms CERT [NOTE]
  *
  * with the request escaped (\" \\ \xNN), so a hostile request cannot forge a line.
+ * CERT is the SHA-256 fingerprint of the client's certificate, "AB:CD:..." as
+ * require_cert takes it, or "-" without one; NOTE, why a connection ended
+ * early, is the only optional field, so it comes last.
  */
 #include "log.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -101,6 +105,26 @@ log_close(void)
 	if (log_fd != STDERR_FILENO && log_path[0] != '\0')
 		close(log_fd);
 	log_fd = STDERR_FILENO;
+}
+
+const char *
+log_client(const char *addr, const char *mode, char *buf, size_t size)
+{
+	unsigned char a[16];
+
+	if (strcmp(mode, "none") == 0)
+		return "-";
+	if (strcmp(mode, "masked") != 0)
+		return addr;
+	if (inet_pton(AF_INET, addr, a) == 1) {
+		a[3] = 0;
+		inet_ntop(AF_INET, a, buf, size);
+	} else if (inet_pton(AF_INET6, addr, a) == 1) {
+		memset(a + 6, 0, 10);
+		inet_ntop(AF_INET6, a, buf, size);
+	} else
+		return "-";
+	return buf;
 }
 
 void
@@ -211,9 +235,10 @@ log_access(const struct log_access *a)
 {
 	/*
 	 * A line must fit PIPE_BUF (4096) to reach the supervisor whole; an
-	 * escaped request (up to four bytes per byte) is cut to fit.
+	 * escaped request (up to four bytes per byte) is cut to leave room for
+	 * the other fields at their longest (a 255-byte host, a 95-byte CERT).
 	 */
-	char req[3700], line[4096], when[32], status[16];
+	char req[3500], line[4096], when[32], status[16];
 	int n;
 
 	log_time(when, sizeof(when));
@@ -225,9 +250,10 @@ log_access(const struct log_access *a)
 		snprintf(status, sizeof(status), "%d", a->status);
 	else
 		snprintf(status, sizeof(status), "-");
-	n = snprintf(line, sizeof(line), "%s %s %s %s \"%s\" %s %llu %ldms%s%s\n",
+	n = snprintf(line, sizeof(line), "%s %s %s %s \"%s\" %s %llu %ldms %s%s%s\n",
 	    when, a->client, a->proto, a->host ? a->host : "-", req, status,
-	    a->bytes, a->duration_ms, a->note ? " " : "", a->note ? a->note : "");
+	    a->bytes, a->duration_ms, a->cert ? a->cert : "-", a->note ? " " : "",
+	    a->note ? a->note : "");
 	if (n > (int)sizeof(line) - 1) {
 		n = sizeof(line) - 1;
 		line[n - 1] = '\n';

@@ -33,9 +33,16 @@ struct log_access {
 	int status;		/* protocol status; 0 when no response was sent */
 	unsigned long long bytes;
 	long duration_ms;
+	const char *cert;	/* the client certificate's SHA-256 "AB:CD:...", or NULL */
 	const char *note;	/* NULL, or why the connection ended early */
 };
 void log_access(const struct log_access *a);
+
+/*
+ * The client address as the access log shows it: "full" as it is, "masked"
+ * with the last IPv4 byte or all of IPv6 past the /48 zeroed, "none" as "-".
+ */
+const char *log_client(const char *addr, const char *mode, char *buf, size_t size);
 
 /* Formats the current UTC time as 2026-01-31T12:34:56Z into buf (>= 21 bytes). */
 void log_time(char *buf, size_t size);

@@ -32,9 +32,12 @@ sandbox_lookup(const char *user, struct sandbox_user *u, char *err, size_t errsi
 	u->root = geteuid() == 0;
 	if (!u->root)
 		return 0;
+	/* cppcheck's getpwnamCalled: non-reentrant, fine at start-up with no threads. */
+	/* cppcheck-suppress getpwnamCalled */
 	pw = getpwnam(user);
 	/* The default user may not exist on a machine set up by hand. */
 	if (pw == NULL && strcmp(user, "gazette") == 0)
+		/* cppcheck-suppress getpwnamCalled */
 		pw = getpwnam("nobody");
 	if (pw == NULL) {
 		snprintf(err, errsize, "user %s does not exist", user);

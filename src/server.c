@@ -52,6 +52,7 @@ int
 server_init(struct server *s, const struct config *cfg, const struct tls *prev, char *err,
     size_t errsize)
 {
+	const char *why;
 	int i;
 
 	memset(s, 0, sizeof(*s));
@@ -68,6 +69,11 @@ server_init(struct server *s, const struct config *cfg, const struct tls *prev, 
 	    cfg->client_rate, cfg->client_burst);
 	if (s->quota == NULL) {
 		snprintf(err, errsize, "out of memory");
+		return -1;
+	}
+	s->nproxy_from = proxy_nets_parse(cfg->proxy_from, s->proxy_from, PROXY_MAX_NETS, &why);
+	if (s->nproxy_from == -1) {
+		snprintf(err, errsize, "%s", why);
 		return -1;
 	}
 	for (i = 0; i < cfg->nhosts; i++) {
@@ -281,6 +287,7 @@ add_listener(struct server *s, struct server *old, const char *addr, int port,
 	l = &s->listeners[s->nlisteners++];
 	l->fd = fd;
 	l->proto = proto;
+	l->proxy = s->cfg->proxy_protocol;
 	l->srv = s;
 	memcpy(l->addr, name, sizeof(name));
 	return 0;
@@ -314,6 +321,9 @@ server_listen(struct server *s, struct server *old, char *err, size_t errsize)
 		snprintf(err, errsize, "nothing to listen on");
 		return -1;
 	}
+	if (s->cfg->proxy_protocol)
+		log_info("every connection must start with a PROXY protocol header, "
+		    "sent from %s", s->nproxy_from ? s->cfg->proxy_from : "any address");
 	return 0;
 }
 

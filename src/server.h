@@ -8,6 +8,7 @@
 #include <event2/event_struct.h>
 
 #include "config.h"
+#include "proxy.h"
 #include "store.h"
 #include "tls.h"
 
@@ -32,6 +33,7 @@ struct listener {
 	enum proto proto;
 	struct event ev;
 	char addr[64];		/* for messages: "127.0.0.1:1965" */
+	bool proxy;		/* connections start with a PROXY protocol header */
 	struct server *srv;
 };
 
@@ -49,6 +51,8 @@ struct server {
 	struct conn_list conns;
 	int nconns;
 	struct quota *quota;	/* per-client connections and request rate */
+	struct proxy_net proxy_from[PROXY_MAX_NETS];	/* who may send PROXY headers */
+	int nproxy_from;	/* 0: anyone who reaches a proxy listener */
 	bool accept_paused;
 	bool stopping;
 	struct event accept_retry;	/* after EMFILE: try again shortly */

@@ -94,7 +94,8 @@ size_t store_search(struct store *s, const struct store_index *x,
 
 /*
  * Reads and parses the whole post (POST_FULL). Returns -1 when the file is
- * gone or no longer parses; the caller answers "not found" then.
+ * gone, no longer parses, or is being written (a read that a writer may have
+ * torn is never returned); the caller answers "not found" then.
  */
 int store_load(struct store *s, const struct store_post *sp, struct post *out);
 

@@ -318,6 +318,16 @@ on_signal(struct supervisor *sv, int sig)
 		    sig == SIGTERM ? "SIGTERM" : "SIGINT", sv->nrefs);
 		sv->stopping = true;
 		signal_generation(sv, -1, SIGTERM);
+		/*
+		 * The workers close their copies of the listening sockets; ours
+		 * must go too, or the kernel keeps accepting connections that no
+		 * one will serve until we exit: new clients are refused instead.
+		 */
+		for (int i = 0; i < sv->gen->srv.nlisteners; i++)
+			if (sv->gen->srv.listeners[i].fd != -1) {
+				close(sv->gen->srv.listeners[i].fd);
+				sv->gen->srv.listeners[i].fd = -1;
+			}
 		break;
 	case SIGHUP:
 		if (!sv->stopping)

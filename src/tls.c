@@ -5,10 +5,12 @@
  */
 #include "tls.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/x509_vfy.h>
 
 #include "cert.h"
 #include "log.h"
@@ -26,6 +28,9 @@
 #define TLS13_CIPHERS \
 	"TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384"
 #define TLS_GROUPS "X25519:P-256:P-384"
+
+/* The SSL ex_data slot where verify_callback keeps what invalidates a client certificate. */
+static int verify_idx = -1;
 
 static int
 sni_callback(SSL *ssl, int *alert, void *arg)
@@ -47,6 +52,59 @@ sni_callback(SSL *ssl, int *alert, void *arg)
 	}
 	/* Unknown names get the default certificate; the request then gets 53. */
 	return SSL_TLSEXT_ERR_OK;
+}
+
+/*
+ * What makes the client's own certificate invalid (62). The rest (self-signed,
+ * unknown issuer, a purpose or key size OpenSSL frowns at) is what Gemini
+ * identities are, and so are the errors of any further certificate a client
+ * sends along: only its own is its identity.
+ */
+static bool
+invalidates(int err)
+{
+	switch (err) {
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+	case X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD:
+	case X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD:
+	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+	case X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY:
+	case X509_V_ERR_INVALID_EXTENSION:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Takes every client certificate, so no handshake fails over one. The chain's
+ * verdict, which becomes SSL_get_verify_result and travels in session tickets
+ * (so a resumed session keeps it), is cut down to what tls_peer needs:
+ * X509_V_OK, or the first error that invalidates the client's certificate.
+ * That one is kept aside in the SSL, since any later error would overwrite it.
+ */
+static int
+verify_callback(int ok, X509_STORE_CTX *x)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
+	int err = X509_STORE_CTX_get_error(x);
+	intptr_t bad = (intptr_t)SSL_get_ex_data(ssl, verify_idx);
+
+	if (!ok && bad == X509_V_OK && X509_STORE_CTX_get_error_depth(x) == 0 &&
+	    invalidates(err)) {
+		bad = err;
+		SSL_set_ex_data(ssl, verify_idx, (void *)bad);
+	}
+	X509_STORE_CTX_set_error(x, (int)bad);
+	/*
+	 * A failed check may have queued an OpenSSL error (a bad signature does).
+	 * Accepted, it is none; left queued, SSL_get_error would take the
+	 * handshake's next "want read" for a fatal error.
+	 */
+	if (!ok)
+		ERR_clear_error();
+	return 1;
 }
 
 static const char *
@@ -74,6 +132,14 @@ ctx_new(const struct host_config *h, char *err, size_t errsize)
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"gazette", 7);
+	/*
+	 * A client certificate is asked for, never required here (verify_callback
+	 * takes any); no CA names go with the request, so clients offer whatever
+	 * identity they chose. A self-signed one's signature is checked too: a
+	 * broken one is malformed.
+	 */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_callback);
+	X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx), X509_V_FLAG_CHECK_SS_SIGNATURE);
 	/*
 	 * Resumption is by stateless tickets only. OpenSSL's own session cache
 	 * would hold up to 20,000 sessions per worker (tens of MiB), flush itself
@@ -118,6 +184,12 @@ tls_init(struct tls *t, const struct config *c, const struct tls *prev, char *er
 	int i;
 
 	memset(t, 0, sizeof(*t));
+	/* Once per process: every context and reload shares the slot. */
+	if (verify_idx == -1 &&
+	    (verify_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL)) == -1) {
+		snprintf(err, errsize, "SSL_get_ex_new_index: %s", openssl_error());
+		return -1;
+	}
 	for (i = 0; i < c->nhosts; i++) {
 		const struct host_config *h = &c->hosts[i];
 		if (cert_ensure(h->name, h->cert, h->key, &generated, msg, sizeof(msg)) == -1) {
@@ -176,5 +248,31 @@ tls_servername(SSL *ssl, char *buf, size_t size)
 	if (i > 1 && buf[i - 1] == '.')
 		i--;
 	buf[i] = '\0';
+	return buf;
+}
+
+enum tls_peer
+tls_peer(SSL *ssl, unsigned char *sha256)
+{
+	unsigned int n;
+	X509 *x;
+
+	if (ssl == NULL || !SSL_is_init_finished(ssl) ||
+	    (x = SSL_get0_peer_certificate(ssl)) == NULL)
+		return TLS_PEER_NONE;
+	/* Only out of memory fails here: refuse rather than let it through. */
+	if (!X509_digest(x, EVP_sha256(), sha256, &n) || n != CONFIG_FP_SIZE)
+		return TLS_PEER_INVALID;
+	return SSL_get_verify_result(ssl) == X509_V_OK ? TLS_PEER_VALID : TLS_PEER_INVALID;
+}
+
+const char *
+tls_peer_fingerprint(SSL *ssl, char *buf, size_t size)
+{
+	X509 *x;
+
+	if (ssl == NULL || !SSL_is_init_finished(ssl) ||
+	    (x = SSL_get0_peer_certificate(ssl)) == NULL || cert_fingerprint(x, buf, size) == -1)
+		return NULL;
 	return buf;
 }

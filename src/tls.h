@@ -1,4 +1,9 @@
-/* TLS contexts: one per host, picked by SNI. */
+/*
+ * TLS contexts: one per host, picked by SNI. Every handshake asks for a client
+ * certificate and takes any, self-signed, expired or otherwise unverifiable
+ * (Gemini client certificates are self-made identities): the request decides
+ * what one is worth (require_cert: 60, 61, 62).
+ */
 #ifndef GAZETTE_TLS_H
 #define GAZETTE_TLS_H
 
@@ -28,5 +33,24 @@ void tls_clear(struct tls *t);
  * buf; NULL when it sent none.
  */
 const char *tls_servername(SSL *ssl, char *buf, size_t size);
+
+enum tls_peer {
+	TLS_PEER_NONE,		/* no client certificate (or no TLS) */
+	TLS_PEER_VALID,
+	TLS_PEER_INVALID,	/* expired, not yet valid, or malformed */
+};
+
+/*
+ * The client certificate of ssl (NULL on plain TCP) after its handshake:
+ * whether there is one and it is valid; its SHA-256 into sha256
+ * (CONFIG_FP_SIZE bytes) when there is one.
+ */
+enum tls_peer tls_peer(SSL *ssl, unsigned char *sha256);
+
+/*
+ * The client certificate's SHA-256 as "AB:CD:..." into buf (>= 96 bytes), for
+ * the log; NULL when there is none (or the handshake did not finish).
+ */
+const char *tls_peer_fingerprint(SSL *ssl, char *buf, size_t size);
 
 #endif

@@ -25,10 +25,11 @@ now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Connects to 127.0.0.1:port, from source when given. */
 static int
-connect_loopback(int port, struct reply *r)
+connect_loopback(int port, const char *source, struct reply *r)
 {
-	struct sockaddr_in sin = { 0 };
+	struct sockaddr_in sin = { 0 }, from = { 0 };
 	int fd;
 
 	sin.sin_family = AF_INET;
@@ -36,6 +37,13 @@ connect_loopback(int port, struct reply *r)
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
+	from.sin_family = AF_INET;
+	if (source != NULL && (inet_pton(AF_INET, source, &from.sin_addr) != 1 ||
+	    bind(fd, (struct sockaddr *)&from, sizeof(from)) == -1)) {
+		snprintf(r->error, sizeof(r->error), "bind %s: %s", source, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
 		snprintf(r->error, sizeof(r->error), "connect: %s", strerror(errno));
 		close(fd);
@@ -134,13 +142,20 @@ gemini_connect(int port, const struct client_opts *o, struct reply *r)
 		snprintf(r->error, sizeof(r->error), "client certificate");
 		goto fail;
 	}
-	if ((c->fd = connect_loopback(port, r)) == -1)
+	if ((c->fd = connect_loopback(port, o->source, r)) == -1)
 		goto fail;
 	set_timeout(c->fd, c->deadline - now_ms());
+	if (o->prefix_len > 0 &&
+	    write(c->fd, o->prefix, o->prefix_len) != (ssize_t)o->prefix_len) {
+		snprintf(r->error, sizeof(r->error), "prefix: %s", strerror(errno));
+		goto fail;
+	}
 	c->ssl = SSL_new(c->ctx);
 	SSL_set_fd(c->ssl, c->fd);
 	if (o->sni)
 		SSL_set_tlsext_host_name(c->ssl, o->sni);
+	if (o->session && *o->session)
+		SSL_set_session(c->ssl, *o->session);
 	if (SSL_connect(c->ssl) != 1) {
 		snprintf(r->error, sizeof(r->error), "handshake: %s",
 		    ERR_reason_error_string(ERR_get_error()));
@@ -149,6 +164,7 @@ gemini_connect(int port, const struct client_opts *o, struct reply *r)
 	}
 	r->handshake = true;
 	r->version = SSL_version(c->ssl);
+	r->resumed = SSL_session_reused(c->ssl);
 	peer_fingerprint(c->ssl, r->fingerprint, sizeof(r->fingerprint));
 	return c;
 fail:
@@ -206,6 +222,15 @@ gemini_fetch(int port, const struct client_opts *o, const void *req, size_t len,
 		return r->connected ? 0 : -1;
 	if (gemini_send(c, req, len, r) == 0)
 		gemini_read(c, SIZE_MAX, r);
+	/*
+	 * TLS 1.3 tickets arrive after the handshake, so the session is taken
+	 * last; and copied, since SSL_free marks the connection's own one not
+	 * resumable (this client sends no close_notify).
+	 */
+	if (o->session) {
+		SSL_SESSION_free(*o->session);
+		*o->session = SSL_SESSION_dup(SSL_get0_session(c->ssl));
+	}
 	gemini_disconnect(c);
 	return 0;
 }
@@ -221,6 +246,13 @@ gemini_get(int port, const char *req, struct reply *r)
 int
 tcp_fetch(int port, const void *req, size_t len, int timeout_ms, struct reply *r)
 {
+	return tcp_fetch_from(port, NULL, req, len, timeout_ms, r);
+}
+
+int
+tcp_fetch_from(int port, const char *source, const void *req, size_t len, int timeout_ms,
+    struct reply *r)
+{
 	char buf[16384];
 	long deadline;
 	ssize_t n;
@@ -228,7 +260,7 @@ tcp_fetch(int port, const void *req, size_t len, int timeout_ms, struct reply *r
 
 	reply_init(r);
 	deadline = now_ms() + (timeout_ms ? timeout_ms : 5000);
-	if ((fd = connect_loopback(port, r)) == -1)
+	if ((fd = connect_loopback(port, source, r)) == -1)
 		return -1;
 	set_timeout(fd, deadline - now_ms());
 	if (len > 0 && write(fd, req, len) != (ssize_t)len)

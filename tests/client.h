@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct ssl_session_st;
+
 struct client_opts {
 	const char *sni;	/* NULL: send none */
 	int min_version;	/* TLS1_VERSION...; 0: the library default */
@@ -12,6 +14,21 @@ struct client_opts {
 	int timeout_ms;		/* 0: 5000 */
 	const char *cert;	/* a client certificate and key, or NULL */
 	const char *key;
+	/*
+	 * Session resumption: a session (SSL_SESSION) to offer, when *session
+	 * holds one; gemini_fetch leaves the connection's own there at the end
+	 * (freeing the old). NULL: none offered, none kept. Free with
+	 * SSL_SESSION_free.
+	 */
+	struct ssl_session_st **session;
+	/*
+	 * The local IPv4 address to connect from, such as "127.0.0.2" (any of
+	 * 127/8 is loopback); NULL: the system's choice.
+	 */
+	const char *source;
+	/* Bytes sent in the clear before the handshake (a PROXY header), or NULL. */
+	const void *prefix;
+	size_t prefix_len;
 };
 
 struct reply {
@@ -23,6 +40,7 @@ struct reply {
 	bool timed_out;		/* nothing more came before the timeout */
 	bool reset;		/* the connection ended without close_notify */
 	int version;		/* the TLS version agreed (TLS1_2_VERSION...), or 0 */
+	bool resumed;		/* the offered session was resumed */
 	char fingerprint[100];	/* SHA-256 of the server's certificate, "AB:CD:..." */
 	char error[256];
 };
@@ -48,6 +66,10 @@ void gemini_disconnect(struct gemini_conn *c);
 
 /* Plain TCP: sends req, reads until the server closes or the timeout. */
 int tcp_fetch(int port, const void *req, size_t len, int timeout_ms, struct reply *r);
+
+/* The same from the local address source (as client_opts.source). */
+int tcp_fetch_from(int port, const char *source, const void *req, size_t len,
+    int timeout_ms, struct reply *r);
 
 void reply_free(struct reply *r);
 

@@ -219,7 +219,10 @@ gazette_start(struct gazette *g, const struct gazette_opts *o)
 	if (o->dir == NULL && scratch_new(g, o->fixture) == -1)
 		return -1;
 	g->gemini_port = free_port();
-	g->gopher_port = o->gopher ? free_port() : 0;
+	/* Two probes may be handed the same free port: ask until they differ. */
+	do
+		g->gopher_port = o->gopher ? free_port() : 0;
+	while (g->gopher_port != 0 && g->gopher_port == g->gemini_port);
 	snprintf(conf, sizeof(conf),
 	    "listen = 127.0.0.1\n"
 	    "gemini_port = %d\n"

@@ -321,13 +321,14 @@ struct access_line {
 	int status;
 	unsigned long long bytes;
 	long ms;
+	char cert[100];
 	char rest[64];
 };
 
 /*
  * Splits an access-log line, TIME CLIENT PROTO HOST "REQUEST" STATUS BYTES
- * DURATIONms [NOTE], into a (the request still escaped, NOTE with its space
- * in rest); false when the line does not have that shape.
+ * DURATIONms CERT [NOTE], into a (the request still escaped, NOTE with its
+ * space in rest); false when the line does not have that shape.
  */
 static bool
 parse_access(const char *line, struct access_line *a)
@@ -349,7 +350,8 @@ parse_access(const char *line, struct access_line *a)
 	if (*p != '"')
 		return false;
 	n = 0;
-	if (sscanf(p + 1, " %15s %llu %ldms%n", status, &a->bytes, &a->ms, &n) != 3 || n == 0)
+	if (sscanf(p + 1, " %15s %llu %ldms %99s%n", status, &a->bytes, &a->ms, a->cert, &n) !=
+	    4 || n == 0)
 		return false;
 	a->status = strcmp(status, "-") == 0 ? 0 : atoi(status);
 	snprintf(a->rest, sizeof(a->rest), "%.*s", (int)strcspn(p + 1 + n, "\n"), p + 1 + n);
@@ -801,7 +803,7 @@ check_timeouts(const struct gazette *g, int n)
 	int seen = 0;
 	char *log;
 
-	CHECK(wait_lines(g, "ms timeout", n));
+	CHECK(wait_lines(g, "ms - timeout", n));
 	log = gazette_log(g);
 	for (line = first_line(log); line; line = next_line(line)) {
 		if (!parse_access(line, &a) || strcmp(a.rest, " timeout") != 0)
@@ -1369,7 +1371,10 @@ TEST(gemini_rules_access_log)
 	log = gazette_log(&g);
 	/* One line per request: no more, no less, even after the server stopped. */
 	CHECK_INT(count_request_lines(&g), nrows);
-	/* Each request's line: time, client, protocol, host, request, status, bytes, ms. */
+	/*
+	 * Each request's line: time, client, protocol, host, request, status,
+	 * bytes, ms, and "-" for the client certificate these requests come without.
+	 */
 	for (i = 0; i < nrows; i++) {
 		test_context("%s", rows[i].req);
 		build(want, sizeof(want), rows[i].logged, g.gemini_port, false);
@@ -1385,6 +1390,7 @@ TEST(gemini_rules_access_log)
 			CHECK_INT(a.status, rows[i].status);
 			CHECK_INT(a.bytes, bytes[i]);
 			CHECK(a.ms >= 0 && a.ms < 5000);
+			CHECK_STR(a.cert, "-");
 			CHECK_STR(a.rest, "");
 		}
 		CHECK_INT(found, 1);
