@@ -156,6 +156,7 @@ worker_main(struct supervisor *sv, struct generation *g, pid_t supervisor)
 		store_watch(g->srv.sites[i].store);
 	if (server_prepare(&g->srv) == -1 || worker_confine(g, supervisor) == -1)
 		_exit(1);
+	log_info("worker %d: serving", (int)getpid());
 	rc = server_run(&g->srv);
 	_exit(rc == 0 ? 0 : 1);
 }

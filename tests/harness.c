@@ -189,6 +189,37 @@ scratch_new(const struct gazette *g, const char *fixture)
 	return 0;
 }
 
+/* True once as many workers say "serving" as the supervisor started. */
+static bool
+workers_serving(const struct gazette *g, int ms)
+{
+	long waited = 0, step = 2;
+	char *log, *p, *start;
+	int want = -1, n;
+
+	for (;;) {
+		log = gazette_log(g);
+		/* A reused folder keeps earlier runs' lines: count from the last start. */
+		for (start = NULL, p = log; (p = strstr(p, "gazette started: ")) != NULL; p++)
+			start = p;
+		n = 0;
+		if (start != NULL) {
+			want = atoi(start + strlen("gazette started: "));
+			for (p = start; (p = strstr(p, ": serving\n")) != NULL; p++)
+				n++;
+		}
+		free(log);
+		if (want > 0 && n >= want)
+			return true;
+		if (waited >= ms)
+			return false;
+		sleep_ms(step);
+		waited += step;
+		if (step < 50)
+			step *= 2;
+	}
+}
+
 /* A start that failed leaves no server (nor its workers) behind. */
 static void
 kill_server(struct gazette *g)
@@ -276,6 +307,16 @@ gazette_start(struct gazette *g, const struct gazette_opts *o)
 		waited += step;
 		if (step < 50)
 			step *= 2;
+	}
+	/*
+	 * The supervisor accepts as soon as it listens; a test that changes the
+	 * content at once must find the workers watching it: wait for them.
+	 */
+	if (!workers_serving(g, START_TIMEOUT_MS)) {
+		test_fail(__FILE__, __LINE__, "gazette's workers did not start serving");
+		dump_log(g);
+		kill_server(g);
+		return -1;
 	}
 	if (g->gopher_port && !gazette_wait_log(g, "(gopher)", START_TIMEOUT_MS)) {
 		test_fail(__FILE__, __LINE__, "gazette did not listen for Gopher");
