@@ -773,43 +773,34 @@ store_find_post(const struct store *s, const struct store_index *x, const char *
 	char name[NAME_MAX + 1];
 	const struct file_rec *f;
 	const struct store_post *sp;
-	size_t lo = 0, hi = x->nposts;
+	struct store_post **hit;
 
 	if (snprintf(name, sizeof(name), "%s.txt", stem) >= (int)sizeof(name) ||
 	    (f = strmap_get(&s->files, name)) == NULL || (sp = f->post) == NULL)
 		return -1;
 	/* The sorted position, by bisection on the same order. */
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = post_cmp(&x->posts[mid], &sp);
-		if (c == 0)
-			return (long)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	hit = bsearch(&sp, x->posts, x->nposts, sizeof(*x->posts), post_cmp);
+	return hit ? (long)(hit - x->posts) : -1;
+}
+
+static int
+month_cmp(const void *a, const void *b)
+{
+	const struct store_month *x = a, *y = b;
+
+	if (x->year != y->year)
+		return x->year < y->year ? -1 : 1;
+	return x->month < y->month ? -1 : x->month > y->month;
 }
 
 long
 store_find_month(const struct store_index *x, int year, int month)
 {
-	size_t lo = 0, hi = x->nmonths;
+	struct store_month key = { .year = year, .month = month };
+	struct store_month *hit;
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		const struct store_month *m = &x->months[mid];
-		int c = m->year != year ? (m->year < year ? -1 : 1) :
-		    m->month != month ? (m->month < month ? -1 : 1) : 0;
-		if (c == 0)
-			return (long)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	hit = bsearch(&key, x->months, x->nmonths, sizeof(*x->months), month_cmp);
+	return hit ? (long)(hit - x->months) : -1;
 }
 
 long

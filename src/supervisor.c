@@ -389,30 +389,28 @@ loop(struct supervisor *sv)
 	}
 }
 
+/* Forks; the parent exits at once. Returns -1 on failure, in the child 0. */
+static int
+fork_away(void)
+{
+	switch (fork()) {
+	case -1:
+		return -1;
+	case 0:
+		return 0;
+	default:
+		_exit(0);
+	}
+}
+
 /* Detaches from the terminal: fork twice, new session, stdio to /dev/null. */
 static int
 daemonize(void)
 {
 	int fd;
 
-	switch (fork()) {
-	case -1:
+	if (fork_away() == -1 || setsid() == -1 || fork_away() == -1)
 		return -1;
-	case 0:
-		break;
-	default:
-		_exit(0);
-	}
-	if (setsid() == -1)
-		return -1;
-	switch (fork()) {
-	case -1:
-		return -1;
-	case 0:
-		break;
-	default:
-		_exit(0);
-	}
 	if ((fd = open("/dev/null", O_RDWR)) != -1) {
 		dup2(fd, STDIN_FILENO);
 		dup2(fd, STDOUT_FILENO);

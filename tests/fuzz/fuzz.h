@@ -9,12 +9,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * An invariant of a target: under libFuzzer a broken one aborts (a crash the
+ * fuzzer keeps); replayed by the test runner, it is a failed check.
+ */
 #ifdef FUZZ_LIBFUZZER
+#include <stdio.h>
+#include <stdlib.h>
+#define EXPECT(cond)                                                          \
+	do {                                                                  \
+		if (!(cond)) {                                                \
+			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond); \
+			abort();                                              \
+		}                                                             \
+	} while (0)
 #define FUZZ_TARGET(name)                                                     \
 	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);         \
 	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #else
 #include "test.h"
+#define EXPECT(cond) CHECK(cond)
 #define FUZZ_TARGET(name)                                                     \
 	static int fuzz_##name(const uint8_t *data, size_t size);             \
 	__attribute__((constructor)) static void fuzz_reg_##name(void)        \

@@ -18,18 +18,6 @@
 #include "config.h"
 #include "fuzz.h"
 
-#ifdef FUZZ_LIBFUZZER
-#define EXPECT(cond)                                                          \
-	do {                                                                  \
-		if (!(cond)) {                                                \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                              \
-		}                                                             \
-	} while (0)
-#else
-#define EXPECT(cond) CHECK(cond)
-#endif
-
 #define NAME "fuzz.conf"
 
 /* A string field ends inside its buffer. */
@@ -99,6 +87,8 @@ check_globals(const struct config *c)
 	INT(c->client_burst, 1, 1000000);
 	INT(c->request_timeout_ms, 100, 3600000);
 	INT(c->write_timeout_ms, 100, 3600000);
+	BOOL(c->proxy_protocol);
+	STR(c->proxy_from);
 	STR(c->log_file);
 	STR(c->log_clients);
 	INT(c->search_results, 1, 1000);

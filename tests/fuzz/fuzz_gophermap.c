@@ -16,18 +16,6 @@
 #include "gophermap.h"
 #include "text.h"
 
-#ifdef FUZZ_LIBFUZZER
-#define EXPECT(cond)                                                          \
-	do {                                                                  \
-		if (!(cond)) {                                                \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                              \
-		}                                                             \
-	} while (0)
-#else
-#define EXPECT(cond) CHECK(cond)
-#endif
-
 static void
 listing(void *arg, const struct gophermap_hidden *h, struct evbuffer *out)
 {

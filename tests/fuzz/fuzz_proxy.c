@@ -16,18 +16,6 @@
 #include "fuzz.h"
 #include "proxy.h"
 
-#ifdef FUZZ_LIBFUZZER
-#define EXPECT(cond)                                                          \
-	do {                                                                  \
-		if (!(cond)) {                                                \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                              \
-		}                                                             \
-	} while (0)
-#else
-#define EXPECT(cond) CHECK(cond)
-#endif
-
 /* What a DONE header says must be in its bytes. */
 static void
 check_source(const unsigned char *p, const struct proxy_header *h)

@@ -12,18 +12,6 @@
 #include "gemini.h"
 #include "url.h"
 
-#ifdef FUZZ_LIBFUZZER
-#define EXPECT(cond)                                                          \
-	do {                                                                  \
-		if (!(cond)) {                                                \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                              \
-		}                                                             \
-	} while (0)
-#else
-#define EXPECT(cond) CHECK(cond)
-#endif
-
 static struct config cfg;
 static struct server srv;
 

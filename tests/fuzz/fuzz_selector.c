@@ -14,18 +14,6 @@
 #include "fuzz/gopher_check.h"
 #include "gopher.h"
 
-#ifdef FUZZ_LIBFUZZER
-#define EXPECT(cond)                                                          \
-	do {                                                                  \
-		if (!(cond)) {                                                \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                              \
-		}                                                             \
-	} while (0)
-#else
-#define EXPECT(cond) CHECK(cond)
-#endif
-
 static void
 check_frame(const char *buf, size_t size)
 {
