@@ -112,6 +112,7 @@ static const struct config_key keys[] = {
 	G_INT("search_time", T_DURATION, search_time_ms, 10, 10000, "200ms"),
 	{ "access_log", T_BOOL, GLOBAL, offsetof(struct config, access_log), 0, 0, 1, "yes", NULL },
 	{ "gopher_tls", T_BOOL, GLOBAL, offsetof(struct config, gopher_tls), 0, 0, 1, "no", NULL },
+	{ "seccomp", T_BOOL, GLOBAL, offsetof(struct config, seccomp), 0, 0, 1, "yes", NULL },
 	{ "gopher_host", T_STRING, GLOBAL, offsetof(struct config, gopher_host),
 	    sizeof(((struct config *)0)->gopher_host), 0, 0, "", check_gopher_host },
 	G_INT("gopher_public_port", T_INT, gopher_public_port, 0, 65535, "0"),

@@ -49,6 +49,7 @@ struct config {
 	char file[CONFIG_PATH_MAX];	/* the file read, for messages */
 	char user[64];
 	char chroot[CONFIG_PATH_MAX];	/* workers chroot here; "": they do not */
+	bool seccomp;			/* workers filter their system calls */
 	char listen[256];		/* addresses, space-separated; "*" is every one */
 	int gemini_port;
 	int gopher_port;		/* 0: no Gopher */

@@ -553,9 +553,17 @@ echo "|---|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|"
 # "ID SERVER ROUND KEY VALUE" lines (error kinds as ek_KIND), then reduced to
 # "ID.SERVER.KEY median sum max min first" lines: one pass, not a process
 # per figure.
-awk 'FNR == 1 { n = split(FILENAME, p, "/"); split(p[n], q, "."); id = q[1]; srv = q[2]; r = q[3] }
+# A run whose measured window came out much shorter than asked (loadgen
+# starts measuring when its loop next looks at the clock after the warm-up,
+# but ends at a fixed time, so a long stall of the generator eats the window)
+# is dropped, and counted as "dropped".
+awk -v want="$DUR" 'FNR == 1 { n = split(FILENAME, p, "/"); split(p[n], q, "."); id = q[1]; srv = q[2]; r = q[3] }
 {
 	line = $0
+	if (match(line, /"duration_s":[0-9.]+/) && substr(line, RSTART + 13, RLENGTH - 13) + 0 < 0.75 * want) {
+		print id, srv, r, "dropped", 1
+		next
+	}
 	gsub(/"error_details":\{[^}]*\}/, "", line)
 	if (match(line, /"error_kinds":\{[^}]*\}/)) {
 		ek = substr(line, RSTART + 15, RLENGTH - 16)
@@ -590,8 +598,13 @@ done <"$S/agg.txt"
 
 # row ID SERVER LABEL C MODE: one table row from the aggregates.
 row() {
-	local id=$1 srv=$2 label=$3 c=$4 mode=$5 k u hs note kinds cmp n
-	[ -n "${V[$id.$srv.rps]:-}" ] || return 0
+	local id=$1 srv=$2 label=$3 c=$4 mode=$5 k u hs note kinds cmp n drop
+	drop=${SUM[$id.$srv.dropped]:-0}
+	if [ -z "${V[$id.$srv.rps]:-}" ]; then
+		[ "$drop" != 0 ] && printf '| %s | %s | %s | %s | – | – | | | | | | | | | | all %s runs dropped: the measured window was cut short (a stalled generator) |\n' \
+		    "$label" "$([ "$srv" = molly ] && echo molly-brown || echo gazette)" "$c" "$mode" "$drop"
+		return 0
+	fi
 	V[$id.$srv.errors]=${SUM[$id.$srv.errors]:-}
 	n=$(awk -v id="$id" -v s="$srv" '$1 == id && $2 == s && $4 == "rps"' "$S/all.txt" | wc -l)
 	case $mode in
@@ -611,6 +624,7 @@ row() {
 		[ "${SUM[$id.$srv.ek_$k]:-0}" != 0 ] && kinds+="${kinds:+, }$k ${SUM[$id.$srv.ek_$k]}"
 	done
 	[ -n "$kinds" ] && note="${note:+$note; }errors: $kinds"
+	[ "$drop" != 0 ] && note="${note:+$note; }$drop run(s) dropped: window cut short by a stall"
 	[ "$id" = big-full-4 ] && note="${note:+$note; }${STR[$id.$srv.cipher]:-}"
 	# How far apart the rounds were: a wide range means a noisy moment.
 	if [ "$n" -gt 1 ]; then
