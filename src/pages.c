@@ -287,13 +287,12 @@ pages_post(struct doc *d, const struct store_index *x, size_t i, const struct po
 
 	doc_heading(d, 1, p->title);
 	doc_blank(d);
-	if (p->has_time)
-		doc_text(d, doc_printf(d, "%04d-%02d-%02d %02d:%02d UTC%s%s", p->year, p->month,
-		    p->day, p->hour, p->minute, p->author ? " · by " : "",
-		    p->author ? p->author : ""), -1);
-	else
-		doc_text(d, doc_printf(d, "%04d-%02d-%02d%s%s", p->year, p->month, p->day,
-		    p->author ? " · by " : "", p->author ? p->author : ""), -1);
+	/* Date, author and source up top, as the plain-text version has them. */
+	doc_text(d, doc_printf(d, "%s%s%s%s%s", p->has_time ?
+	    doc_printf(d, "%04d-%02d-%02d %02d:%02d UTC", p->year, p->month, p->day, p->hour,
+	    p->minute) : doc_printf(d, "%04d-%02d-%02d", p->year, p->month, p->day),
+	    p->author ? " · by " : "", p->author ? p->author : "",
+	    p->source ? " · " : "", p->source ? p->source : ""), -1);
 	doc_blank(d);
 	post_body(d, p);
 	doc_blank(d);
@@ -328,10 +327,6 @@ pages_search(struct doc *d, const struct store_index *x, const char *query,
 
 	doc_heading(d, 1, doc_printf(d, "Search: %s", query));
 	doc_blank(d);
-	for (i = 0; i < n; i++)
-		post_link(d, x->posts[found[i]]);
-	if (n > 0)
-		doc_blank(d);
 	if (n == 0)
 		doc_text(d, "No post matches every word.", -1);
 	else
@@ -340,6 +335,11 @@ pages_search(struct doc *d, const struct store_index *x, const char *query,
 	if (searched < x->nposts)
 		doc_text(d, doc_printf(d, "Only the newest %zu of %zu posts were searched; "
 		    "more words narrow it down.", searched, x->nposts), -1);
+	doc_blank(d);
+	for (i = 0; i < n; i++)
+		post_link(d, x->posts[found[i]]);
+	if (n > 0)
+		doc_blank(d);
 	doc_link(d, DOC_TO_SEARCH, "/search", "Search again");
 	doc_link(d, DOC_TO_MENU, "/", "Home");
 }
