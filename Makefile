@@ -5,6 +5,7 @@
 #   make test       build and run every test (unit, integration, fuzz corpora)
 #   make check-asan the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS each (clang)
+#   make analyze    clang's static analyzer and cppcheck; fails on any finding
 #   make bench      the benchmark (tests/bench/)
 #   make install    PREFIX=/usr/local DESTDIR=
 

@@ -74,6 +74,7 @@ check_globals(const struct config *c)
 	STR(c->file);
 	STR(c->user);
 	STR(c->chroot);
+	BOOL(c->seccomp);
 	STR(c->listen);
 	INT(c->gemini_port, 1, 65535);
 	INT(c->gopher_port, 0, 65535);
