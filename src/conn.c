@@ -33,9 +33,9 @@
 
 #include "gemini.h"
 #include "gopher.h"
-#include "quota.h"
 #include "log.h"
 #include "proxy.h"
+#include "quota.h"
 #include "tls.h"
 #include "url.h"
 
