@@ -138,10 +138,3 @@ cache_put(struct cache *c, unsigned long version, const char *key, int status,
 	TAILQ_INSERT_TAIL(&c->order, p, entry);
 	c->bytes += len;
 }
-
-void
-cache_stats(const struct cache *c, size_t *pages, size_t *bytes)
-{
-	*pages = c->map.n;
-	*bytes = c->bytes;
-}

@@ -27,7 +27,4 @@ int cache_send(struct cache *c, unsigned long version, const char *key,
 void cache_put(struct cache *c, unsigned long version, const char *key, int status,
     const struct evbuffer *page);
 
-/* Pages and bytes held, for tests and the benchmark. */
-void cache_stats(const struct cache *c, size_t *pages, size_t *bytes);
-
 #endif

@@ -99,7 +99,7 @@ nav_home(struct doc *d)
 	doc_link(d, DOC_TO_MENU, "/", "Home");
 }
 
-void
+static void
 pages_archive(struct doc *d, const struct store_index *x)
 {
 	size_t i, total;
@@ -129,7 +129,7 @@ pages_archive(struct doc *d, const struct store_index *x)
 	doc_link(d, DOC_TO_MENU, "/", "Home");
 }
 
-int
+static int
 pages_year(struct doc *d, const struct store_index *x, int year)
 {
 	long first = store_find_year(x, year);
@@ -187,7 +187,7 @@ pages_month(struct doc *d, const struct store_index *x, int year, int month)
 	return 0;
 }
 
-void
+static void
 pages_tags(struct doc *d, const struct store_index *x)
 {
 	size_t i, ntags = 0, nsources = 0;
@@ -222,7 +222,7 @@ pages_tags(struct doc *d, const struct store_index *x)
 	doc_link(d, DOC_TO_MENU, "/", "Home");
 }
 
-int
+static int
 pages_tag(struct doc *d, const struct store_index *x, const char *name)
 {
 	long ti = store_find_tag(x, name);
@@ -319,7 +319,7 @@ pages_post(struct doc *d, const struct store_index *x, size_t i, const struct po
 	doc_link(d, DOC_TO_MENU, "/", "Home");
 }
 
-void
+static void
 pages_search(struct doc *d, const struct store_index *x, const char *query,
     const size_t *found, size_t n, size_t searched)
 {

@@ -26,18 +26,12 @@ struct pages_site {
 void pages_folder(struct doc *d, const char *path, const struct files_item *items,
     size_t n);
 
+/* The page builders pages_build dispatches to; the benchmark calls them too. */
 void pages_home(struct doc *d, const struct pages_site *site, const struct store_index *x);
-void pages_archive(struct doc *d, const struct store_index *x);
-/* These return -1 (and build nothing) when there is no such year, month or tag. */
-int pages_year(struct doc *d, const struct store_index *x, int year);
+/* -1 (and nothing built) when the month has no posts. */
 int pages_month(struct doc *d, const struct store_index *x, int year, int month);
-int pages_tag(struct doc *d, const struct store_index *x, const char *name);
-void pages_tags(struct doc *d, const struct store_index *x);
 /* Post i of the index, whose full parse is p. */
 void pages_post(struct doc *d, const struct store_index *x, size_t i, const struct post *p);
-/* Results: indexes into x, newest first; searched as store_search reported it. */
-void pages_search(struct doc *d, const struct store_index *x, const char *query,
-    const size_t *found, size_t n, size_t searched);
 
 /*
  * The generated page rt names, as both protocols share it: home, archive,

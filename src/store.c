@@ -881,7 +881,6 @@ store_stats(const struct store *s, struct store_stats *st)
 	while (strmap_next(&s->files, &i, &name, &value))
 		if (((struct file_rec *)value)->post == NULL)
 			st->skipped++;
-	st->inotify = s->ifd != -1;
 }
 
 /* Folds text and marks the words it holds; buf grows as needed. */

@@ -103,7 +103,6 @@ int store_load(struct store *s, const struct store_post *sp, struct post *out);
 struct store_stats {
 	size_t files, posts, skipped;
 	double scan_ms;
-	bool inotify;
 };
 void store_stats(const struct store *s, struct store_stats *st);
 

@@ -6,8 +6,10 @@
 #ifndef GAZETTE_FUZZ_H
 #define GAZETTE_FUZZ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /*
  * An invariant of a target: under libFuzzer a broken one aborts (a crash the
@@ -37,5 +39,18 @@
 	}                                                                     \
 	static int fuzz_##name(const uint8_t *data, size_t size)
 #endif
+
+/* True when path has seg as one of its '/'-separated segments. */
+static inline bool
+has_segment(const char *path, const char *seg)
+{
+	size_t n = strlen(seg);
+	const char *p;
+
+	for (p = path; (p = strchr(p, '/')) != NULL; p++)
+		if (strncmp(p + 1, seg, n) == 0 && (p[1 + n] == '/' || p[1 + n] == '\0'))
+			return true;
+	return false;
+}
 
 #endif

@@ -35,18 +35,6 @@ check_frame(const char *buf, size_t size)
 	}
 }
 
-static bool
-has_segment(const char *path, const char *seg)
-{
-	size_t n = strlen(seg);
-	const char *p;
-
-	for (p = path; (p = strchr(p, '/')) != NULL; p++)
-		if (strncmp(p + 1, seg, n) == 0 && (p[1 + n] == '/' || p[1 + n] == '\0'))
-			return true;
-	return false;
-}
-
 static void
 check_parse(const char *line, size_t len, bool decode)
 {

@@ -14,18 +14,6 @@
 #include "url.h"
 #include "utf8.h"
 
-static bool
-has_segment(const char *path, const char *seg)
-{
-	size_t n = strlen(seg);
-	const char *p;
-
-	for (p = path; (p = strchr(p, '/')) != NULL; p++)
-		if (strncmp(p + 1, seg, n) == 0 && (p[1 + n] == '/' || p[1 + n] == '\0'))
-			return true;
-	return false;
-}
-
 static void
 check_host(const struct url *u)
 {
