@@ -11,7 +11,12 @@ struct client_opts {
 	const char *sni;	/* NULL: send none */
 	int min_version;	/* TLS1_VERSION...; 0: the library default */
 	int max_version;
-	int timeout_ms;		/* 0: 5000 */
+	/*
+	 * How long the server may stay silent, 0: 5000. It bounds progress,
+	 * not the whole exchange, so a slow machine (or a sanitizer build)
+	 * reading a large body is not taken for a hung server.
+	 */
+	int timeout_ms;
 	const char *cert;	/* a client certificate and key, or NULL */
 	const char *key;
 	/*
@@ -34,6 +39,7 @@ struct client_opts {
 struct reply {
 	char *data;		/* everything received, NUL-terminated */
 	size_t len;
+	size_t cap;		/* bytes allocated at data */
 	bool connected;		/* TCP connected */
 	bool handshake;		/* TLS handshake completed */
 	bool close_notify;	/* the server's close_notify arrived */
@@ -56,7 +62,8 @@ int gemini_get(int port, const char *req, struct reply *r);
  * The same in steps, for tests that pace the client: connect and handshake
  * (NULL on failure, with r telling how far it got), send, read until r holds
  * at least want bytes or the connection ends (want SIZE_MAX: to the end),
- * disconnect. The timeout runs from gemini_connect.
+ * disconnect. The timeout counts from gemini_connect, then from the last
+ * bytes received.
  */
 struct gemini_conn;
 struct gemini_conn *gemini_connect(int port, const struct client_opts *o, struct reply *r);
@@ -64,13 +71,16 @@ int gemini_send(struct gemini_conn *c, const void *req, size_t len, struct reply
 void gemini_read(struct gemini_conn *c, size_t want, struct reply *r);
 void gemini_disconnect(struct gemini_conn *c);
 
-/* Plain TCP: sends req, reads until the server closes or the timeout. */
+/* Plain TCP: sends req, reads until the server closes or is silent for the timeout. */
 int tcp_fetch(int port, const void *req, size_t len, int timeout_ms, struct reply *r);
 
 /* The same from the local address source (as client_opts.source). */
 int tcp_fetch_from(int port, const char *source, const void *req, size_t len,
     int timeout_ms, struct reply *r);
 
+/* An empty reply; appending grows it geometrically, so long bodies cost linear time. */
+void reply_init(struct reply *r);
+void reply_append(struct reply *r, const void *buf, size_t n);
 void reply_free(struct reply *r);
 
 /* The reply's header line without CRLF, into buf; "" when there is none. */

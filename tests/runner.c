@@ -1,7 +1,9 @@
 /*
  * The test runner: every registered test and every fuzz corpus, each in its
  * own child process (a crash or hang fails that test, not the run), then the
- * summary line "N passed, N failed" that CI reads.
+ * summary line "N passed, N failed" that CI reads. A test that cannot run
+ * on this machine calls test_skip(): it is counted as skipped, with its
+ * reason, never as passed.
  *
  *   gazette-test [-v] [-l] [SUBSTRING...]
  *
@@ -25,6 +27,7 @@
 
 #define MAX_TESTS 2048
 #define TEST_TIMEOUT_S 300
+#define EXIT_SKIPPED 77	/* as automake's test drivers count it */
 
 struct test {
 	const char *name;
@@ -37,6 +40,7 @@ struct test {
 static struct test tests[MAX_TESTS];
 static int ntests;
 static int failures;		/* of the running test, in the child */
+static int skipped;		/* ... and whether it skipped itself */
 static char context[512];
 static int verbose;
 static char tmp_dir[256];
@@ -72,6 +76,20 @@ test_context(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(context, sizeof(context), fmt, ap);
 	va_end(ap);
+}
+
+void
+test_skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	skipped = 1;
+	printf("    skipped: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
 }
 
 void
@@ -213,7 +231,7 @@ run_one(const struct test *t)
 		else
 			t->fn();
 		fflush(stdout);
-		_exit(failures > 0);
+		_exit(failures > 0 ? 1 : skipped ? EXIT_SKIPPED : 0);
 	}
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 		;
@@ -222,7 +240,7 @@ run_one(const struct test *t)
 		    WTERMSIG(status) == SIGALRM ? "timeout" : strsignal(WTERMSIG(status)));
 		return 1;
 	}
-	return WEXITSTATUS(status) != 0;
+	return WEXITSTATUS(status) == EXIT_SKIPPED ? EXIT_SKIPPED : WEXITSTATUS(status) != 0;
 }
 
 static int
@@ -266,7 +284,7 @@ remove_tree(const char *path)
 int
 main(int argc, char **argv)
 {
-	int i, passed = 0, failed = 0, list = 0, opt;
+	int i, passed = 0, failed = 0, skips = 0, list = 0, opt, rc;
 	struct timespec t0, t1;
 
 	while ((opt = getopt(argc, argv, "vl")) != -1) {
@@ -299,10 +317,13 @@ main(int argc, char **argv)
 		const struct test *t = &tests[i];
 		if (!selected(t, argc, argv))
 			continue;
-		if (run_one(t) == 0) {
+		if ((rc = run_one(t)) == 0) {
 			passed++;
 			if (verbose)
 				printf("ok   %s\n", t->name);
+		} else if (rc == EXIT_SKIPPED) {
+			skips++;
+			printf("SKIP %s (%s)\n", t->name, t->file);
 		} else {
 			failed++;
 			printf("FAIL %s (%s)\n", t->name, t->file);
@@ -314,6 +335,8 @@ main(int argc, char **argv)
 	else
 		printf("scratch files kept in %s\n", tmp_dir);
 	printf("time: %.1f s\n", (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	if (skips > 0)
+		printf("%d skipped\n", skips);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed > 0;
 }

@@ -20,6 +20,12 @@ void test_register_fuzz(const char *name, fuzz_fn fn);
 void test_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * Marks the running test skipped, saying why ("no writable pids cgroup");
+ * the test then returns. A test that also failed counts as failed.
+ */
+void test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Shows both sides of a byte comparison, escaped, at the first difference. */
 void test_fail_mem(const char *file, int line, const char *what, const void *got,
     size_t gotlen, const void *want, size_t wantlen);

@@ -163,7 +163,8 @@ close_rst(int fd)
 struct tconn {
 	int fd;
 	SSL *ssl;
-	long deadline;
+	long idle_ms;
+	long deadline;		/* moves on with every byte received */
 };
 
 /*
@@ -179,6 +180,7 @@ static bool
 tls_open(struct tconn *c, int port, int rcvbuf, long timeout_ms)
 {
 	c->ssl = NULL;
+	c->idle_ms = timeout_ms;
 	c->deadline = now_ms() + timeout_ms;
 	if ((c->fd = tcp_open(port, rcvbuf, timeout_ms)) == -1)
 		return false;
@@ -217,26 +219,10 @@ tls_send(struct tconn *c, const void *buf, size_t len)
 	return len == 0 || SSL_write(c->ssl, buf, (int)len) == (int)len;
 }
 
-static void
-reply_start(struct reply *r)
-{
-	memset(r, 0, sizeof(*r));
-	if ((r->data = malloc(1)) == NULL)
-		abort();
-	r->data[0] = '\0';
-}
-
-static void
-reply_add(struct reply *r, const char *buf, size_t n)
-{
-	if ((r->data = realloc(r->data, r->len + n + 1)) == NULL)
-		abort();
-	memcpy(r->data + r->len, buf, n);
-	r->len += n;
-	r->data[r->len] = '\0';
-}
-
-/* Reads until r holds want bytes, close_notify, EOF, an error or the deadline. */
+/*
+ * Reads until r holds want bytes, close_notify, EOF, an error, or the server
+ * is silent for the connection's timeout.
+ */
 static void
 tls_read(struct tconn *c, struct reply *r, size_t want)
 {
@@ -252,7 +238,8 @@ tls_read(struct tconn *c, struct reply *r, size_t want)
 		set_timeouts(c->fd, left);
 		ERR_clear_error();
 		if ((n = SSL_read(c->ssl, buf, sizeof(buf))) > 0) {
-			reply_add(r, buf, n);
+			reply_append(r, buf, n);
+			c->deadline = now_ms() + c->idle_ms;
 			continue;
 		}
 		err = SSL_get_error(c->ssl, n);
@@ -281,7 +268,7 @@ gem(int port, const char *req, struct reply *r)
 {
 	struct tconn c;
 
-	reply_start(r);
+	reply_init(r);
 	if (!tls_open(&c, port, 0, 10000)) {
 		r->reset = true;
 		return;
@@ -875,7 +862,7 @@ TEST(faults_vanishing_clients)
 			test_fail(__FILE__, __LINE__, "handshake failed");
 			continue;
 		}
-		reply_start(&r);
+		reply_init(&r);
 		CHECK(tls_send(&c, req, strlen(req)));
 		tls_read(&c, &r, 100);
 		CHECK(r.len >= 100);
@@ -914,7 +901,7 @@ TEST(faults_vanishing_clients)
 		CHECK(stalled_ms >= 1900);
 		CHECK(stalled_ms <= 8000);
 		/* Reading now: what was in the pipes, then the end; never all of it. */
-		reply_start(&r);
+		reply_init(&r);
 		tls_read(&c, &r, SIZE_MAX);
 		reply_body(&r, &body);
 		CHECK(!r.timed_out);
@@ -1673,7 +1660,7 @@ TEST(faults_sigterm_finishes_in_flight)
 		gazette_stop(&g);
 		return;
 	}
-	reply_start(&r);
+	reply_init(&r);
 	CHECK(tls_send(&c, req, strlen(req)));
 	/* The response has begun. */
 	tls_read(&c, &r, 1000);
