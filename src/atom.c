@@ -44,12 +44,12 @@ add_date(struct evbuffer *out, const struct post *p)
 }
 
 static void
-add_post_url(struct evbuffer *out, const struct atom_feed *f, const struct store_post *sp)
+add_post_url(struct evbuffer *out, const struct atom_feed *f, const char *stem)
 {
 	char enc[3 * 1024];
 
 	evbuffer_add_printf(out, "%s/posts/", f->base);
-	if (url_encode_path(sp->stem, strlen(sp->stem), enc, sizeof(enc)) >= 0)
+	if (url_encode_path(stem, strlen(stem), enc, sizeof(enc)) >= 0)
 		add_escaped(out, enc);
 	evbuffer_add(out, ".gmi", 4);
 }
@@ -69,15 +69,15 @@ summary(const struct post *p)
 static void
 add_entry(struct evbuffer *out, const struct atom_feed *f, const struct atom_entry *e)
 {
-	const struct post *m = &e->sp->meta;
+	const struct post *m = e->meta;
 	const char *sum = summary(e->full);
 
 	evbuffer_add_printf(out, "  <entry>\n    <title>");
 	add_escaped(out, m->title);
 	evbuffer_add_printf(out, "</title>\n    <link rel=\"alternate\" href=\"");
-	add_post_url(out, f, e->sp);
+	add_post_url(out, f, e->stem);
 	evbuffer_add_printf(out, "\"/>\n    <id>");
-	add_post_url(out, f, e->sp);
+	add_post_url(out, f, e->stem);
 	evbuffer_add_printf(out, "</id>\n    <updated>");
 	add_date(out, m);
 	evbuffer_add_printf(out, "</updated>\n");
@@ -137,7 +137,7 @@ atom_render(struct evbuffer *out, const struct atom_feed *f, const struct atom_e
 	add_escaped(out, f->base);
 	evbuffer_add_printf(out, "/</id>\n  <updated>");
 	if (n > 0)
-		add_date(out, &e[0].sp->meta);
+		add_date(out, e[0].meta);
 	else
 		evbuffer_add_printf(out, "1970-01-01T00:00:00Z");
 	evbuffer_add_printf(out, "</updated>\n  <author><name>");

@@ -5,7 +5,6 @@
 #include <event2/buffer.h>
 
 #include "post.h"
-#include "store.h"
 
 struct atom_feed {
 	const char *base;	/* "gemini://host" or "gemini://host:port", no slash */
@@ -15,7 +14,8 @@ struct atom_feed {
 };
 
 struct atom_entry {
-	const struct store_post *sp;
+	const char *stem;		/* the post's URL name */
+	const struct post *meta;	/* as the index has it */
 	const struct post *full;	/* NULL when the file could not be read again */
 };
 

@@ -4,6 +4,9 @@
  *   READ ──line──> WRITE ──all sent──> SHUTDOWN ──close_notify sent──> LINGER ──> close
  *
  * preceded, on a listener behind a load balancer, by PROXY ──header──> READ.
+ * A request for a generated page while the indexer is behind the disk goes
+ * READ ──> WAIT_INDEX ──caught up, or INDEX_WAIT_MS──> WRITE, so that a post
+ * saved before the request is in its answer.
  *
  * conn_step() runs the current state until it has to wait; it is entered from
  * the socket event and once right after accept. Every operation on the socket
@@ -45,6 +48,7 @@
 #define LINGER_MAX_BYTES (64 * 1024)
 #define STOP_GRACE_MS 1000	/* on SIGTERM, a new connection's time to send its first bytes */
 #define READ_BUF (URL_MAX + 2)
+#define INDEX_WAIT_MS 1000	/* the longest a request waits for a fresher index */
 
 enum { IO_WAIT = -1, IO_EOF = -2, IO_ERR = -3 };
 
@@ -54,6 +58,7 @@ _Static_assert(READ_BUF >= PROXY_MAX_LEN, "the read buffer holds a PROXY header"
 enum conn_state {
 	CONN_PROXY,	/* the load balancer's PROXY protocol header */
 	CONN_READ,
+	CONN_WAIT_INDEX,
 	CONN_WRITE,
 	CONN_SHUTDOWN,
 	CONN_LINGER,
@@ -61,6 +66,7 @@ enum conn_state {
 
 struct conn {
 	TAILQ_ENTRY(conn) entry;
+	TAILQ_ENTRY(conn) waiting;	/* in the server's list, while CONN_WAIT_INDEX */
 	struct server *srv;
 	const struct proto_ops *ops;
 	int fd;
@@ -75,6 +81,8 @@ struct conn {
 	char sni[256];
 	char buf[READ_BUF];
 	size_t len;
+	enum frame_result frame;	/* how the request line ended */
+	size_t frame_len;
 	size_t line_len;	/* the request as logged */
 	bool answered;
 	bool logged;
@@ -91,6 +99,7 @@ struct conn {
 
 static void conn_step(struct conn *c);
 static void conn_close(struct conn *c);
+static int answer(struct conn *c, bool may_wait);
 static void arm_timer(struct conn *c, int ms);
 static long elapsed_ms(const struct timespec *start);
 static void format_addr(const struct sockaddr *sa, char *out, size_t size);
@@ -123,6 +132,12 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/* Waited long enough for the index: answer from the one there is. */
+	if (c->state == CONN_WAIT_INDEX) {
+		if (answer(c, false) == 0)
+			conn_step(c);
+		return;
+	}
 	/* The grace conn_close_idle gave is over; one that spoke since has its full time. */
 	if (c->srv->stopping && c->state <= CONN_READ && !conn_idle(c) &&
 	    (left = c->srv->cfg->request_timeout_ms - elapsed_ms(&c->start)) > 0) {
@@ -281,6 +296,8 @@ conn_close(struct conn *c)
 		SSL_shutdown(c->ssl);
 	}
 	conn_log(c);
+	if (c->state == CONN_WAIT_INDEX)
+		TAILQ_REMOVE(&s->waiting, c, waiting);
 	event_del(&c->ev);
 	evtimer_del(&c->timer);
 	if (c->resp.fd != -1)
@@ -379,11 +396,56 @@ step_proxy(struct conn *c)
 	return 0;
 }
 
+/*
+ * Has the protocol answer the request; 0 when there is an answer to send,
+ * IO_WAIT when it waits for a fresher post index (never when !may_wait).
+ */
+static int
+answer(struct conn *c, bool may_wait)
+{
+	struct request_ctx ctx;
+	struct server *s = c->srv;
+
+	ctx.client = c->client;
+	ctx.ssl = c->ssl;
+	ctx.sni = c->ssl ? tls_servername(c->ssl, c->sni, sizeof(c->sni)) : NULL;
+	ctx.may_wait = may_wait;
+	c->resp.wait_index = false;
+	c->ops->handle(s, &ctx, c->frame == FRAME_LINE ? c->buf : NULL, c->frame_len,
+	    &c->resp);
+	if (c->resp.wait_index && may_wait) {
+		if (c->state != CONN_WAIT_INDEX) {
+			c->state = CONN_WAIT_INDEX;
+			TAILQ_INSERT_TAIL(&s->waiting, c, waiting);
+			arm_timer(c, INDEX_WAIT_MS);
+			server_wait_index(s);
+		}
+		return IO_WAIT;
+	}
+	if (c->state == CONN_WAIT_INDEX) {
+		TAILQ_REMOVE(&s->waiting, c, waiting);
+		evtimer_del(&c->timer);
+	}
+	c->state = CONN_WRITE;
+	return 0;
+}
+
+void
+conn_resume_waiting(struct server *s)
+{
+	struct conn *c, *next;
+
+	for (c = TAILQ_FIRST(&s->waiting); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, waiting);
+		if (answer(c, true) == 0)
+			conn_step(c);
+	}
+}
+
 /* Reads until the protocol has a complete request line; then answers it. */
 static int
 step_read(struct conn *c)
 {
-	struct request_ctx ctx;
 	enum frame_result fr;
 	size_t linelen = 0;
 	long n;
@@ -411,14 +473,13 @@ step_read(struct conn *c)
 			break;
 	}
 	evtimer_del(&c->timer);
-	ctx.client = c->client;
-	ctx.ssl = c->ssl;
-	ctx.sni = c->ssl ? tls_servername(c->ssl, c->sni, sizeof(c->sni)) : NULL;
 	if ((c->resp.out = evbuffer_new()) == NULL) {
 		c->note = "out of memory";
 		return IO_ERR;
 	}
 	c->answered = true;
+	c->frame = fr;
+	c->frame_len = linelen;
 	c->line_len = fr == FRAME_LINE ? linelen : c->len;
 	/* Over a limit: the protocol's "slow down", and the request is not served. */
 	if (c->over_conns)
@@ -428,8 +489,7 @@ step_read(struct conn *c)
 		c->ops->refuse(&c->resp, 44, "Slow down: too many requests from your "
 		    "address; try again in a few seconds");
 	else
-		c->ops->handle(c->srv, &ctx, fr == FRAME_LINE ? c->buf : NULL, linelen,
-		    &c->resp);
+		return answer(c, true);
 	c->state = CONN_WRITE;
 	return 0;
 }
@@ -561,6 +621,9 @@ conn_step(struct conn *c)
 			break;
 		case CONN_READ:
 			r = step_read(c);
+			break;
+		case CONN_WAIT_INDEX:
+			r = IO_WAIT;
 			break;
 		case CONN_WRITE:
 			r = step_write(c);

@@ -20,6 +20,7 @@ struct request_ctx {
 	const char *client;	/* the client's address, as text */
 	const char *sni;	/* lowercased SNI name, or NULL */
 	SSL *ssl;		/* NULL on plain TCP */
+	bool may_wait;		/* the handler may set response.wait_index */
 };
 
 enum frame_result {
@@ -55,5 +56,12 @@ void conn_close_idle(struct server *s);
 
 /* Closes every connection (at exit). */
 void conn_close_all(struct server *s);
+
+/*
+ * Asks the handlers of the connections waiting for a fresher post index
+ * again (a new image came, or time passed); those that can be answered now
+ * go on to send.
+ */
+void conn_resume_waiting(struct server *s);
 
 #endif

@@ -89,7 +89,7 @@ send_doc(struct response *r, const struct site *site, struct doc *d)
 static void
 send_file(struct response *r, const struct site *site, struct files_entry *e)
 {
-	const char *type = mime_type(e->name, e->fd, &e->st);
+	const char *type = mime_type(site->mime, e->name, e->fd, &e->st);
 	char gemtype[128];
 
 	if (strcmp(type, MIME_GEMINI) == 0) {
@@ -187,22 +187,26 @@ base_url(const struct server *s, const struct site *site, char *out, size_t size
 }
 
 static void
-send_feed(const struct server *s, const struct site *site, const struct store_index *x,
-    struct response *r)
+send_feed(const struct server *s, const struct site *site, struct response *r)
 {
+	const struct index *x = store_index(site->store);
 	size_t want = (size_t)site->cfg->feed_posts, n = 0, i;
+	struct index_meta *metas;
 	struct atom_entry *e;
 	struct post *full;
 	struct atom_feed f;
+	bool busy = false;
 	char base[300];
 
 	if (want > x->nposts)
 		want = x->nposts;
 	e = calloc(want + 1, sizeof(*e));
 	full = calloc(want + 1, sizeof(*full));
-	if (e == NULL || full == NULL) {
+	metas = calloc(want + 1, sizeof(*metas));
+	if (e == NULL || full == NULL || metas == NULL) {
 		free(e);
 		free(full);
+		free(metas);
 		header(r, 40, "Temporary failure");
 		return;
 	}
@@ -212,23 +216,39 @@ send_feed(const struct server *s, const struct site *site, const struct store_in
 	f.description = site->cfg->description;
 	f.lang = site->cfg->lang;
 	for (n = 0; n < want; n++) {
-		e[n].sp = x->posts[x->nposts - 1 - n];
-		if (store_load(site->store, e[n].sp, &full[n]) == 0)
+		const struct index_post *sp = &x->posts[x->nposts - 1 - n];
+		e[n].stem = index_str(x, sp->stem);
+		e[n].meta = index_post_meta(x, sp, &metas[n]);
+		switch (store_load(site->store, sp, &full[n])) {
+		case STORE_LOADED:
 			e[n].full = &full[n];
+			break;
+		case STORE_BUSY:
+			busy = true;
+			break;
+		case STORE_GONE:
+			break;
+		}
 	}
-	header(r, 20, "application/atom+xml");
-	atom_render(r->out, &f, e, n);
+	/* A feed reader polls again: better later than with a post half written. */
+	if (busy)
+		header(r, 40, "A post is being updated; try again in a moment");
+	else {
+		header(r, 20, "application/atom+xml");
+		atom_render(r->out, &f, e, n);
+	}
 	for (i = 0; i < n; i++)
 		if (e[i].full != NULL)
 			post_free(&full[i]);
 	free(e);
 	free(full);
+	free(metas);
 }
 
 /* /search: asks for words (10), or lists the posts that have them all. */
 static void
-send_search(const struct server *s, const struct site *site, const struct store_index *x,
-    const struct url *u, struct response *r)
+send_search(const struct server *s, const struct site *site, const struct url *u,
+    struct response *r)
 {
 	char query[URL_MAX + 1];
 	struct doc d;
@@ -243,7 +263,7 @@ send_search(const struct server *s, const struct site *site, const struct store_
 		return;
 	}
 	doc_init(&d);
-	if (pages_search_words(&d, site->store, x, query, (size_t)s->cfg->search_results,
+	if (pages_search_words(&d, site->store, query, (size_t)s->cfg->search_results,
 	    s->cfg->search_time_ms) == -1)
 		header(r, 10, "Search posts for these words (letters or digits)");
 	else
@@ -253,17 +273,17 @@ send_search(const struct server *s, const struct site *site, const struct store_
 
 /*
  * The URL map: generated pages first, then files under the root. Only a
- * generated page looks at the post index, which it refreshes first, so a
- * post saved a moment ago shows on the very next request. A generated page
- * is rendered once per index version, then sent from the cache.
+ * generated page looks at the post index, which the indexer keeps in step
+ * with the disk. A generated page is rendered once per index version, then
+ * sent from the cache.
  */
 static void
-route(const struct server *s, const struct site *site, const struct url *u,
-    struct response *r)
+route(const struct server *s, const struct site *site, const struct request_ctx *ctx,
+    const struct url *u, struct response *r)
 {
 	struct pages_site ps = { site->cfg->title, site->cfg->description,
 	    site->cfg->home_posts };
-	const struct store_index *x;
+	const struct index *x;
 	char key[URL_MAX + 4];
 	struct route rt;
 	struct doc d;
@@ -282,9 +302,13 @@ route(const struct server *s, const struct site *site, const struct url *u,
 		redirect_slash(r, u);
 		return;
 	}
-	x = store_refresh(site->store);
+	if (ctx->may_wait && store_behind(site->store, &r->index_ticket)) {
+		r->wait_index = true;
+		return;
+	}
+	x = store_index(site->store);
 	if (rt.kind == ROUTE_SEARCH) {
-		send_search(s, site, x, u, r);
+		send_search(s, site, u, r);
 		return;
 	}
 	/* The query plays no part in these pages: the path alone is the key. */
@@ -294,13 +318,20 @@ route(const struct server *s, const struct site *site, const struct url *u,
 		return;
 	}
 	if (rt.kind == ROUTE_FEED)
-		send_feed(s, site, x, r);
+		send_feed(s, site, r);
 	else {
 		doc_init(&d);
-		if (pages_build(&d, &ps, site->store, x, &rt) == -1)
-			header(r, 51, "Not found");
-		else
+		switch (pages_build(&d, &ps, site->store, &rt)) {
+		case PAGES_OK:
 			send_doc(r, site, &d);
+			break;
+		case PAGES_NOT_FOUND:
+			header(r, 51, "Not found");
+			break;
+		case PAGES_BUSY:
+			header(r, 40, "This post is being updated; try again in a moment");
+			break;
+		}
 		doc_clear(&d);
 	}
 	if (r->status == 20)
@@ -422,7 +453,7 @@ gemini_handle(struct server *s, const struct request_ctx *ctx, const char *line,
 		header(r, status, meta);
 		return;
 	}
-	route(s, site, &u, r);
+	route(s, site, ctx, &u, r);
 }
 
 static void

@@ -191,17 +191,19 @@ struct menu_arg {
 	const struct site *site;
 	const char *folder;	/* for "*" in a gophermap */
 	int dirfd;
+	bool may_wait;		/* for a fresher post index (request_ctx) */
 };
 
 /* The item type of an open file: by extension, else by libmagic. */
 static char
-entry_type(const struct files_entry *e)
+entry_type(const struct site *site, const struct files_entry *e)
 {
 	char t = gophermap_type_by_name(e->name);
 
 	if (e->is_dir)
 		return '1';
-	return t != 0 ? t : gophermap_type_by_mime(mime_type(e->name, e->fd, &e->st));
+	return t != 0 ? t : gophermap_type_by_mime(mime_type(site->mime, e->name, e->fd,
+	    &e->st));
 }
 
 static char
@@ -215,7 +217,7 @@ file_type(void *arg, const char *path)
 		return t;
 	switch (files_open(a->site->rootfd, path, &e)) {
 	case FILES_OK:
-		t = entry_type(&e);
+		t = entry_type(a->site, &e);
 		close(e.fd);
 		return t;
 	case FILES_NEEDS_SLASH:
@@ -358,7 +360,7 @@ serve_static(struct menu_arg *a, const char *path, struct response *r)
 		a->dirfd = -1;
 		return 0;
 	}
-	if (entry_type(&e) == '0')
+	if (entry_type(a->site, &e) == '0')
 		r->filter = gopher_text;
 	r->status = 20;
 	r->fd = e.fd;
@@ -368,15 +370,24 @@ serve_static(struct menu_arg *a, const char *path, struct response *r)
 
 /* Post stem as wrapped text; -1 (nothing sent) when there is no such post. */
 static int
-send_post(const struct site *site, const struct store_index *x, const char *stem,
-    struct response *r)
+send_post(const struct site *site, const char *stem, struct response *r)
 {
+	const struct index *x = store_index(site->store);
 	struct evbuffer *text;
 	struct post full;
 	long i;
 
-	if ((i = store_find_post(site->store, x, stem)) < 0 || store_load(site->store, x->posts[i], &full) == -1)
+	if ((i = index_find_post(x, stem)) < 0)
 		return -1;
+	switch (store_load(site->store, &x->posts[i], &full)) {
+	case STORE_GONE:
+		return -1;
+	case STORE_BUSY:
+		send_error(r, 40, "This post is being updated; try again in a moment");
+		return 0;
+	case STORE_LOADED:
+		break;
+	}
 	if ((text = evbuffer_new()) == NULL || text_post(&full, text) == -1)
 		send_error(r, 40, "Temporary failure");
 	else
@@ -389,13 +400,13 @@ send_post(const struct site *site, const struct store_index *x, const char *stem
 
 /* The results for rq's words, or a page that asks for words. */
 static void
-search_page(const struct server *s, const struct site *site, const struct store_index *x,
+search_page(const struct server *s, const struct site *site,
     const struct gopher_request *rq, struct doc *d)
 {
 	size_t len = strlen(rq->words);
 
 	if (rq->has_words && utf8_valid(rq->words, len) &&
-	    pages_search_words(d, site->store, x, rq->words, (size_t)s->cfg->search_results,
+	    pages_search_words(d, site->store, rq->words, (size_t)s->cfg->search_results,
 	    s->cfg->search_time_ms) == 0)
 		return;
 	doc_heading(d, 1, "Search");
@@ -503,11 +514,12 @@ serve(struct menu_arg *a, const struct gopher_request *rq, struct response *r)
 	const struct site *site = a->site;
 	struct pages_site ps = { site->cfg->title, site->cfg->description,
 	    site->cfg->home_posts };
-	const struct store_index *x;
+	const struct index *x;
 	char key[GOPHER_SELECTOR_MAX + 4];
+	enum pages_result built = PAGES_OK;
 	struct route rt;
 	struct doc d;
-	int rc = 0, status;
+	int status;
 
 	/* Gopher has no client certificates: what needs one names nothing here. */
 	if (config_cert_path(site->cfg, rq->path) != NULL)
@@ -527,7 +539,11 @@ serve(struct menu_arg *a, const struct gopher_request *rq, struct response *r)
 	default:
 		break;
 	}
-	x = store_refresh(site->store);
+	if (a->may_wait && store_behind(site->store, &r->index_ticket)) {
+		r->wait_index = true;
+		return 0;
+	}
+	x = store_index(site->store);
 	/* Rendered once per index version; searches depend on their words. */
 	snprintf(key, sizeof(key), "o%s", rq->path);
 	if (rt.kind != ROUTE_SEARCH &&
@@ -537,28 +553,32 @@ serve(struct menu_arg *a, const struct gopher_request *rq, struct response *r)
 	}
 	if (rt.kind == ROUTE_POST_TEXT) {
 		/* Not a post (a skipped file, say): the file, as Gemini serves it. */
-		if (send_post(site, x, rt.name, r) == -1)
+		if (send_post(site, rt.name, r) == -1)
 			return serve_static(a, rq->path, r);
 	} else {
 		doc_init(&d);
 		if (rt.kind == ROUTE_SEARCH)
-			search_page(a->srv, site, x, rq, &d);
+			search_page(a->srv, site, rq, &d);
 		else
-			rc = pages_build(&d, &ps, site->store, x, &rt);
-		if (rc == 0)
+			built = pages_build(&d, &ps, site->store, &rt);
+		if (built == PAGES_OK)
 			send_menu(a, &d, r);
+		else if (built == PAGES_BUSY)
+			send_error(r, 40, "This post is being updated; try again in a moment");
 		doc_clear(&d);
 	}
-	if (rc == 0 && rt.kind != ROUTE_SEARCH && r->status == 20)
+	if (built == PAGES_NOT_FOUND)
+		return -1;
+	if (rt.kind != ROUTE_SEARCH && r->status == 20)
 		cache_put(site->cache, x->version, key, r->status, r->out);
-	return rc;
+	return 0;
 }
 
 static void
 gopher_handle(struct server *s, const struct request_ctx *ctx, const char *line,
     size_t len, struct response *r)
 {
-	struct menu_arg a = { s, &s->sites[0], NULL, -1 };
+	struct menu_arg a = { s, &s->sites[0], NULL, -1, ctx->may_wait };
 	struct gopher_request rq;
 	const char *err;
 

@@ -23,10 +23,25 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl.h"
+
+/* Lines waiting for the control channel: a child's memory bound for them. */
+#define LOG_QUEUE (64 * 1024)
+
 static int log_fd = STDERR_FILENO;
 static void log_write(int prio, const char *line, size_t len);
 static int use_syslog;
 static char log_path[4096];
+
+/* A child's channel to the supervisor, and what waits to go there. */
+static struct {
+	int fd;			/* -1: not a child */
+	char buf[LOG_QUEUE];	/* lines, each a uint16_t length then its bytes */
+	size_t head, tail;
+	unsigned long dropped;
+	void (*hook)(void *);
+	void *hook_arg;
+} chan = { .fd = -1 };
 
 int
 log_open(const char *path)
@@ -56,32 +71,111 @@ log_open(const char *path)
 }
 
 void
-log_open_fd(int fd)
+log_open_channel(int fd)
 {
-	log_close();
-	log_fd = fd;
+	/* The supervisor's destination is its own: forget it without closing it. */
+	use_syslog = 0;
+	log_fd = STDERR_FILENO;
 	log_path[0] = '\0';
+	chan.fd = fd;
+	chan.head = chan.tail = 0;
+	chan.dropped = 0;
 }
 
 void
-log_relay(const char *buf, size_t len)
+log_on_backlog(void (*hook)(void *), void *arg)
 {
-	const char *nl;
+	chan.hook = hook;
+	chan.hook_arg = arg;
+}
 
-	if (!use_syslog) {
-		log_write(LOG_INFO, buf, len);
+bool
+log_backlog(void)
+{
+	return chan.head != chan.tail || chan.dropped > 0;
+}
+
+/* 0 sent, -1 not now (the channel is full or gone). */
+static int
+chan_send(const char *line, size_t len)
+{
+	struct ctl_msg m;
+
+	m.type = CTL_LOG;
+	m.site = 0;
+	m.pad = 0;
+	m.version = 0;
+	m.len = (uint16_t)(len < CTL_DATA_MAX ? len : CTL_DATA_MAX);
+	memcpy(m.data, line, m.len);
+	return ctl_send(chan.fd, &m, -1);
+}
+
+void
+log_flush(void)
+{
+	char note[160], when[32];
+	uint16_t len;
+	int n;
+
+	while (chan.head != chan.tail) {
+		memcpy(&len, chan.buf + chan.head, sizeof(len));
+		if (chan_send(chan.buf + chan.head + sizeof(len), len) == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			/* The supervisor is gone: nobody will read these. */
+			chan.head = chan.tail = 0;
+			return;
+		}
+		chan.head += sizeof(len) + len;
+	}
+	chan.head = chan.tail = 0;
+	if (chan.dropped > 0) {
+		log_time(when, sizeof(when));
+		n = snprintf(note, sizeof(note), "%s gazette: warning: %lu log line(s) dropped: "
+		    "the supervisor fell behind\n", when, chan.dropped);
+		if (chan_send(note, (size_t)n) == 0)
+			chan.dropped = 0;
+	}
+}
+
+static void
+chan_write(const char *line, size_t len)
+{
+	bool was_idle = !log_backlog();
+	uint16_t n;
+
+	if (len > CTL_DATA_MAX)
+		len = CTL_DATA_MAX;
+	log_flush();
+	if (!log_backlog()) {
+		if (chan_send(line, len) == 0)
+			return;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return;	/* the supervisor is gone */
+	}
+	if (chan.tail + sizeof(n) + len > sizeof(chan.buf)) {
+		chan.dropped++;
+	} else {
+		n = (uint16_t)len;
+		memcpy(chan.buf + chan.tail, &n, sizeof(n));
+		memcpy(chan.buf + chan.tail + sizeof(n), line, len);
+		chan.tail += sizeof(n) + len;
+	}
+	if (was_idle && chan.hook != NULL)
+		chan.hook(chan.hook_arg);
+}
+
+void
+log_relay(const char *line, size_t len)
+{
+	/* syslog takes the message without its line end. */
+	if (use_syslog) {
+		if (len > 0 && line[len - 1] == '\n')
+			len--;
+		syslog(LOG_INFO, "%.*s", (int)len, line);
 		return;
 	}
-	/* syslog takes one message a call: split at the line ends. */
-	while (len > 0) {
-		nl = memchr(buf, '\n', len);
-		size_t n = nl ? (size_t)(nl - buf) : len;
-		if (n > 0)
-			syslog(LOG_INFO, "%.*s", (int)n, buf);
-		n += nl != NULL;
-		buf += n;
-		len -= n;
-	}
+	log_write(LOG_INFO, line, len);
 }
 
 int
@@ -144,6 +238,10 @@ log_write(int prio, const char *line, size_t len)
 {
 	ssize_t n;
 
+	if (chan.fd != -1) {
+		chan_write(line, len);
+		return;
+	}
 	if (use_syslog) {
 		syslog(prio, "%.*s", (int)len, line);
 		return;

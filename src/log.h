@@ -2,18 +2,28 @@
 #ifndef GAZETTE_LOG_H
 #define GAZETTE_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Where lines go: stderr (path NULL or "-"), a file, or syslog (path "syslog"). */
 int log_open(const char *path);
 /*
- * Workers write their lines to fd (a pipe to the supervisor, which owns the
- * real destination). A line up to PIPE_BUF bytes arrives whole.
+ * A child (worker, indexer) sends its lines over its control channel to the
+ * supervisor, which owns the real destination. Sending never blocks: while
+ * the supervisor falls behind, lines wait in a bounded queue; past that they
+ * are counted and dropped, and one line says how many once the way is free.
  */
-void log_open_fd(int fd);
+void log_open_channel(int fd);
 
-/* The supervisor's side: writes lines read from the pipe to the destination. */
-void log_relay(const char *buf, size_t len);
+/* Whether lines are waiting; then call log_flush once the channel is writable. */
+bool log_backlog(void);
+void log_flush(void);
+
+/* Called when lines start waiting, so an event loop can watch for writability. */
+void log_on_backlog(void (*hook)(void *), void *arg);
+
+/* The supervisor's side: writes one line a child sent to the destination. */
+void log_relay(const char *line, size_t len);
 
 /* Reopens the same destination, for SIGUSR1 after a rotation. */
 int log_reopen(void);

@@ -7,6 +7,7 @@
 #include <magic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -32,34 +33,42 @@ struct cache_slot {
 	char type[96];
 };
 
-static magic_t cookie;
-static struct cache_slot cache[CACHE_SLOTS];
+struct mime {
+	magic_t cookie;
+	struct cache_slot cache[CACHE_SLOTS];
+};
 
-int
-mime_init(char *err, size_t errsize)
+struct mime *
+mime_new(char *err, size_t errsize)
 {
-	if (cookie != NULL)
-		return 0;
-	if ((cookie = magic_open(MAGIC_MIME | MAGIC_ERROR | MAGIC_NO_CHECK_COMPRESS)) == NULL) {
+	struct mime *m;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		snprintf(err, errsize, "out of memory");
+		return NULL;
+	}
+	if ((m->cookie = magic_open(MAGIC_MIME | MAGIC_ERROR | MAGIC_NO_CHECK_COMPRESS)) ==
+	    NULL) {
 		snprintf(err, errsize, "magic_open failed");
-		return -1;
+		free(m);
+		return NULL;
 	}
-	if (magic_load(cookie, NULL) == -1) {
-		snprintf(err, errsize, "cannot load the magic database: %s", magic_error(cookie));
-		magic_close(cookie);
-		cookie = NULL;
-		return -1;
+	if (magic_load(m->cookie, NULL) == -1) {
+		snprintf(err, errsize, "cannot load the magic database: %s",
+		    magic_error(m->cookie));
+		mime_free(m);
+		return NULL;
 	}
-	return 0;
+	return m;
 }
 
 void
-mime_clear(void)
+mime_free(struct mime *m)
 {
-	if (cookie != NULL)
-		magic_close(cookie);
-	cookie = NULL;
-	memset(cache, 0, sizeof(cache));
+	if (m == NULL)
+		return;
+	magic_close(m->cookie);
+	free(m);
 }
 
 const char *
@@ -84,7 +93,7 @@ slot_matches(const struct cache_slot *s, const struct stat *st)
 }
 
 const char *
-mime_type(const char *name, int fd, const struct stat *st)
+mime_type(struct mime *m, const char *name, int fd, const struct stat *st)
 {
 	static char peek[MAGIC_PEEK];
 	struct cache_slot *s;
@@ -93,12 +102,12 @@ mime_type(const char *name, int fd, const struct stat *st)
 
 	if ((type = mime_by_extension(name)) != NULL)
 		return type;
-	s = &cache[(st->st_ino * 2654435761u ^ st->st_dev) % CACHE_SLOTS];
+	s = &m->cache[(st->st_ino * 2654435761u ^ st->st_dev) % CACHE_SLOTS];
 	if (slot_matches(s, st))
 		return s->type;
-	if (cookie == NULL || (n = pread(fd, peek, sizeof(peek), 0)) < 0)
+	if ((n = pread(fd, peek, sizeof(peek), 0)) < 0)
 		return "application/octet-stream";
-	type = magic_buffer(cookie, peek, n);
+	type = magic_buffer(m->cookie, peek, n);
 	if (type == NULL || strlen(type) >= sizeof(s->type))
 		return "application/octet-stream";
 	/* A MIME meta may not carry a CR or LF; libmagic's never should. */

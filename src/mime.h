@@ -7,9 +7,13 @@
 
 #define MIME_GEMINI "text/gemini"
 
-/* Opens and loads the magic database once, before any request. */
-int mime_init(char *err, size_t errsize);
-void mime_clear(void);
+/*
+ * The magic database and the types it found, owned by one generation (its
+ * server): loaded once before any request and confinement, freed with it.
+ */
+struct mime;
+struct mime *mime_new(char *err, size_t errsize);
+void mime_free(struct mime *m);
 
 /*
  * The media type of the open regular file fd, whose name (last path segment)
@@ -17,7 +21,7 @@ void mime_clear(void);
  * file's first bytes, cached by device, inode, size and modification time.
  * Never NULL: falls back to application/octet-stream.
  */
-const char *mime_type(const char *name, int fd, const struct stat *st);
+const char *mime_type(struct mime *m, const char *name, int fd, const struct stat *st);
 
 /* The type by extension alone, or NULL when libmagic must decide. */
 const char *mime_by_extension(const char *name);

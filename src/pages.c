@@ -39,26 +39,27 @@ pages_folder(struct doc *d, const char *path, const struct files_item *items, si
 
 /* One post in the subscription form: "=> /posts/NAME.gmi YYYY-MM-DD Title". */
 static void
-post_link(struct doc *d, const struct store_post *sp)
+post_link(struct doc *d, const struct index *x, size_t i)
 {
-	const struct post *p = &sp->meta;
+	const struct index_post *sp = &x->posts[i];
 
-	doc_link(d, DOC_TO_POST, doc_printf(d, "/posts/%s", sp->stem),
-	    doc_printf(d, "%04d-%02d-%02d %s", p->year, p->month, p->day, p->title));
+	doc_link(d, DOC_TO_POST, doc_printf(d, "/posts/%s", index_str(x, sp->stem)),
+	    doc_printf(d, "%04d-%02d-%02d %s", sp->year, sp->month, sp->day,
+	    index_str(x, sp->title)));
 }
 
 /* Posts [first, first + count) of the index, newest first. */
 static void
-post_links(struct doc *d, const struct store_index *x, size_t first, size_t count)
+post_links(struct doc *d, const struct index *x, size_t first, size_t count)
 {
 	size_t i;
 
 	for (i = first + count; i-- > first;)
-		post_link(d, x->posts[i]);
+		post_link(d, x, i);
 }
 
 static const char *
-month_href(struct doc *d, const struct store_month *m)
+month_href(struct doc *d, const struct index_month *m)
 {
 	return doc_printf(d, "/archive/%04d/%02d/", m->year, m->month);
 }
@@ -70,7 +71,7 @@ count_label(struct doc *d, size_t n)
 }
 
 void
-pages_home(struct doc *d, const struct pages_site *site, const struct store_index *x)
+pages_home(struct doc *d, const struct pages_site *site, const struct index *x)
 {
 	size_t n = x->nposts < (size_t)site->home_posts ? x->nposts : (size_t)site->home_posts;
 
@@ -100,7 +101,7 @@ nav_home(struct doc *d)
 }
 
 static void
-pages_archive(struct doc *d, const struct store_index *x)
+pages_archive(struct doc *d, const struct index *x)
 {
 	size_t i, total;
 	long y;
@@ -111,7 +112,7 @@ pages_archive(struct doc *d, const struct store_index *x)
 		doc_text(d, "Nothing has been posted yet.", -1);
 	}
 	for (i = x->nmonths; i-- > 0;) {
-		const struct store_month *m = &x->months[i];
+		const struct index_month *m = &x->months[i];
 		if (i + 1 == x->nmonths || x->months[i + 1].year != m->year) {
 			/* A year's months are contiguous: sum them for its heading. */
 			total = 0;
@@ -130,9 +131,9 @@ pages_archive(struct doc *d, const struct store_index *x)
 }
 
 static int
-pages_year(struct doc *d, const struct store_index *x, int year)
+pages_year(struct doc *d, const struct index *x, int year)
 {
-	long first = store_find_year(x, year);
+	long first = index_find_year(x, year);
 	size_t i, last;
 
 	if (first < 0)
@@ -141,7 +142,7 @@ pages_year(struct doc *d, const struct store_index *x, int year)
 		;
 	doc_heading(d, 1, doc_printf(d, "Yearly Archives: %04d", year));
 	for (i = last + 1; i-- > (size_t)first;) {
-		const struct store_month *m = &x->months[i];
+		const struct index_month *m = &x->months[i];
 		doc_blank(d);
 		doc_heading(d, 2, doc_printf(d, "%s %04d", pages_month_name(m->month), year));
 		post_links(d, x, m->first, m->count);
@@ -160,10 +161,10 @@ pages_year(struct doc *d, const struct store_index *x, int year)
 }
 
 int
-pages_month(struct doc *d, const struct store_index *x, int year, int month)
+pages_month(struct doc *d, const struct index *x, int year, int month)
 {
-	long i = store_find_month(x, year, month);
-	const struct store_month *m;
+	long i = index_find_month(x, year, month);
+	const struct index_month *m;
 
 	if (i < 0)
 		return -1;
@@ -188,7 +189,7 @@ pages_month(struct doc *d, const struct store_index *x, int year, int month)
 }
 
 static void
-pages_tags(struct doc *d, const struct store_index *x)
+pages_tags(struct doc *d, const struct index *x)
 {
 	size_t i, ntags = 0, nsources = 0;
 	int pass;
@@ -211,11 +212,11 @@ pages_tags(struct doc *d, const struct store_index *x)
 		doc_blank(d);
 		doc_heading(d, 2, pass == 0 ? "Tags" : "Sources");
 		for (i = 0; i < x->ntags; i++) {
-			const struct store_tag *t = &x->tags[i];
+			const struct index_tag *t = &x->tags[i];
 			if ((t->as_source == t->n) != (pass == 1))
 				continue;
-			doc_link(d, DOC_TO_MENU, doc_printf(d, "/tags/%s/", t->key),
-			    doc_printf(d, "%s (%zu)", t->name, t->n));
+			doc_link(d, DOC_TO_MENU, doc_printf(d, "/tags/%s/", index_str(x, t->key)),
+			    doc_printf(d, "%s (%u)", index_str(x, t->name), (unsigned)t->n));
 		}
 	}
 	doc_blank(d);
@@ -223,20 +224,22 @@ pages_tags(struct doc *d, const struct store_index *x)
 }
 
 static int
-pages_tag(struct doc *d, const struct store_index *x, const char *name)
+pages_tag(struct doc *d, const struct index *x, const char *name)
 {
-	long ti = store_find_tag(x, name);
-	const struct store_tag *t;
+	long ti = index_find_tag(x, name);
+	const struct index_tag *t;
+	const char *tname;
 	size_t i;
 
 	if (ti < 0)
 		return -1;
 	t = &x->tags[ti];
-	doc_heading(d, 1, t->as_source == t->n ? doc_printf(d, "Posts from %s", t->name) :
-	    doc_printf(d, "Posts tagged %s", t->name));
+	tname = index_str(x, t->name);
+	doc_heading(d, 1, t->as_source == t->n ? doc_printf(d, "Posts from %s", tname) :
+	    doc_printf(d, "Posts tagged %s", tname));
 	doc_blank(d);
 	for (i = t->n; i-- > 0;)
-		post_link(d, x->posts[t->posts[i]]);
+		post_link(d, x, x->pool[t->posts + i]);
 	doc_blank(d);
 	doc_link(d, DOC_TO_MENU, "/tags/", "All tags and sources");
 	doc_link(d, DOC_TO_MENU, "/", "Home");
@@ -279,9 +282,9 @@ post_body(struct doc *d, const struct post *p)
 }
 
 void
-pages_post(struct doc *d, const struct store_index *x, size_t i, const struct post *p)
+pages_post(struct doc *d, const struct index *x, size_t i, const struct post *p)
 {
-	const struct store_post *sp = x->posts[i];
+	const struct index_post *sp = &x->posts[i];
 	char slug[256];
 	size_t t;
 
@@ -297,30 +300,32 @@ pages_post(struct doc *d, const struct store_index *x, size_t i, const struct po
 	post_body(d, p);
 	doc_blank(d);
 	if (p->source != NULL) {
-		store_tag_slug(p->source, slug, sizeof(slug));
+		index_tag_slug(p->source, slug, sizeof(slug));
 		doc_link(d, DOC_TO_MENU, doc_printf(d, "/tags/%s/", slug),
 		    doc_printf(d, "Source: %s", p->source));
 	}
 	for (t = 0; t < p->ntags; t++) {
-		store_tag_slug(p->tags[t], slug, sizeof(slug));
+		index_tag_slug(p->tags[t], slug, sizeof(slug));
 		doc_link(d, DOC_TO_MENU, doc_printf(d, "/tags/%s/", slug),
 		    doc_printf(d, "Tag: %s", p->tags[t]));
 	}
-	doc_link(d, DOC_TO_MENU, doc_printf(d, "/archive/%04d/%02d/", sp->meta.year,
-	    sp->meta.month), doc_printf(d, "%s %04d", pages_month_name(sp->meta.month),
-	    sp->meta.year));
+	doc_link(d, DOC_TO_MENU, doc_printf(d, "/archive/%04d/%02d/", sp->year, sp->month),
+	    doc_printf(d, "%s %04d", pages_month_name(sp->month), sp->year));
 	if (i > 0)
-		doc_link(d, DOC_TO_POST, doc_printf(d, "/posts/%s", x->posts[i - 1]->stem),
-		    doc_printf(d, "Older: %s", x->posts[i - 1]->meta.title));
+		doc_link(d, DOC_TO_POST, doc_printf(d, "/posts/%s",
+		    index_str(x, x->posts[i - 1].stem)), doc_printf(d, "Older: %s",
+		    index_str(x, x->posts[i - 1].title)));
 	if (i + 1 < x->nposts)
-		doc_link(d, DOC_TO_POST, doc_printf(d, "/posts/%s", x->posts[i + 1]->stem),
-		    doc_printf(d, "Newer: %s", x->posts[i + 1]->meta.title));
-	doc_link(d, DOC_TO_FILE, doc_printf(d, "/posts/%s.txt", sp->stem), "Plain text");
+		doc_link(d, DOC_TO_POST, doc_printf(d, "/posts/%s",
+		    index_str(x, x->posts[i + 1].stem)), doc_printf(d, "Newer: %s",
+		    index_str(x, x->posts[i + 1].title)));
+	doc_link(d, DOC_TO_FILE, doc_printf(d, "/posts/%s.txt", index_str(x, sp->stem)),
+	    "Plain text");
 	doc_link(d, DOC_TO_MENU, "/", "Home");
 }
 
 static void
-pages_search(struct doc *d, const struct store_index *x, const char *query,
+pages_search(struct doc *d, const struct index *x, const char *query,
     const size_t *found, size_t n, size_t searched)
 {
 	size_t i;
@@ -337,52 +342,68 @@ pages_search(struct doc *d, const struct store_index *x, const char *query,
 		    "more words narrow it down.", searched, x->nposts), -1);
 	doc_blank(d);
 	for (i = 0; i < n; i++)
-		post_link(d, x->posts[found[i]]);
+		post_link(d, x, found[i]);
 	if (n > 0)
 		doc_blank(d);
 	doc_link(d, DOC_TO_SEARCH, "/search", "Search again");
 	doc_link(d, DOC_TO_MENU, "/", "Home");
 }
 
-int
-pages_build(struct doc *d, const struct pages_site *site, struct store *store,
-    const struct store_index *x, const struct route *rt)
+/* PAGES_OK, or PAGES_NOT_FOUND for -1. */
+static enum pages_result
+found(int rc)
 {
+	return rc == 0 ? PAGES_OK : PAGES_NOT_FOUND;
+}
+
+enum pages_result
+pages_build(struct doc *d, const struct pages_site *site, const struct store *store,
+    const struct route *rt)
+{
+	const struct index *x = store_index(store);
 	struct post full;
 	long i;
 
 	switch (rt->kind) {
 	case ROUTE_HOME:
 		pages_home(d, site, x);
-		return 0;
+		return PAGES_OK;
 	case ROUTE_ARCHIVE:
 		pages_archive(d, x);
-		return 0;
+		return PAGES_OK;
 	case ROUTE_YEAR:
-		return pages_year(d, x, rt->year);
+		return found(pages_year(d, x, rt->year));
 	case ROUTE_MONTH:
-		return pages_month(d, x, rt->year, rt->month);
+		return found(pages_month(d, x, rt->year, rt->month));
 	case ROUTE_TAGS:
 		pages_tags(d, x);
-		return 0;
+		return PAGES_OK;
 	case ROUTE_TAG:
-		return pages_tag(d, x, rt->name);
+		return found(pages_tag(d, x, rt->name));
 	case ROUTE_POST:
-		if ((i = store_find_post(store, x, rt->name)) < 0 ||
-		    store_load(store, x->posts[i], &full) == -1)
-			return -1;
+		if ((i = index_find_post(x, rt->name)) < 0)
+			return PAGES_NOT_FOUND;
+		switch (store_load(store, &x->posts[i], &full)) {
+		case STORE_GONE:
+			return PAGES_NOT_FOUND;
+		case STORE_BUSY:
+			return PAGES_BUSY;
+		case STORE_LOADED:
+			break;
+		}
 		pages_post(d, x, (size_t)i, &full);
 		post_free(&full);
-		return 0;
+		return PAGES_OK;
 	default:
-		return -1;
+		return PAGES_NOT_FOUND;
 	}
 }
 
 int
-pages_search_words(struct doc *d, struct store *store, const struct store_index *x,
-    const char *words, size_t max, long budget_ms)
+pages_search_words(struct doc *d, const struct store *store, const char *words, size_t max,
+    long budget_ms)
 {
+	const struct index *x = store_index(store);
 	size_t found[PAGES_SEARCH_MAX], n, searched;
 	struct search_terms t;
 
@@ -390,7 +411,7 @@ pages_search_words(struct doc *d, struct store *store, const struct store_index 
 		return -1;
 	if (max > PAGES_SEARCH_MAX)
 		max = PAGES_SEARCH_MAX;
-	n = store_search(store, x, &t, found, max, budget_ms, &searched);
+	n = store_search(store, &t, found, max, budget_ms, &searched);
 	pages_search(d, x, words, found, n, searched);
 	return 0;
 }

@@ -27,20 +27,25 @@ void pages_folder(struct doc *d, const char *path, const struct files_item *item
     size_t n);
 
 /* The page builders pages_build dispatches to; the benchmark calls them too. */
-void pages_home(struct doc *d, const struct pages_site *site, const struct store_index *x);
+void pages_home(struct doc *d, const struct pages_site *site, const struct index *x);
 /* -1 (and nothing built) when the month has no posts. */
-int pages_month(struct doc *d, const struct store_index *x, int year, int month);
+int pages_month(struct doc *d, const struct index *x, int year, int month);
 /* Post i of the index, whose full parse is p. */
-void pages_post(struct doc *d, const struct store_index *x, size_t i, const struct post *p);
+void pages_post(struct doc *d, const struct index *x, size_t i, const struct post *p);
+
+enum pages_result {
+	PAGES_OK,
+	PAGES_NOT_FOUND,	/* nothing was built */
+	PAGES_BUSY,		/* a post it needs is being written: try again in a moment */
+};
 
 /*
  * The generated page rt names, as both protocols share it: home, archive,
- * year, month, tags, tag and post (which reads the post from store). Returns
- * -1, having built nothing, when the route names nothing that exists or is not
- * one of those.
+ * year, month, tags, tag and post (which reads the post from store), from
+ * the store's current index.
  */
-int pages_build(struct doc *d, const struct pages_site *site, struct store *store,
-    const struct store_index *x, const struct route *rt);
+enum pages_result pages_build(struct doc *d, const struct pages_site *site,
+    const struct store *store, const struct route *rt);
 
 /*
  * Searches for the words (decoded, UTF-8) and builds the results page, at most
@@ -48,8 +53,8 @@ int pages_build(struct doc *d, const struct pages_site *site, struct store *stor
  * nothing, when the words hold no letter or digit to search for.
  */
 #define PAGES_SEARCH_MAX 1000
-int pages_search_words(struct doc *d, struct store *store, const struct store_index *x,
-    const char *words, size_t max, long budget_ms);
+int pages_search_words(struct doc *d, const struct store *store, const char *words,
+    size_t max, long budget_ms);
 
 /* "January" for 1. */
 const char *pages_month_name(int month);

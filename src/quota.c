@@ -13,6 +13,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "clock.h"
+
 #define WINDOW 16
 
 struct client {
@@ -29,15 +31,6 @@ struct quota {
 	int max_conns, rate, burst;
 	uint64_t key;
 };
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct quota *
 quota_new(size_t slots, int max_conns, int rate, int burst)
@@ -57,7 +50,7 @@ quota_new(size_t slots, int max_conns, int rate, int burst)
 	l->rate = rate;
 	l->burst = burst < 1 ? 1 : burst;
 	if (getrandom(&l->key, sizeof(l->key), 0) != sizeof(l->key))
-		l->key = (uint64_t)now_ms() * 0x9e3779b97f4a7c15ULL;
+		l->key = (uint64_t)clock_ms() * 0x9e3779b97f4a7c15ULL;
 	return l;
 }
 
@@ -105,7 +98,7 @@ quota_open(struct quota *l, const struct sockaddr *sa, bool *over)
 	unsigned char k[16];
 	struct client *c, *victim = NULL;
 	size_t start, i;
-	long long now = now_ms();
+	long long now = clock_ms();
 
 	*over = false;
 	client_key(sa, k);
@@ -145,7 +138,7 @@ bool
 quota_request(struct quota *l, long slot)
 {
 	struct client *c;
-	long long now = now_ms();
+	long long now = clock_ms();
 
 	if (slot < 0 || l->rate <= 0)
 		return true;

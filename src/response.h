@@ -2,6 +2,7 @@
 #ifndef GAZETTE_RESPONSE_H
 #define GAZETTE_RESPONSE_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 #include <event2/buffer.h>
 
@@ -17,6 +18,13 @@ struct response {
 	 */
 	void (*filter)(unsigned *state, const char *in, size_t len, struct evbuffer *out);
 	unsigned filter_state;	/* the filter's, starts at 0 */
+	/*
+	 * Set instead of answering when the page needs the post index and the
+	 * indexer is behind the disk (request_ctx.may_wait): the connection asks
+	 * again once it has caught up, so a post saved before the request shows.
+	 */
+	bool wait_index;
+	unsigned long index_ticket;	/* what it waits for; 0: not asked yet */
 };
 
 #endif

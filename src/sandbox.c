@@ -152,60 +152,87 @@ sandbox_landlock(const int *rootfds, int n, char *err, size_t errsize)
 #endif
 #endif
 
-#define ALLOW(nr) \
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
-	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
-
-int
-sandbox_seccomp(char *err, size_t errsize)
-{
-#ifdef SECCOMP_ARCH
-	static struct sock_filter filter[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_ARCH, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		/* I/O on sockets, files and the inotify descriptor. */
-		ALLOW(__NR_read), ALLOW(__NR_write), ALLOW(__NR_readv), ALLOW(__NR_writev),
-		ALLOW(__NR_pread64), ALLOW(__NR_close), ALLOW(__NR_lseek),
-		ALLOW(__NR_recvfrom), ALLOW(__NR_sendto), ALLOW(__NR_recvmsg),
-		ALLOW(__NR_sendmsg), ALLOW(__NR_accept4), ALLOW(__NR_shutdown),
-		ALLOW(__NR_setsockopt), ALLOW(__NR_getsockopt), ALLOW(__NR_getsockname),
-		ALLOW(__NR_getpeername), ALLOW(__NR_ioctl), ALLOW(__NR_fcntl),
-		/* Opening files beneath the roots (Landlock decides which). */
-		ALLOW(__NR_openat), ALLOW(__NR_fstat), ALLOW(__NR_newfstatat),
-		ALLOW(__NR_getdents64), ALLOW(__NR_dup),
+/* What every confined process does: I/O on what it holds, memory, time, signals, exit. */
+static const int common_calls[] = {
+	__NR_read, __NR_write, __NR_readv, __NR_writev, __NR_pread64, __NR_close, __NR_lseek,
+	__NR_recvfrom, __NR_sendto, __NR_recvmsg, __NR_sendmsg, __NR_fcntl,
+	/* Opening files beneath the roots (Landlock decides which). */
+	__NR_openat, __NR_fstat, __NR_newfstatat, __NR_getdents64,
 #ifdef __NR_openat2
-		ALLOW(__NR_openat2),
+	__NR_openat2,
 #endif
 #ifdef __NR_statx
-		ALLOW(__NR_statx),
+	__NR_statx,
 #endif
-		/* The event loop. */
-		ALLOW(__NR_epoll_ctl), ALLOW(__NR_epoll_pwait),
+	__NR_brk, __NR_mmap, __NR_munmap, __NR_mremap, __NR_madvise, __NR_futex,
+	__NR_clock_gettime, __NR_gettimeofday, __NR_clock_nanosleep, __NR_getrandom,
+	__NR_getpid, __NR_gettid, __NR_rt_sigreturn, __NR_rt_sigprocmask, __NR_rt_sigaction,
+	__NR_restart_syscall, __NR_exit, __NR_exit_group, __NR_sysinfo,
+	__NR_getuid, __NR_geteuid, __NR_getgid, __NR_getegid,
+};
+
+/* A worker: sockets and its event loop. */
+static const int worker_calls[] = {
+	__NR_accept4, __NR_shutdown, __NR_setsockopt, __NR_getsockopt, __NR_getsockname,
+	__NR_getpeername, __NR_ioctl, __NR_dup,
+	__NR_epoll_ctl, __NR_epoll_pwait,
 #ifdef __NR_epoll_wait
-		ALLOW(__NR_epoll_wait),
+	__NR_epoll_wait,
 #endif
 #ifdef __NR_epoll_pwait2
-		ALLOW(__NR_epoll_pwait2),
+	__NR_epoll_pwait2,
 #endif
-		/* Memory, time, randomness, signals, exit. */
-		ALLOW(__NR_brk), ALLOW(__NR_mmap), ALLOW(__NR_munmap), ALLOW(__NR_mremap),
-		ALLOW(__NR_madvise), ALLOW(__NR_futex), ALLOW(__NR_clock_gettime),
-		ALLOW(__NR_gettimeofday), ALLOW(__NR_clock_nanosleep), ALLOW(__NR_getrandom),
-		ALLOW(__NR_getpid), ALLOW(__NR_gettid), ALLOW(__NR_rt_sigreturn),
-		ALLOW(__NR_rt_sigprocmask), ALLOW(__NR_rt_sigaction), ALLOW(__NR_restart_syscall),
-		ALLOW(__NR_exit), ALLOW(__NR_exit_group), ALLOW(__NR_sysinfo),
-		ALLOW(__NR_getuid), ALLOW(__NR_geteuid), ALLOW(__NR_getgid), ALLOW(__NR_getegid),
-		/* syslog(3) reconnects to /dev/log on its own. */
-		ALLOW(__NR_socket), ALLOW(__NR_connect),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-	};
-	struct sock_fprog prog = {
-		.len = sizeof(filter) / sizeof(filter[0]),
-		.filter = filter,
-	};
+};
 
+/* The indexer: inotify, the memfds it fills and seals, poll. */
+static const int indexer_calls[] = {
+	__NR_inotify_init1, __NR_inotify_add_watch, __NR_inotify_rm_watch,
+	__NR_memfd_create, __NR_ftruncate, __NR_ppoll,
+#ifdef __NR_poll
+	__NR_poll,
+#endif
+};
+
+#define FILTER_MAX 128
+
+/* Appends "if nr == calls[i]: allow" for each call. */
+static size_t
+allow_calls(struct sock_filter *f, size_t n, const int *calls, size_t ncalls)
+{
+	size_t i;
+
+	for (i = 0; i < ncalls && n + 2 < FILTER_MAX; i++) {
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)calls[i],
+		    0, 1);
+		f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	}
+	return n;
+}
+
+int
+sandbox_seccomp(enum sandbox_role role, char *err, size_t errsize)
+{
+#ifdef SECCOMP_ARCH
+	struct sock_filter filter[FILTER_MAX];
+	struct sock_fprog prog;
+	size_t n = 0;
+
+	filter[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+	    offsetof(struct seccomp_data, arch));
+	filter[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_ARCH, 1, 0);
+	filter[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+	filter[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+	    offsetof(struct seccomp_data, nr));
+	n = allow_calls(filter, n, common_calls, sizeof(common_calls) / sizeof(common_calls[0]));
+	if (role == SANDBOX_WORKER)
+		n = allow_calls(filter, n, worker_calls,
+		    sizeof(worker_calls) / sizeof(worker_calls[0]));
+	else
+		n = allow_calls(filter, n, indexer_calls,
+		    sizeof(indexer_calls) / sizeof(indexer_calls[0]));
+	filter[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+	prog.len = (unsigned short)n;
+	prog.filter = filter;
 #ifdef UNDER_ASAN
 	(void)prog;
 	(void)err;
@@ -224,6 +251,7 @@ sandbox_seccomp(char *err, size_t errsize)
 	}
 	return 1;
 #else
+	(void)role;
 	(void)err;
 	(void)errsize;
 	log_warn("seccomp: no filter for this architecture; system calls are not filtered");

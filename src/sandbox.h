@@ -1,5 +1,5 @@
 /*
- * Confinement of a worker: drop root, then chroot, Landlock and seccomp.
+ * Confinement of a worker or the indexer: chroot (workers), drop root, Landlock, seccomp.
  * Each step says in the log what it did; a kernel without a feature gets a
  * warning, not a failure.
  */
@@ -31,11 +31,15 @@ int sandbox_chroot(const char *dir, char *err, size_t errsize);
  */
 int sandbox_landlock(const int *rootfds, int n, char *err, size_t errsize);
 
+enum sandbox_role {
+	SANDBOX_WORKER,		/* sockets and an event loop */
+	SANDBOX_INDEXER,	/* inotify, memfds, poll */
+};
+
 /*
- * seccomp-bpf: an allow-list of the system calls the event loop needs; any
- * other kills the process. Returns 1 when applied, 0 when unsupported, -1 on
- * error.
+ * seccomp-bpf: an allow-list of the system calls the role needs; any other
+ * kills the process. Returns 1 when applied, 0 when unsupported, -1 on error.
  */
-int sandbox_seccomp(char *err, size_t errsize);
+int sandbox_seccomp(enum sandbox_role role, char *err, size_t errsize);
 
 #endif

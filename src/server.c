@@ -21,6 +21,7 @@
 
 #include "cache.h"
 #include "conn.h"
+#include "ctl.h"
 #include "quota.h"
 #include "log.h"
 #include "mime.h"
@@ -28,25 +29,7 @@
 #define LISTEN_BACKLOG 1024
 #define ACCEPT_BATCH 64
 #define ACCEPT_RETRY_MS 100
-
-static void
-log_store(const struct site *site)
-{
-	struct store_stats st;
-
-	store_stats(site->store, &st);
-	log_info("%s: %zu post(s) in %s/posts (%zu skipped), scanned in %.1f ms",
-	    site->cfg->name, st.posts, site->cfg->root, st.skipped, st.scan_ms);
-}
-
-/* inotify said posts changed: update the index now, off any request's path. */
-static void
-on_store_event(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	store_refresh(arg);
-}
+#define INDEX_TICK_MS 2		/* requests waiting for the index look again this often */
 
 int
 server_init(struct server *s, const struct config *cfg, const struct tls *prev, char *err,
@@ -57,12 +40,14 @@ server_init(struct server *s, const struct config *cfg, const struct tls *prev, 
 
 	memset(s, 0, sizeof(*s));
 	s->cfg = cfg;
+	s->ctl = -1;
 	TAILQ_INIT(&s->conns);
+	TAILQ_INIT(&s->waiting);
 	for (i = 0; i < CONFIG_MAX_HOSTS; i++)
 		s->sites[i].rootfd = -1;
 	for (i = 0; i < SERVER_MAX_LISTENERS; i++)
 		s->listeners[i].fd = -1;
-	if (mime_init(err, errsize) == -1)
+	if ((s->mime = mime_new(err, errsize)) == NULL)
 		return -1;
 	/* Room for several times the connections a worker may hold. */
 	s->quota = quota_new((size_t)cfg->max_connections * 4, cfg->client_connections,
@@ -85,22 +70,17 @@ server_init(struct server *s, const struct config *cfg, const struct tls *prev, 
 			    site->cfg->root, strerror(errno));
 			return -1;
 		}
-		site->store = store_new(site->rootfd, site->cfg->root,
-		    (size_t)site->cfg->max_post_size, site->cfg->name);
-		if (site->store == NULL) {
-			snprintf(err, errsize, "host %s: out of memory scanning posts",
-			    site->cfg->name);
-			close(site->rootfd);
-			return -1;
-		}
-		if ((site->cache = cache_new((size_t)cfg->cache_size)) == NULL) {
+		site->mime = s->mime;
+		site->store = store_new(site->rootfd, (size_t)site->cfg->max_post_size);
+		site->cache = cache_new((size_t)cfg->cache_size);
+		if (site->store == NULL || site->cache == NULL) {
 			snprintf(err, errsize, "out of memory");
 			store_free(site->store);
+			cache_free(site->cache);
 			close(site->rootfd);
 			return -1;
 		}
 		s->nsites++;
-		log_store(site);
 	}
 	if (tls_init(&s->tls, cfg, prev, err, errsize) == -1)
 		return -1;
@@ -245,25 +225,25 @@ fail:
 	return -1;
 }
 
-/* Takes over old's socket for the same address, port and protocol, if any. */
+/*
+ * A duplicate of old's socket for the same address, port and protocol, if
+ * any: the same queue of connections, while old keeps its own descriptor.
+ */
 static int
-take_listener(struct server *old, const char *name, enum proto proto)
+take_listener(const struct server *old, const char *name, enum proto proto)
 {
-	int i, fd;
+	int i;
 
 	for (i = 0; old != NULL && i < old->nlisteners; i++) {
-		struct listener *l = &old->listeners[i];
-		if (l->fd != -1 && l->proto == proto && strcmp(l->addr, name) == 0) {
-			fd = l->fd;
-			l->fd = -1;
-			return fd;
-		}
+		const struct listener *l = &old->listeners[i];
+		if (l->fd != -1 && l->proto == proto && strcmp(l->addr, name) == 0)
+			return fcntl(l->fd, F_DUPFD_CLOEXEC, 0);
 	}
 	return -1;
 }
 
 static int
-add_listener(struct server *s, struct server *old, const char *addr, int port,
+add_listener(struct server *s, const struct server *old, const char *addr, int port,
     enum proto proto, bool optional, char *err, size_t errsize)
 {
 	struct listener *l;
@@ -294,7 +274,7 @@ add_listener(struct server *s, struct server *old, const char *addr, int port,
 }
 
 int
-server_listen(struct server *s, struct server *old, char *err, size_t errsize)
+server_listen(struct server *s, const struct server *old, char *err, size_t errsize)
 {
 	const int ports[] = { [PROTO_GEMINI] = s->cfg->gemini_port,
 	    [PROTO_GOPHER] = s->cfg->gopher_port };
@@ -327,36 +307,113 @@ server_listen(struct server *s, struct server *old, char *err, size_t errsize)
 	return 0;
 }
 
+/* Takes no new connection, lets the ones with a request finish, then exits the loop. */
+static void
+server_stop(struct server *s)
+{
+	int i;
+
+	s->stopping = true;
+	set_accepting(s, false);
+	evtimer_del(&s->accept_retry);
+	for (i = 0; i < s->nlisteners; i++) {
+		close(s->listeners[i].fd);
+		s->listeners[i].fd = -1;
+	}
+	conn_close_idle(s);
+	if (s->nconns == 0)
+		event_base_loopexit(s->base, NULL);
+}
+
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *s = arg;
-	int i;
 
 	(void)what;
-	switch (sig) {
-	case SIGTERM:
-	case SIGINT:
-		if (s->stopping)
-			return;
+	if ((sig == SIGTERM || sig == SIGINT) && !s->stopping) {
 		log_info("%s: finishing %d connection(s), then exiting",
 		    sig == SIGTERM ? "SIGTERM" : "SIGINT", s->nconns);
-		s->stopping = true;
-		set_accepting(s, false);
-		evtimer_del(&s->accept_retry);
-		for (i = 0; i < s->nlisteners; i++) {
-			close(s->listeners[i].fd);
-			s->listeners[i].fd = -1;
-		}
-		conn_close_idle(s);
-		if (s->nconns == 0)
-			event_base_loopexit(s->base, NULL);
-		break;
+		server_stop(s);
 	}
 }
 
+/*
+ * The indexer may have caught up without a new image (the change was a file
+ * still being written, which the index leaves out): the waiting ask again.
+ */
+static void
+on_index_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+	struct timeval tick = { 0, INDEX_TICK_MS * 1000 };
+
+	(void)fd;
+	(void)what;
+	conn_resume_waiting(s);
+	if (!TAILQ_EMPTY(&s->waiting))
+		evtimer_add(&s->index_tick, &tick);
+}
+
+void
+server_wait_index(struct server *s)
+{
+	struct timeval tick = { 0, INDEX_TICK_MS * 1000 };
+
+	if (!evtimer_pending(&s->index_tick, NULL))
+		evtimer_add(&s->index_tick, &tick);
+}
+
+/* Index images from the supervisor; its end closing means it is gone. */
+static void
+on_ctl(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+	struct ctl_msg m;
+	char err[256];
+	int rc, passed;
+
+	(void)what;
+	while ((rc = ctl_recv(fd, &m, &passed)) == 1) {
+		if (m.type == CTL_IMAGE && passed != -1 && m.site < s->nsites &&
+		    store_set_image(s->sites[m.site].store, passed, err, sizeof(err)) == -1)
+			log_err("%s: %s", s->sites[m.site].cfg->name, err);
+		if (passed != -1)
+			close(passed);
+	}
+	conn_resume_waiting(s);
+	if (rc == -1 && !s->stopping) {
+		log_err("the supervisor is gone: finishing %d connection(s), then exiting",
+		    s->nconns);
+		event_del(s->ctl_ev);
+		server_stop(s);
+	}
+}
+
+/* The channel can take log lines again. */
+static void
+on_log_writable(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+
+	(void)fd;
+	(void)what;
+	log_flush();
+	if (log_backlog())
+		event_add(s->log_ev, NULL);
+}
+
+static void
+on_log_backlog(void *arg)
+{
+	struct server *s = arg;
+
+	if (s->log_ev != NULL)
+		event_add(s->log_ev, NULL);
+}
+
 int
-server_prepare(struct server *s)
+server_prepare(struct server *s, int ctl)
 {
 	static const int sigs[] = { SIGTERM, SIGINT };
 	size_t i;
@@ -369,19 +426,22 @@ server_prepare(struct server *s)
 	}
 	evtimer_assign(&s->accept_retry, s->base, on_accept_retry, s);
 	evtimer_assign(&s->idle_trim, s->base, on_idle_trim, s);
+	evtimer_assign(&s->index_tick, s->base, on_index_tick, s);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
 		s->signals[i] = evsignal_new(s->base, sigs[i], on_signal, s);
 		evsignal_add(s->signals[i], NULL);
 	}
-	for (l = 0; l < s->nsites; l++) {
-		struct site *site = &s->sites[l];
-		if (store_fd(site->store) == -1)
-			continue;
-		site->store_ev = event_new(s->base, store_fd(site->store), EV_READ | EV_PERSIST,
-		    on_store_event, site->store);
-		if (site->store_ev != NULL)
-			event_add(site->store_ev, NULL);
+	s->ctl = ctl;
+	s->ctl_ev = event_new(s->base, ctl, EV_READ | EV_PERSIST, on_ctl, s);
+	s->log_ev = event_new(s->base, ctl, EV_WRITE, on_log_writable, s);
+	if (s->ctl_ev == NULL || s->log_ev == NULL) {
+		log_err("event_new failed");
+		return -1;
 	}
+	event_add(s->ctl_ev, NULL);
+	log_on_backlog(on_log_backlog, s);
+	if (log_backlog())
+		event_add(s->log_ev, NULL);
 	for (l = 0; l < s->nlisteners; l++) {
 		struct listener *li = &s->listeners[l];
 		event_assign(&li->ev, s->base, li->fd, EV_READ | EV_PERSIST, on_accept, li);
@@ -414,15 +474,19 @@ server_clear(struct server *s)
 			close(s->listeners[j].fd);
 		}
 	for (j = 0; j < s->nsites; j++) {
-		if (s->sites[j].store_ev != NULL)
-			event_free(s->sites[j].store_ev);
 		store_free(s->sites[j].store);
 		cache_free(s->sites[j].cache);
 		close(s->sites[j].rootfd);
 	}
+	if (s->ctl_ev != NULL)
+		event_free(s->ctl_ev);
+	if (s->log_ev != NULL) {
+		log_on_backlog(NULL, NULL);
+		event_free(s->log_ev);
+	}
 	tls_clear(&s->tls);
 	quota_free(s->quota);
-	mime_clear();
+	mime_free(s->mime);
 	if (s->base != NULL)
 		event_base_free(s->base);
 	memset(s, 0, sizeof(*s));

@@ -18,9 +18,9 @@
 struct site {
 	const struct host_config *cfg;
 	int rootfd;
-	struct store *store;	/* the posts under rootfd/posts */
+	struct store *store;	/* the posts under rootfd/posts, as the indexer sees them */
 	struct cache *cache;	/* its rendered pages */
-	struct event *store_ev;	/* its inotify descriptor, when it has one */
+	struct mime *mime;	/* the server's */
 };
 
 enum proto {
@@ -50,7 +50,13 @@ struct server {
 	int nlisteners;
 	struct conn_list conns;
 	int nconns;
+	struct conn_list waiting;	/* for a fresher post index */
+	struct event index_tick;	/* ... and how often they ask again */
 	struct quota *quota;	/* per-client connections and request rate */
+	struct mime *mime;	/* media types of static files */
+	int ctl;		/* a worker's channel to the supervisor, or -1 */
+	struct event *ctl_ev;	/* ... readable: index images */
+	struct event *log_ev;	/* ... writable again, while log lines wait */
 	struct proxy_net proxy_from[PROXY_MAX_NETS];	/* who may send PROXY headers */
 	int nproxy_from;	/* 0: anyone who reaches a proxy listener */
 	bool accept_paused;
@@ -63,29 +69,35 @@ struct server {
 /*
  * Loads what every request needs: certificates, TLS contexts (sharing prev's
  * session-ticket keys when given, so resumption survives a reload), the
- * content roots with their posts, and the magic database. Returns -1 with err
- * set.
+ * content roots, and the magic database. The posts come later, as index
+ * images (store_set_image). Returns -1 with err set.
  */
 int server_init(struct server *s, const struct config *cfg, const struct tls *prev,
     char *err, size_t errsize);
 
 /*
- * Binds every configured address and port; a socket old already has for the
- * same one is taken over instead (a reload keeps its queue of connections).
- * Returns -1 with err set.
+ * Binds every configured address and port; for one old already has, a
+ * duplicate of old's socket is taken instead (a reload keeps its queue of
+ * connections, and old keeps its own until it is freed, so a reload that
+ * fails later leaves it whole). Returns -1 with err set.
  */
-int server_listen(struct server *s, struct server *old, char *err, size_t errsize);
+int server_listen(struct server *s, const struct server *old, char *err, size_t errsize);
 
 /*
- * Creates the event loop and registers listeners, signals and post watches:
- * every system call that needs is made here, before a worker confines itself.
+ * Creates a worker's event loop and registers listeners, signals and its
+ * channel ctl to the supervisor (index images come down it, log lines go up):
+ * every system call that needs is made here, before the worker confines
+ * itself.
  */
-int server_prepare(struct server *s);
+int server_prepare(struct server *s, int ctl);
 
 /* Runs the event loop until SIGTERM or SIGINT and the last response is out. */
 int server_run(struct server *s);
 
 void server_clear(struct server *s);
+
+/* A connection started to wait for a fresher post index. */
+void server_wait_index(struct server *s);
 
 /* Connections call these as they come and go. */
 void server_conn_opened(struct server *s);

@@ -1,85 +1,62 @@
 /*
- * The post store: an in-memory index of the .txt files in ROOT/posts, sorted by date then
- * slug, with its months and tags, kept up to date with the disk.
- *
- * Requests ask for the index through store_refresh(), which first applies
- * what changed on disk (inotify, or a bounded rescan where inotify is not to
- * be had) and then hands out a complete index: a new one is built aside and
- * swapped in whole, so no request sees one half updated.
+ * A worker's posts of one site: the index image the indexer process built
+ * (mapped read-only, replaced whole when a newer one arrives, so a request
+ * never sees an index half updated) and the post files themselves, read
+ * through the site's root when a page needs a post's body.
  */
 #ifndef GAZETTE_STORE_H
 #define GAZETTE_STORE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
+#include "index.h"
 #include "post.h"
-#include "strmap.h"
 
-struct store_post {
-	char *stem;		/* the file name without ".txt": the URL name */
-	long long when;		/* seconds since the epoch, UTC */
-	struct post meta;	/* from POST_META: no blocks; strings live in this allocation */
-	struct store_post *next;	/* the store's list of retired posts */
-};
-
-struct store_month {
-	int year, month;
-	size_t first, count;	/* posts[first .. first + count) */
-};
-
-struct store_tag {
-	char *name;		/* as first written */
-	char *key;		/* its slug: the URL name, /tags/KEY/ */
-	size_t *posts;		/* indexes into posts, ascending */
-	size_t n;
-	size_t as_source;	/* how many of those name it as their source */
-};
-
-struct store_index {
-	unsigned long version;	/* changes whenever the posts do */
-	struct store_post **posts;	/* oldest first */
-	size_t nposts;
-	struct store_month *months;	/* oldest first */
-	size_t nmonths;
-	struct store_tag *tags;		/* by key */
-	size_t ntags;
-	struct strmap by_tag;
-};
+#define STORE_POSTS_DIR "posts"
 
 struct store;
 
-/*
- * Opens ROOT/posts (it may not exist yet) through rootfd and scans it;
- * rootpath is the same folder by name, for inotify. label names the host in
- * the log. Files beyond max_post_size are read up to it.
- */
-struct store *store_new(int rootfd, const char *rootpath, size_t max_post_size,
-    const char *label);
+/* Posts under rootfd/posts; files beyond max_post_size are read up to it. */
+struct store *store_new(int rootfd, size_t max_post_size);
 void store_free(struct store *s);
 
 /*
- * Starts watching posts/ with inotify (each process its own: events read by
- * one are lost to the others). Until then, and where inotify fails, the store
- * rescans at most every two seconds. Returns -1 when it fell back to that.
+ * Maps the image in fd (a sealed memfd from the indexer) and makes it the
+ * current index, if it is newer. Returns -1 with err set, keeping the
+ * current one, when it cannot be mapped or does not check out.
  */
-int store_watch(struct store *s);
+int store_set_image(struct store *s, int fd, char *err, size_t errsize);
 
-/* The inotify descriptor to watch (readable when something changed), or -1. */
-int store_fd(const struct store *s);
+/* Where the store learns whether its indexer is behind the disk; site: its number. */
+struct indexer_watch;
+void store_follow(struct store *s, const struct indexer_watch *w, int site);
 
-/* Applies changes from disk, then returns the current index. Never NULL. */
-const struct store_index *store_refresh(struct store *s);
+/*
+ * Whether a change on disk is not in the current index yet: with *ticket 0
+ * it looks (and takes a ticket when so), with a ticket it tells whether the
+ * index has caught up with it (indexer.h).
+ */
+bool store_behind(const struct store *s, unsigned long *ticket);
 
-/* Lookups; -1 when absent. */
-long store_find_post(const struct store *s, const struct store_index *x, const char *stem);
-long store_find_month(const struct store_index *x, int year, int month);
-long store_find_tag(const struct store_index *x, const char *name);
-/* The first month of year, or -1; months of a year are contiguous. */
-long store_find_year(const struct store_index *x, int year);
+/* The current index; an empty one until the first image. Never NULL. */
+const struct index *store_index(const struct store *s);
 
-/* The slug of a tag or source name, into out. */
-void store_tag_slug(const char *name, char *out, size_t size);
+enum store_load {
+	STORE_LOADED,	/* *out holds the post as the index knows it */
+	STORE_GONE,	/* the file is no longer there, or no longer parses */
+	STORE_BUSY,	/* the file is not the one indexed: being written, or newer */
+};
+
+/*
+ * Reads and parses post sp in full (POST_FULL). Only the very file the index
+ * was built from is read, and a read that a writer may have torn is
+ * discarded, so no page is ever built from half a post; STORE_BUSY asks the
+ * caller to answer "try again in a moment".
+ */
+enum store_load store_load(const struct store *s, const struct index_post *sp,
+    struct post *out);
 
 /*
  * Searches the posts newest first for every word of t in title, tags, source
@@ -88,22 +65,19 @@ void store_tag_slug(const char *name, char *out, size_t size);
  * looked at (all of them when it equals nposts).
  */
 struct search_terms;
-size_t store_search(struct store *s, const struct store_index *x,
-    const struct search_terms *t, size_t *out, size_t max, long budget_ms,
-    size_t *searched);
+size_t store_search(const struct store *s, const struct search_terms *t, size_t *out,
+    size_t max, long budget_ms, size_t *searched);
 
 /*
- * Reads and parses the whole post (POST_FULL). Returns -1 when the file is
- * gone, no longer parses, or is being written (a read that a writer may have
- * torn is never returned); the caller answers "not found" then.
+ * What the indexer shares with the workers: opening a post file (a regular
+ * file, never through a symlink, never blocking on a FIFO) relative to
+ * dirfd, and reading and parsing it. -1 when it is not a post file.
  */
-int store_load(struct store *s, const struct store_post *sp, struct post *out);
+int store_open_post(int dirfd, const char *path, struct stat *st);
+int store_read_post(int fd, const char *name, const struct stat *st, size_t max_size,
+    enum post_mode mode, struct post *p, const char **why);
 
-/* Scan statistics, for the start-up log and the benchmark. */
-struct store_stats {
-	size_t files, posts, skipped;
-	double scan_ms;
-};
-void store_stats(const struct store *s, struct store_stats *st);
+/* Whether a file name is one the index considers: NAME.txt, not hidden. */
+bool store_is_post_name(const char *name);
 
 #endif

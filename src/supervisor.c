@@ -1,45 +1,93 @@
 /*
- * The supervisor and its workers.
+ * The supervisor and its children.
  *
  * A generation is one loaded configuration: struct config, struct server
- * (certificates, TLS contexts, content roots, post stores, listening sockets)
- * and the user to run as. Workers are forked from it, so they share its
- * memory copy-on-write and its session-ticket keys (resumption works whichever
- * worker a client reaches). On SIGHUP a new generation is loaded; it takes over
- * the listening sockets that did not change, its workers start accepting, and
- * the old workers get SIGTERM, which lets each finish what it is sending.
+ * (certificates, TLS contexts, content roots, listening sockets), the user
+ * to run as, an indexer process and N workers forked from it, which share
+ * its memory copy-on-write and its session-ticket keys. A generation goes
+ * live only once its indexer has sent a first image of every site's posts:
+ * then its workers start, and the previous generation's children get
+ * SIGTERM, which lets each finish what it is sending.
  *
- * The supervisor keeps root (to read keys and reopen logs on reload) and never
- * touches a client's bytes. Workers drop privileges and confine themselves
- * before their loop starts. They log through a pipe the supervisor reads, so
- * the log can be reopened (SIGUSR1) by the one process allowed to.
+ * A reload (SIGHUP, or a content root that now leads to another folder)
+ * builds the next generation beside the live one, which it does not touch:
+ * listening sockets are duplicated, not taken, and the next generation's
+ * indexer starts from the live one's last images. Whatever fails on the way
+ * (configuration, keys, a port, a fork, the indexer) leaves the live
+ * generation exactly as it was.
  *
- * The supervisor's own loop is poll(2) on a signalfd and that pipe, not
- * libevent: a forked worker must not inherit an event base whose epoll
- * instance and signal pipe it would share with its parent.
+ * Every child has a control channel to the supervisor (ctl.h): its log lines
+ * come up it, never blocking the child; index images come up from the
+ * indexer and go down to the workers. The supervisor keeps root (to read
+ * keys and reopen the log on reload) and never touches a client's bytes.
+ *
+ * A worker that dies is replaced; one that keeps dying is replaced after a
+ * growing pause, and its last words are in the log. The supervisor's loop is
+ * poll(2) on a signalfd and the channels, not libevent: a forked child must
+ * not inherit an event base whose epoll instance it would share.
  */
 #include "supervisor.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "ctl.h"
+#include "indexer.h"
 #include "log.h"
 #include "sandbox.h"
 #include "server.h"
 #include "store.h"
 
 #define MAX_WORKERS 256
-#define RESTART_BACKOFF_MS 1000	/* a worker dying at once is restarted after this */
+#define MAX_CHILDREN (4 * MAX_WORKERS + 8)
+#define BACKOFF_MIN_MS 1000	/* a child dying again soon is restarted after this, */
+#define BACKOFF_MAX_MS 60000	/* doubling up to this */
+#define STABLE_MS 10000		/* a child that lived this long starts afresh */
+#define CRASH_LOOP 3		/* deaths in a row that make a crash loop worth saying */
+#define LAST_WORDS 3		/* lines kept of what each child said last */
+#define ROOT_CHECK_MS 2000	/* the roots are compared with their paths this often */
+#define ROOT_SETTLE_MS 100	/* ... and this long after a change next to one */
+
+enum role {
+	ROLE_WORKER,
+	ROLE_INDEXER,
+};
+
+struct child {
+	pid_t pid;
+	enum role role;
+	int gen;		/* its generation's id */
+	int slot;		/* a worker's place in its generation */
+	int ctl;		/* the supervisor's end of its channel */
+	unsigned long sent[CONFIG_MAX_HOSTS];	/* image versions a worker has */
+	char last[LAST_WORDS][256];	/* what it said last, oldest first */
+	int nlast;
+	long long started_ms;
+};
+
+/* A worker's place, or the indexer's, in a generation; refilled when empty. */
+struct slot {
+	pid_t pid;		/* 0: empty */
+	int deaths;		/* quick deaths in a row */
+	long long retry_ms;	/* when an empty slot is refilled */
+};
 
 struct generation {
 	int id;
@@ -47,38 +95,34 @@ struct generation {
 	struct server srv;
 	struct sandbox_user user;
 	int nworkers;
-	pid_t pids[MAX_WORKERS];
-	struct timespec started[MAX_WORKERS];
-};
-
-struct worker_ref {
-	pid_t pid;
-	int gen;		/* generation id */
-	int slot;
+	struct slot workers[MAX_WORKERS];
+	struct slot indexer;
+	/* The indexer's inotify instance and doorbell, shared with the workers. */
+	struct indexer_watch watch;
+	int inotify, doorbell;		/* -1: none */
+	struct indexer_progress *progress;	/* shared with the indexer and workers */
+	int image[CONFIG_MAX_HOSTS];	/* each site's latest index image (a memfd), or -1 */
+	unsigned long version[CONFIG_MAX_HOSTS];
+	dev_t root_dev[CONFIG_MAX_HOSTS];	/* the folder each root was at load */
+	ino_t root_ino[CONFIG_MAX_HOSTS];
+	dev_t tried_dev[CONFIG_MAX_HOSTS];	/* a folder a reload was tried for */
+	ino_t tried_ino[CONFIG_MAX_HOSTS];
+	bool root_missing[CONFIG_MAX_HOSTS];	/* said once */
 };
 
 struct supervisor {
-	struct generation *gen;		/* the current one */
-	struct worker_ref refs[4 * MAX_WORKERS];	/* every live worker, any generation */
-	int nrefs;
-	int logpipe[2];
+	struct generation *gen;		/* live */
+	struct generation *next;	/* loading: waits for its indexer's first images */
+	struct child children[MAX_CHILDREN];
+	int nchildren;
 	int sigfd;
 	sigset_t sigs, oldmask;
-	struct timespec restart_at;	/* when to refill empty slots, if pending */
-	bool restart_pending;
 	supervisor_load_fn load;
 	void *load_arg;
 	bool stopping;
+	int rootwatch;			/* inotify on the folders that hold the roots */
+	long long root_check_ms;	/* when to compare the roots with their paths */
 };
-
-static long long
-ms_since(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t->tv_sec) * 1000LL + (now.tv_nsec - t->tv_nsec) / 1000000;
-}
 
 static int
 worker_count(const struct config *cfg)
@@ -88,17 +132,159 @@ worker_count(const struct config *cfg)
 	return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (int)n;
 }
 
-/* Confines a fresh worker: watch posts, drop root, Landlock, seccomp. */
-static int
-worker_confine(struct generation *g, pid_t supervisor)
+static struct child *
+find_child(struct supervisor *sv, pid_t pid)
 {
+	for (int i = 0; i < sv->nchildren; i++)
+		if (sv->children[i].pid == pid)
+			return &sv->children[i];
+	return NULL;
+}
+
+static struct generation *
+find_generation(struct supervisor *sv, int id)
+{
+	if (sv->gen != NULL && sv->gen->id == id)
+		return sv->gen;
+	if (sv->next != NULL && sv->next->id == id)
+		return sv->next;
+	return NULL;
+}
+
+/* ---- Generations --------------------------------------------------------- */
+
+static void
+generation_close_watch(struct generation *g)
+{
+	if (g->inotify != -1)
+		close(g->inotify);
+	if (g->doorbell != -1)
+		close(g->doorbell);
+}
+
+static struct generation *
+generation_load(struct config *cfg, const struct server *old, int id, char *err,
+    size_t errsize)
+{
+	struct generation *g;
+	struct stat st;
+	int i;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL) {
+		snprintf(err, errsize, "out of memory");
+		return NULL;
+	}
+	g->id = id;
+	g->cfg = cfg;
+	for (i = 0; i < CONFIG_MAX_HOSTS; i++)
+		g->image[i] = -1;
+	/* Made here, before the fork, so the indexer and the workers share them. */
+	g->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	g->doorbell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	g->progress = mmap(NULL, sizeof(*g->progress), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (g->progress == MAP_FAILED) {
+		snprintf(err, errsize, "mmap: %s", strerror(errno));
+		generation_close_watch(g);
+		free(g);
+		return NULL;
+	}
+	g->watch = (struct indexer_watch){ g->progress, g->inotify, g->doorbell };
+	if (config_check_paths(cfg, err, errsize) == -1 ||
+	    sandbox_lookup(cfg->user, &g->user, err, errsize) == -1 ||
+	    server_init(&g->srv, cfg, old ? &old->tls : NULL, err, errsize) == -1 ||
+	    server_listen(&g->srv, old, err, errsize) == -1) {
+		server_clear(&g->srv);
+		generation_close_watch(g);
+		munmap(g->progress, sizeof(*g->progress));
+		free(g);
+		return NULL;
+	}
+	for (i = 0; i < g->srv.nsites; i++)
+		if (fstat(g->srv.sites[i].rootfd, &st) == 0) {
+			g->root_dev[i] = st.st_dev;
+			g->root_ino[i] = st.st_ino;
+		}
+	g->nworkers = worker_count(cfg);
+	return g;
+}
+
+static void
+generation_free(struct generation *g)
+{
+	if (g == NULL)
+		return;
+	for (int i = 0; i < CONFIG_MAX_HOSTS; i++)
+		if (g->image[i] != -1)
+			close(g->image[i]);
+	generation_close_watch(g);
+	munmap(g->progress, sizeof(*g->progress));
+	server_clear(&g->srv);
+	free(g->cfg);
+	free(g);
+}
+
+static void
+signal_generation(struct supervisor *sv, int gen, int sig)
+{
+	for (int i = 0; i < sv->nchildren; i++)
+		if (gen < 0 || sv->children[i].gen == gen)
+			kill(sv->children[i].pid, sig);
+}
+
+/* ---- Children ------------------------------------------------------------ */
+
+static int
+fd_cmp(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/*
+ * Closes every descriptor but stdio and keep: a child holds what its own
+ * generation gave it and nothing of another (listeners, images, channels).
+ */
+static void
+close_all_but(int *keep, int n)
+{
+	int from = 3, i;
+
+	qsort(keep, n, sizeof(*keep), fd_cmp);
+	for (i = 0; i < n; i++) {
+		if (keep[i] < from)
+			continue;
+		if (keep[i] > from)
+			close_range((unsigned)from, (unsigned)keep[i] - 1, 0);
+		from = keep[i] + 1;
+	}
+	close_range((unsigned)from, ~0U, 0);
+}
+
+/* What both kinds of child do first, in the fork's child. */
+static void
+child_start(struct supervisor *sv, int ctl, const char *name)
+{
+	prctl(PR_SET_NAME, name);
+	/* Signals were blocked for the supervisor's signalfd: the child's own. */
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &sv->oldmask, NULL);
+	log_open_channel(ctl);
+}
+
+/* Drops root and confines a fresh child: chroot (workers), Landlock, seccomp. */
+static int
+confine(struct generation *g, enum sandbox_role role, pid_t supervisor)
+{
+	const char *what = role == SANDBOX_WORKER ? "worker" : "indexer";
 	int rootfds[CONFIG_MAX_HOSTS], i, r;
 	char err[512];
 
 	for (i = 0; i < g->srv.nsites; i++)
 		rootfds[i] = g->srv.sites[i].rootfd;
 	/* chroot needs root, so it comes before the drop; open descriptors survive it. */
-	if (g->cfg->chroot[0] != '\0') {
+	if (role == SANDBOX_WORKER && g->cfg->chroot[0] != '\0') {
 		if (!g->user.root)
 			log_warn("worker %d: not started as root: cannot chroot to %s",
 			    (int)getpid(), g->cfg->chroot);
@@ -113,10 +299,10 @@ worker_confine(struct generation *g, pid_t supervisor)
 			log_err("%s", err);
 			return -1;
 		}
-		log_info("worker %d: running as %s (uid %u), no supplementary groups",
+		log_info("%s %d: running as %s (uid %u), no supplementary groups", what,
 		    (int)getpid(), g->user.name, g->user.uid);
 	} else
-		log_info("worker %d: not started as root: no privileges to drop",
+		log_info("%s %d: not started as root: no privileges to drop", what,
 		    (int)getpid());
 	/* Dropping privileges cleared the death signal; set it now. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -127,121 +313,249 @@ worker_confine(struct generation *g, pid_t supervisor)
 		return -1;
 	}
 	if (r > 0)
-		log_info("worker %d: landlock (ABI %d): content roots read-only, nothing else",
-		    (int)getpid(), r);
+		log_info("%s %d: landlock (ABI %d): content roots read-only, nothing else",
+		    what, (int)getpid(), r);
 	if (!g->cfg->seccomp) {
-		log_warn("worker %d: seccomp = no: system calls are not filtered",
+		log_warn("%s %d: seccomp = no: system calls are not filtered", what,
 		    (int)getpid());
 		r = 0;
-	} else if ((r = sandbox_seccomp(err, sizeof(err))) == -1) {
+	} else if ((r = sandbox_seccomp(role, err, sizeof(err))) == -1) {
 		log_err("%s", err);
 		return -1;
 	}
 	if (r > 0)
-		log_info("worker %d: seccomp: system call allow-list in force", (int)getpid());
+		log_info("%s %d: seccomp: system call allow-list in force", what, (int)getpid());
 	return 0;
 }
 
-/* The child side of a fork: never returns. */
 static void __attribute__((noreturn))
-worker_main(struct supervisor *sv, struct generation *g, pid_t supervisor)
+worker_main(struct supervisor *sv, struct generation *g, int ctl, pid_t supervisor)
 {
-	int rc;
+	int keep[SERVER_MAX_LISTENERS + 2 * CONFIG_MAX_HOSTS + 3], n = 0, i, rc;
+	char err[256];
 
-	/* Signals were blocked for the supervisor's signalfd: the worker's own. */
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGUSR1, SIG_IGN);
-	sigprocmask(SIG_SETMASK, &sv->oldmask, NULL);
-	close(sv->sigfd);
-	close(sv->logpipe[0]);
-	log_open_fd(sv->logpipe[1]);
-	/* Its own inotify instances first: server_prepare() watches them. */
-	for (int i = 0; i < g->srv.nsites; i++)
-		store_watch(g->srv.sites[i].store);
-	if (server_prepare(&g->srv) == -1 || worker_confine(g, supervisor) == -1)
+	child_start(sv, ctl, "gazette-worker");
+	keep[n++] = ctl;
+	if (g->inotify != -1)
+		keep[n++] = g->inotify;
+	if (g->doorbell != -1)
+		keep[n++] = g->doorbell;
+	for (i = 0; i < g->srv.nlisteners; i++)
+		keep[n++] = g->srv.listeners[i].fd;
+	for (i = 0; i < g->srv.nsites; i++) {
+		keep[n++] = g->srv.sites[i].rootfd;
+		if (g->image[i] != -1)
+			keep[n++] = g->image[i];
+	}
+	close_all_but(keep, n);
+	/* The images as they are now; newer ones come down the channel. */
+	for (i = 0; i < g->srv.nsites; i++) {
+		store_follow(g->srv.sites[i].store, &g->watch, i);
+		if (g->image[i] != -1) {
+			if (store_set_image(g->srv.sites[i].store, g->image[i], err,
+			    sizeof(err)) == -1)
+				log_err("%s: %s", g->srv.sites[i].cfg->name, err);
+			close(g->image[i]);
+		}
+	}
+	if (server_prepare(&g->srv, ctl) == -1 || confine(g, SANDBOX_WORKER, supervisor) == -1)
 		_exit(1);
 	log_info("worker %d: serving", (int)getpid());
 	rc = server_run(&g->srv);
+	log_flush();
 	_exit(rc == 0 ? 0 : 1);
 }
 
-static int
-spawn(struct supervisor *sv, struct generation *g, int slot)
+static void __attribute__((noreturn))
+indexer_main(struct supervisor *sv, struct generation *g, int ctl, const int *seeds,
+    pid_t supervisor)
+{
+	struct indexer_site sites[CONFIG_MAX_HOSTS];
+	int keep[2 * CONFIG_MAX_HOSTS + 3], n = 0, i, rc;
+
+	child_start(sv, ctl, "gazette-indexer");
+	keep[n++] = ctl;
+	if (g->inotify != -1)
+		keep[n++] = g->inotify;
+	if (g->doorbell != -1)
+		keep[n++] = g->doorbell;
+	for (i = 0; i < g->srv.nsites; i++) {
+		keep[n++] = g->srv.sites[i].rootfd;
+		if (seeds[i] != -1)
+			keep[n++] = seeds[i];
+		sites[i] = (struct indexer_site){ g->srv.sites[i].rootfd,
+		    (size_t)g->cfg->hosts[i].max_post_size, g->cfg->hosts[i].name,
+		    g->cfg->hosts[i].root, seeds[i] };
+	}
+	close_all_but(keep, n);
+	if (confine(g, SANDBOX_INDEXER, supervisor) == -1)
+		_exit(1);
+	rc = indexer_run(sites, g->srv.nsites, ctl, g->inotify, g->doorbell, g->progress);
+	log_flush();
+	_exit(rc);
+}
+
+/* Forks a child of g; returns its table entry, or NULL (errno set) when it could not. */
+static struct child *
+spawn(struct supervisor *sv, struct generation *g, enum role role, int slot,
+    const int *seeds)
 {
 	pid_t pid, me = getpid();
+	struct child *c;
+	int ctl[2];
 
-	if (sv->nrefs == (int)(sizeof(sv->refs) / sizeof(sv->refs[0]))) {
-		log_err("too many workers still finishing; not starting another");
-		return -1;
+	if (sv->nchildren == MAX_CHILDREN) {
+		errno = EAGAIN;
+		return NULL;
 	}
+	if (ctl_pair(ctl) == -1)
+		return NULL;
 	if ((pid = fork()) == -1) {
-		log_err("fork: %s", strerror(errno));
-		return -1;
+		int e = errno;
+		close(ctl[0]);
+		close(ctl[1]);
+		errno = e;
+		return NULL;
 	}
-	if (pid == 0)
-		worker_main(sv, g, me);
-	g->pids[slot] = pid;
-	clock_gettime(CLOCK_MONOTONIC, &g->started[slot]);
-	sv->refs[sv->nrefs++] = (struct worker_ref){ pid, g->id, slot };
-	return 0;
+	if (pid == 0) {
+		close(ctl[0]);
+		if (role == ROLE_WORKER)
+			worker_main(sv, g, ctl[1], me);
+		indexer_main(sv, g, ctl[1], seeds, me);
+	}
+	close(ctl[1]);
+	c = &sv->children[sv->nchildren++];
+	memset(c, 0, sizeof(*c));
+	c->pid = pid;
+	c->role = role;
+	c->gen = g->id;
+	c->slot = slot;
+	c->ctl = ctl[0];
+	c->started_ms = clock_ms();
+	/* A worker maps the images it was forked with. */
+	for (int i = 0; i < CONFIG_MAX_HOSTS; i++)
+		c->sent[i] = g->version[i];
+	return c;
 }
 
-static struct generation *
-generation_load(struct config *cfg, struct server *old, int id, char *err,
-    size_t errsize)
+/* How long a slot waits before it is refilled after deaths quick deaths in a row. */
+static long long
+backoff_ms(int deaths)
 {
-	struct generation *g;
+	long long ms = BACKOFF_MIN_MS;
 
-	if ((g = calloc(1, sizeof(*g))) == NULL) {
-		snprintf(err, errsize, "out of memory");
-		return NULL;
+	if (deaths <= 1)
+		return 0;
+	for (int i = 2; i < deaths && ms < BACKOFF_MAX_MS; i++)
+		ms *= 2;
+	return ms < BACKOFF_MAX_MS ? ms : BACKOFF_MAX_MS;
+}
+
+static bool
+start_worker(struct supervisor *sv, struct generation *g, int slot)
+{
+	struct slot *s = &g->workers[slot];
+	struct child *c = spawn(sv, g, ROLE_WORKER, slot, NULL);
+
+	if (c != NULL) {
+		s->pid = c->pid;
+		return true;
 	}
-	g->id = id;
-	g->cfg = cfg;
-	if (config_check_paths(cfg, err, errsize) == -1 ||
-	    sandbox_lookup(cfg->user, &g->user, err, errsize) == -1 ||
-	    server_init(&g->srv, cfg, old ? &old->tls : NULL, err, errsize) == -1 ||
-	    server_listen(&g->srv, old, err, errsize) == -1) {
-		server_clear(&g->srv);
-		free(g);
-		return NULL;
+	s->deaths++;
+	s->retry_ms = clock_ms() + (backoff_ms(s->deaths) ? backoff_ms(s->deaths) :
+	    BACKOFF_MIN_MS);
+	log_err("cannot start a worker in slot %d: %s; trying again in %lld ms", slot,
+	    strerror(errno), s->retry_ms - clock_ms());
+	return false;
+}
+
+/*
+ * Starts g's indexer from seeds: each site's earlier image of the same
+ * folder (a reload's, or g's own after a crash), or -1.
+ */
+static bool
+start_indexer(struct supervisor *sv, struct generation *g, const int *seeds)
+{
+	struct child *c = spawn(sv, g, ROLE_INDEXER, 0, seeds);
+
+	if (c == NULL)
+		return false;
+	g->indexer.pid = c->pid;
+	return true;
+}
+
+/* The images of from that g's indexer may start from: same folder, same limits. */
+static void
+seeds_from(const struct generation *from, const struct generation *g, int *seeds)
+{
+	int i, j;
+
+	for (i = 0; i < CONFIG_MAX_HOSTS; i++)
+		seeds[i] = -1;
+	for (i = 0; from != NULL && i < g->srv.nsites; i++)
+		for (j = 0; j < from->srv.nsites; j++)
+			if (from->image[j] != -1 && from->root_dev[j] == g->root_dev[i] &&
+			    from->root_ino[j] == g->root_ino[i] &&
+			    from->cfg->hosts[j].max_post_size == g->cfg->hosts[i].max_post_size) {
+				seeds[i] = from->image[j];
+				break;
+			}
+}
+
+/* ---- The live generation ------------------------------------------------- */
+
+static void rootwatch_arm(struct supervisor *sv);
+
+/* g has every image: its workers start, the previous generation's children go. */
+static void
+go_live(struct supervisor *sv, struct generation *g)
+{
+	struct generation *old = sv->gen;
+	int i, started = 0;
+
+	for (i = 0; i < g->nworkers; i++)
+		started += start_worker(sv, g, i);
+	if (started == 0 && old != NULL) {
+		log_err("reload failed, keeping the running configuration: no worker could be "
+		    "started");
+		signal_generation(sv, g->id, SIGTERM);
+		sv->next = NULL;
+		generation_free(g);
+		return;
 	}
-	g->nworkers = worker_count(cfg);
-	for (int i = 0; i < g->srv.nlisteners; i++)
+	sv->gen = g;
+	sv->next = NULL;
+	for (i = 0; i < g->srv.nlisteners; i++)
 		log_info("listening on %s (%s)", g->srv.listeners[i].addr,
 		    g->srv.listeners[i].proto == PROTO_GEMINI ? "gemini" : "gopher");
-	return g;
+	if (old == NULL)
+		log_info("gazette started: %d worker(s), gemini://%s:%d/", g->nworkers,
+		    g->cfg->hosts[0].name, g->cfg->gemini_port);
+	else {
+		/* The new workers accept on the same sockets; the old ones finish and go. */
+		signal_generation(sv, old->id, SIGTERM);
+		log_info("reloaded: generation %d, %d worker(s)", g->id, g->nworkers);
+		generation_free(old);
+	}
+	rootwatch_arm(sv);
 }
 
+/* Loads the configuration again and starts the next generation beside the live one. */
 static void
-generation_free(struct generation *g)
+reload(struct supervisor *sv, const char *why)
 {
-	if (g == NULL)
-		return;
-	server_clear(&g->srv);
-	free(g->cfg);
-	free(g);
-}
-
-static void
-signal_generation(struct supervisor *sv, int gen, int sig)
-{
-	int i;
-
-	for (i = 0; i < sv->nrefs; i++)
-		if (gen < 0 || sv->refs[i].gen == gen)
-			kill(sv->refs[i].pid, sig);
-}
-
-static void
-reload(struct supervisor *sv)
-{
-	struct generation *old = sv->gen, *g;
 	struct config *cfg;
+	struct generation *g;
+	int seeds[CONFIG_MAX_HOSTS];
 	char err[1200];
-	int i;
 
-	log_info("SIGHUP: reloading the configuration, certificates and posts");
+	log_info("%s: reloading the configuration, certificates and posts", why);
+	if (sv->next != NULL) {
+		log_info("a reload was under way: starting it again");
+		signal_generation(sv, sv->next->id, SIGTERM);
+		generation_free(sv->next);
+		sv->next = NULL;
+	}
 	if ((cfg = calloc(1, sizeof(*cfg))) == NULL || sv->load(sv->load_arg, cfg, err,
 	    sizeof(err)) == -1) {
 		log_err("reload failed, keeping the running configuration: %s",
@@ -249,67 +563,302 @@ reload(struct supervisor *sv)
 		free(cfg);
 		return;
 	}
-	if ((g = generation_load(cfg, &old->srv, old->id + 1, err, sizeof(err))) == NULL) {
+	if ((g = generation_load(cfg, &sv->gen->srv, sv->gen->id + 1, err, sizeof(err))) ==
+	    NULL) {
 		log_err("reload failed, keeping the running configuration: %s", err);
 		free(cfg);
 		return;
 	}
-	sv->gen = g;
-	for (i = 0; i < g->nworkers; i++)
-		spawn(sv, g, i);
-	/* The new workers accept on the same sockets; the old ones finish and go. */
-	signal_generation(sv, old->id, SIGTERM);
-	log_info("reloaded: generation %d, %d worker(s)", g->id, g->nworkers);
-	generation_free(old);
+	seeds_from(sv->gen, g, seeds);
+	if (!start_indexer(sv, g, seeds)) {
+		log_err("reload failed, keeping the running configuration: cannot start the "
+		    "indexer: %s", strerror(errno));
+		generation_free(g);
+		return;
+	}
+	sv->next = g;
+}
+
+/* An image came up from g's indexer: keep it, and go live or pass it on. */
+static void
+image_arrived(struct supervisor *sv, struct child *c, const struct ctl_msg *m, int fd)
+{
+	struct generation *g = find_generation(sv, c->gen);
+	int i;
+
+	if (g == NULL || c->role != ROLE_INDEXER || m->site >= g->srv.nsites) {
+		close(fd);
+		return;
+	}
+	if (g->image[m->site] != -1)
+		close(g->image[m->site]);
+	g->image[m->site] = fd;
+	g->version[m->site] = (unsigned long)m->version;
+	if (g != sv->next)
+		return;
+	for (i = 0; i < g->srv.nsites; i++)
+		if (g->image[i] == -1)
+			return;
+	go_live(sv, g);
+}
+
+/* Hands the live generation's newest images to the workers that lack them. */
+static bool
+deliver_images(struct supervisor *sv, struct child *c)
+{
+	struct generation *g = sv->gen;
+	struct ctl_msg m = { .type = CTL_IMAGE };
+	int i;
+
+	if (g == NULL || c->role != ROLE_WORKER || c->gen != g->id)
+		return true;
+	for (i = 0; i < g->srv.nsites; i++) {
+		if (g->image[i] == -1 || c->sent[i] == g->version[i])
+			continue;
+		m.site = (uint8_t)i;
+		m.version = g->version[i];
+		if (ctl_send(c->ctl, &m, g->image[i]) == -1)
+			return false;	/* its queue is full: on POLLOUT */
+		c->sent[i] = g->version[i];
+	}
+	return true;
+}
+
+/* Keeps a child's log line as its last words, and passes it on. */
+static void
+hear(struct child *c, const struct ctl_msg *m)
+{
+	size_t n = m->len;
+	const char *text;
+
+	log_relay(m->data, n);
+	/* Its words, without the time and "gazette: " the line starts with. */
+	if ((text = memchr(m->data, ' ', n)) != NULL && (size_t)(text - m->data) + 10 < n &&
+	    memcmp(text, " gazette: ", 10) == 0)
+		text += 10;
+	else
+		text = m->data;
+	n -= (size_t)(text - m->data);
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		n--;
+	if (c->nlast == LAST_WORDS) {
+		memmove(c->last[0], c->last[1], sizeof(c->last[0]) * (LAST_WORDS - 1));
+		c->nlast--;
+	}
+	snprintf(c->last[c->nlast++], sizeof(c->last[0]), "%.*s", (int)n, text);
+}
+
+/* Reads what a child sent. */
+static void
+listen_to(struct supervisor *sv, struct child *c)
+{
+	struct ctl_msg m;
+	int fd;
+
+	while (ctl_recv(c->ctl, &m, &fd) == 1) {
+		if (m.type == CTL_LOG)
+			hear(c, &m);
+		else if (m.type == CTL_IMAGE && fd != -1) {
+			image_arrived(sv, c, &m, fd);
+			fd = -1;
+		}
+		if (fd != -1)
+			close(fd);
+	}
 }
 
 static void
-restart_missing(struct supervisor *sv)
+last_words(const struct child *c, char *out, size_t size)
 {
-	struct generation *g = sv->gen;
-	int i;
+	size_t o = 0;
 
-	sv->restart_pending = false;
-	for (i = 0; i < g->nworkers && !sv->stopping; i++)
-		if (g->pids[i] == 0 && spawn(sv, g, i) == 0)
-			log_info("worker %d restarted in slot %d", (int)g->pids[i], i);
+	out[0] = '\0';
+	for (int i = 0; i < c->nlast && o + 1 < size; i++)
+		o += (size_t)snprintf(out + o, size - o, "%s\"%s\"", i ? ", " : "", c->last[i]);
+	if (c->nlast == 0)
+		snprintf(out, size, "none");
+}
+
+/* A child of the live generation (or the next) died: say how, and replace it. */
+static void
+mourn(struct supervisor *sv, const struct child *c, int status)
+{
+	struct generation *g = find_generation(sv, c->gen);
+	const char *what = c->role == ROLE_WORKER ? "worker" : "indexer";
+	char how[64], words[3 * 260];
+	struct slot *s;
+
+	if (g == NULL || sv->stopping)
+		return;
+	s = c->role == ROLE_WORKER ? &g->workers[c->slot] : &g->indexer;
+	if (s->pid != c->pid)
+		return;
+	s->pid = 0;
+	if (WIFSIGNALED(status))
+		snprintf(how, sizeof(how), "died: %s", strsignal(WTERMSIG(status)));
+	else
+		snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(status));
+	last_words(c, words, sizeof(words));
+	log_err("%s %d %s; its last words: %s", what, (int)c->pid, how, words);
+	if (g == sv->next) {
+		/* The indexer of a generation not yet live: the reload fails. */
+		log_err("%s: the post index could not be built (%s %s)", sv->gen ?
+		    "reload failed, keeping the running configuration" : "cannot start", what,
+		    how);
+		sv->next = NULL;
+		signal_generation(sv, g->id, SIGTERM);
+		generation_free(g);
+		if (sv->gen == NULL)
+			sv->stopping = true;
+		return;
+	}
+	s->deaths = clock_ms() - c->started_ms < STABLE_MS ? s->deaths + 1 : 1;
+	s->retry_ms = clock_ms() + backoff_ms(s->deaths);
+	if (s->deaths >= CRASH_LOOP)
+		log_err("%s %s %d keeps dying (%d times in a row): trying again in %lld ms",
+		    what, c->role == ROLE_WORKER ? "slot" : "of generation",
+		    c->role == ROLE_WORKER ? c->slot : g->id, s->deaths,
+		    s->retry_ms - clock_ms());
 }
 
 static void
 reap(struct supervisor *sv)
 {
-	struct generation *g = sv->gen;
-	bool later = false;
-	int status, i;
+	struct child *c;
+	int status;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (i = 0; i < sv->nrefs && sv->refs[i].pid != pid; i++)
-			;
-		if (i == sv->nrefs)
+		if ((c = find_child(sv, pid)) == NULL)
 			continue;
-		struct worker_ref ref = sv->refs[i];
-		sv->refs[i] = sv->refs[--sv->nrefs];
-		if (ref.gen != g->id || sv->stopping)
-			continue;
-		/* A worker of the running generation died: say how, and replace it. */
-		if (WIFSIGNALED(status))
-			log_err("worker %d died: %s", (int)pid, strsignal(WTERMSIG(status)));
-		else
-			log_err("worker %d exited with status %d", (int)pid, WEXITSTATUS(status));
-		g->pids[ref.slot] = 0;
-		if (ms_since(&g->started[ref.slot]) < RESTART_BACKOFF_MS)
-			later = true;
-		else if (spawn(sv, g, ref.slot) == 0)
-			log_info("worker %d restarted in slot %d", (int)g->pids[ref.slot], ref.slot);
-	}
-	/* One that died at once is not restarted in a tight loop. */
-	if (later && !sv->restart_pending) {
-		clock_gettime(CLOCK_MONOTONIC, &sv->restart_at);
-		sv->restart_at.tv_sec += RESTART_BACKOFF_MS / 1000;
-		sv->restart_pending = true;
+		/* Its last lines may still be on their way. */
+		listen_to(sv, c);
+		mourn(sv, c, status);
+		close(c->ctl);
+		*c = sv->children[--sv->nchildren];
 	}
 }
+
+/* Refills the live generation's empty slots whose pause is over. */
+static void
+refill(struct supervisor *sv)
+{
+	struct generation *g = sv->gen;
+	long long now = clock_ms();
+	int seeds[CONFIG_MAX_HOSTS], i;
+
+	if (g == NULL || sv->stopping)
+		return;
+	for (i = 0; i < g->nworkers; i++)
+		if (g->workers[i].pid == 0 && g->workers[i].retry_ms <= now &&
+		    start_worker(sv, g, i))
+			log_info("worker %d restarted in slot %d", (int)g->workers[i].pid, i);
+	if (g->indexer.pid == 0 && g->indexer.retry_ms <= now) {
+		/* It starts from its own last images: nothing to read again. */
+		for (i = 0; i < CONFIG_MAX_HOSTS; i++)
+			seeds[i] = g->image[i];
+		if (start_indexer(sv, g, seeds))
+			log_info("indexer %d restarted", (int)g->indexer.pid);
+		else {
+			g->indexer.deaths++;
+			g->indexer.retry_ms = now + BACKOFF_MIN_MS;
+			log_err("cannot start the indexer: %s; trying again in %d ms",
+			    strerror(errno), BACKOFF_MIN_MS);
+		}
+	}
+}
+
+/* When refill has something to do next, or -1. */
+static long long
+next_refill_ms(const struct supervisor *sv)
+{
+	const struct generation *g = sv->gen;
+	long long next = -1;
+
+	if (g == NULL || sv->stopping)
+		return -1;
+	for (int i = 0; i < g->nworkers; i++)
+		if (g->workers[i].pid == 0 && (next == -1 || g->workers[i].retry_ms < next))
+			next = g->workers[i].retry_ms;
+	if (g->indexer.pid == 0 && (next == -1 || g->indexer.retry_ms < next))
+		next = g->indexer.retry_ms;
+	return next;
+}
+
+/* ---- Roots that move ----------------------------------------------------- */
+
+/*
+ * A root is opened once per generation, and workers are confined to the folder
+ * it was then. When its path leads elsewhere (a release deployed by swapping
+ * a symlink, a folder renamed into place), a new generation is started on the
+ * new folder. inotify on the folder holding each root says when to look; a
+ * timer looks anyway, for changes further up the path.
+ */
+static void
+rootwatch_arm(struct supervisor *sv)
+{
+	char path[CONFIG_PATH_MAX];
+	int i;
+
+	if (sv->rootwatch != -1)
+		close(sv->rootwatch);
+	sv->rootwatch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	for (i = 0; sv->rootwatch != -1 && i < sv->gen->cfg->nhosts; i++) {
+		snprintf(path, sizeof(path), "%s", sv->gen->cfg->hosts[i].root);
+		inotify_add_watch(sv->rootwatch, dirname(path), IN_CREATE | IN_MOVED_TO |
+		    IN_MOVED_FROM | IN_DELETE | IN_ATTRIB | IN_ONLYDIR);
+	}
+	sv->root_check_ms = clock_ms() + ROOT_CHECK_MS;
+}
+
+/* inotify saw a change beside a root: look soon (a swap may take two renames). */
+static void
+rootwatch_read(struct supervisor *sv)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	long long soon = clock_ms() + ROOT_SETTLE_MS;
+
+	while (read(sv->rootwatch, buf, sizeof(buf)) > 0)
+		if (sv->root_check_ms > soon)
+			sv->root_check_ms = soon;
+}
+
+/* Whether a root's path leads to another folder than its generation's; reloads if so. */
+static void
+check_roots(struct supervisor *sv)
+{
+	struct generation *g = sv->gen;
+	char why[CONFIG_PATH_MAX + 300];
+	struct stat st;
+	int i;
+
+	sv->root_check_ms = clock_ms() + ROOT_CHECK_MS;
+	if (g == NULL || sv->next != NULL || sv->stopping)
+		return;
+	for (i = 0; i < g->srv.nsites; i++) {
+		const char *root = g->cfg->hosts[i].root;
+		if (stat(root, &st) == -1) {
+			if (!g->root_missing[i])
+				log_warn("%s: root %s: %s; still serving the folder it was",
+				    g->cfg->hosts[i].name, root, strerror(errno));
+			g->root_missing[i] = true;
+			continue;
+		}
+		g->root_missing[i] = false;
+		if ((st.st_dev == g->root_dev[i] && st.st_ino == g->root_ino[i]) ||
+		    (st.st_dev == g->tried_dev[i] && st.st_ino == g->tried_ino[i]))
+			continue;
+		/* Tried once per folder: a reload that fails is not retried in a loop. */
+		g->tried_dev[i] = st.st_dev;
+		g->tried_ino[i] = st.st_ino;
+		snprintf(why, sizeof(why), "%s: root %s now leads to another folder; starting "
+		    "a generation confined to it", g->cfg->hosts[i].name, root);
+		reload(sv, why);
+		return;
+	}
+}
+
+/* ---- Signals and the loop ------------------------------------------------ */
 
 static void
 on_signal(struct supervisor *sv, int sig)
@@ -320,23 +869,28 @@ on_signal(struct supervisor *sv, int sig)
 		if (sv->stopping)
 			return;
 		log_info("%s: stopping %d worker(s) once their responses are out",
-		    sig == SIGTERM ? "SIGTERM" : "SIGINT", sv->nrefs);
+		    sig == SIGTERM ? "SIGTERM" : "SIGINT", sv->nchildren);
 		sv->stopping = true;
 		signal_generation(sv, -1, SIGTERM);
+		if (sv->next != NULL) {
+			generation_free(sv->next);
+			sv->next = NULL;
+		}
 		/*
 		 * The workers close their copies of the listening sockets; ours
 		 * must go too, or the kernel keeps accepting connections that no
 		 * one will serve until we exit: new clients are refused instead.
 		 */
-		for (int i = 0; i < sv->gen->srv.nlisteners; i++)
-			if (sv->gen->srv.listeners[i].fd != -1) {
-				close(sv->gen->srv.listeners[i].fd);
-				sv->gen->srv.listeners[i].fd = -1;
-			}
+		if (sv->gen != NULL)
+			for (int i = 0; i < sv->gen->srv.nlisteners; i++)
+				if (sv->gen->srv.listeners[i].fd != -1) {
+					close(sv->gen->srv.listeners[i].fd);
+					sv->gen->srv.listeners[i].fd = -1;
+				}
 		break;
 	case SIGHUP:
 		if (!sv->stopping)
-			reload(sv);
+			reload(sv, "SIGHUP");
 		break;
 	case SIGUSR1:
 		if (log_reopen() == -1)
@@ -350,46 +904,52 @@ on_signal(struct supervisor *sv, int sig)
 	}
 }
 
-/* Copies what the workers logged to the real destination. */
-static void
-relay_log(struct supervisor *sv)
-{
-	char buf[65536];
-	ssize_t n;
-
-	while ((n = read(sv->logpipe[0], buf, sizeof(buf))) > 0)
-		log_relay(buf, (size_t)n);
-}
-
 static int
 poll_timeout(const struct supervisor *sv)
 {
-	long long ms;
+	long long next = next_refill_ms(sv), now = clock_ms();
 
-	if (!sv->restart_pending)
+	if (sv->gen != NULL && !sv->stopping && (next == -1 || sv->root_check_ms < next))
+		next = sv->root_check_ms;
+	if (next == -1)
 		return -1;
-	ms = -ms_since(&sv->restart_at);
-	return ms < 0 ? 0 : (int)ms;
+	return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
 }
 
 static void
 loop(struct supervisor *sv)
 {
+	struct pollfd p[MAX_CHILDREN + 2];
 	struct signalfd_siginfo si;
-	struct pollfd p[2];
+	pid_t pids[MAX_CHILDREN];
+	struct child *c;
+	int n, i;
 
-	p[0] = (struct pollfd){ .fd = sv->sigfd, .events = POLLIN };
-	p[1] = (struct pollfd){ .fd = sv->logpipe[0], .events = POLLIN };
-	while (!sv->stopping || sv->nrefs > 0) {
-		if (poll(p, 2, poll_timeout(sv)) == -1 && errno != EINTR) {
+	while (!sv->stopping || sv->nchildren > 0) {
+		p[0] = (struct pollfd){ .fd = sv->sigfd, .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = sv->rootwatch, .events = POLLIN };
+		for (i = 0; i < sv->nchildren; i++) {
+			c = &sv->children[i];
+			pids[i] = c->pid;
+			p[i + 2] = (struct pollfd){ .fd = c->ctl, .events = POLLIN |
+			    (deliver_images(sv, c) ? 0 : POLLOUT) };
+		}
+		n = sv->nchildren;
+		if (poll(p, (nfds_t)n + 2, poll_timeout(sv)) == -1 && errno != EINTR) {
 			log_err("poll: %s", strerror(errno));
 			return;
 		}
+		/* Children first: a child's last words come before its death is told. */
+		for (i = 0; i < n; i++)
+			if (p[i + 2].revents && (c = find_child(sv, pids[i])) != NULL)
+				listen_to(sv, c);
 		while (read(sv->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 			on_signal(sv, (int)si.ssi_signo);
-		relay_log(sv);
-		if (sv->restart_pending && poll_timeout(sv) == 0)
-			restart_missing(sv);
+		if (sv->rootwatch != -1 && (p[1].revents & POLLIN))
+			rootwatch_read(sv);
+		refill(sv);
+		if (clock_ms() >= sv->root_check_ms)
+			check_roots(sv);
 	}
 }
 
@@ -428,20 +988,26 @@ daemonize(void)
 int
 supervisor_run(struct config *cfg, supervisor_load_fn load, void *arg, bool foreground)
 {
-	struct supervisor sv = { .load = load, .load_arg = arg, .sigfd = -1 };
+	static struct supervisor sv;
+	int seeds[CONFIG_MAX_HOSTS];
 	char err[1200];
-	int w;
+	int status = 0;
 
+	memset(&sv, 0, sizeof(sv));
+	sv.load = load;
+	sv.load_arg = arg;
+	sv.sigfd = -1;
+	sv.rootwatch = -1;
 	signal(SIGPIPE, SIG_IGN);
 	/* Load, bind and check everything while errors still reach the terminal. */
-	if ((sv.gen = generation_load(cfg, NULL, 1, err, sizeof(err))) == NULL) {
+	if ((sv.next = generation_load(cfg, NULL, 1, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
 		free(cfg);
 		return 1;
 	}
 	if (!foreground && daemonize() == -1) {
 		log_err("cannot daemonize: %s", strerror(errno));
-		generation_free(sv.gen);
+		generation_free(sv.next);
 		return 1;
 	}
 	sigemptyset(&sv.sigs);
@@ -451,23 +1017,25 @@ supervisor_run(struct config *cfg, supervisor_load_fn load, void *arg, bool fore
 	sigaddset(&sv.sigs, SIGUSR1);
 	sigaddset(&sv.sigs, SIGCHLD);
 	if (sigprocmask(SIG_BLOCK, &sv.sigs, &sv.oldmask) == -1 ||
-	    (sv.sigfd = signalfd(-1, &sv.sigs, SFD_NONBLOCK | SFD_CLOEXEC)) == -1 ||
-	    pipe2(sv.logpipe, O_CLOEXEC) == -1) {
+	    (sv.sigfd = signalfd(-1, &sv.sigs, SFD_NONBLOCK | SFD_CLOEXEC)) == -1) {
 		log_err("supervisor set-up: %s", strerror(errno));
-		generation_free(sv.gen);
+		generation_free(sv.next);
 		return 1;
 	}
-	fcntl(sv.logpipe[0], F_SETFL, O_NONBLOCK);
-	for (w = 0; w < sv.gen->nworkers; w++)
-		spawn(&sv, sv.gen, w);
-	log_info("gazette started: %d worker(s), gemini://%s:%d/", sv.gen->nworkers,
-	    cfg->hosts[0].name, cfg->gemini_port);
+	seeds_from(NULL, sv.next, seeds);
+	if (!start_indexer(&sv, sv.next, seeds)) {
+		log_err("cannot start the indexer: %s", strerror(errno));
+		generation_free(sv.next);
+		return 1;
+	}
 	loop(&sv);
-	relay_log(&sv);
+	if (sv.gen == NULL)
+		status = 1;	/* it never went live: the reason is in the log */
 	generation_free(sv.gen);
+	generation_free(sv.next);
 	close(sv.sigfd);
-	close(sv.logpipe[0]);
-	close(sv.logpipe[1]);
+	if (sv.rootwatch != -1)
+		close(sv.rootwatch);
 	log_info("gazette stopped");
-	return 0;
+	return status;
 }

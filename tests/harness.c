@@ -499,9 +499,9 @@ gemini_path(const struct gazette *g, const char *path, struct reply *r)
 }
 
 int
-gazette_workers(const struct gazette *g, pid_t *pids, int max)
+gazette_children(const struct gazette *g, const char *name, pid_t *pids, int max)
 {
-	char path[300], buf[512], *p;
+	char path[300], buf[512], *p, *open;
 	struct dirent *de;
 	int n = 0, ppid;
 	FILE *f;
@@ -517,12 +517,29 @@ gazette_workers(const struct gazette *g, pid_t *pids, int max)
 			continue;
 		/* "pid (comm) state ppid ...": comm may hold spaces, so parse after ')'. */
 		if (fgets(buf, sizeof(buf), f) != NULL && (p = strrchr(buf, ')')) != NULL &&
-		    sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == g->pid)
+		    (open = strchr(buf, '(')) != NULL &&
+		    sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == g->pid &&
+		    (size_t)(p - open - 1) == strlen(name) && strncmp(open + 1, name,
+		    strlen(name)) == 0)
 			pids[n++] = (pid_t)atoi(de->d_name);
 		fclose(f);
 	}
 	closedir(d);
 	return n;
+}
+
+int
+gazette_workers(const struct gazette *g, pid_t *pids, int max)
+{
+	return gazette_children(g, "gazette-worker", pids, max);
+}
+
+pid_t
+gazette_indexer(const struct gazette *g)
+{
+	pid_t pid;
+
+	return gazette_children(g, "gazette-indexer", &pid, 1) == 1 ? pid : 0;
 }
 
 const char *

@@ -80,5 +80,11 @@ void gemini_path(const struct gazette *g, const char *path, struct reply *r);
 /* The worker processes of g (children of its supervisor); returns how many. */
 int gazette_workers(const struct gazette *g, pid_t *pids, int max);
 
+/* Its children whose process name is name ("gazette-worker"); returns how many. */
+int gazette_children(const struct gazette *g, const char *name, pid_t *pids, int max);
+
+/* Its indexer process, or 0. */
+pid_t gazette_indexer(const struct gazette *g);
+
 /* Reads "Key:" of /proc/PID/status into buf; NULL when absent. */
 const char *proc_status(pid_t pid, const char *key, char *buf, size_t size);

@@ -1,8 +1,9 @@
 /*
  * The archive at scale: writes N synthetic posts (default 100,000) over many
- * years into a scratch folder, scans them with the real store, and reports the
- * scan time, the memory it took, and the time to build and render the home,
- * a month and a post page as gemtext (median and p99 over many rounds).
+ * years into a scratch folder, scans them as the indexer does, builds the
+ * index image and maps it as a worker does, and reports the scan and build
+ * times, the image's size, and the time to build and render the home, a
+ * month and a post page as gemtext (median and p99 over many rounds).
  *
  *   archive-bench [-n posts] [-r rounds] [-k]   (-k keeps the scratch folder)
  */
@@ -19,8 +20,10 @@
 
 #include "doc.h"
 #include "gemtext.h"
+#include "indexer.h"
 #include "log.h"
 #include "pages.h"
+#include "postdir.h"
 #include "store.h"
 
 static double
@@ -98,7 +101,7 @@ enum page { HOME, MONTH, POST };
 static size_t
 render(struct store *s, enum page which, long post)
 {
-	const struct store_index *x = store_refresh(s);
+	const struct index *x = store_index(s);
 	struct pages_site site = { "Bench", "A benchmark capsule.", 10 };
 	struct evbuffer *out = evbuffer_new();
 	struct post full;
@@ -111,10 +114,10 @@ render(struct store *s, enum page which, long post)
 		pages_home(&d, &site, x);
 		break;
 	case MONTH:
-		pages_month(&d, x, x->posts[post]->meta.year, x->posts[post]->meta.month);
+		pages_month(&d, x, x->posts[post].year, x->posts[post].month);
 		break;
 	case POST:
-		if (store_load(s, x->posts[post], &full) == 0) {
+		if (store_load(s, &x->posts[post], &full) == STORE_LOADED) {
 			pages_post(&d, x, (size_t)post, &full);
 			post_free(&full);
 		}
@@ -151,10 +154,13 @@ main(int argc, char **argv)
 {
 	char dir[] = "/tmp/gazette-archive-bench.XXXXXX", posts[64], cmd[128];
 	long n = 100000, rss0, rss1;
-	int rounds = 1000, keep = 0, ch, rootfd;
+	int rounds = 1000, keep = 0, ch, rootfd, fd;
+	size_t posts_n, skipped_n, size;
+	struct postdir *pd;
 	struct store *s;
-	struct store_stats st;
-	double t0, t_write;
+	char err[256];
+	double t0, t_write, t_scan, t_build;
+	void *img;
 
 	while ((ch = getopt(argc, argv, "n:r:k")) != -1) {
 		if (ch == 'n')
@@ -182,24 +188,44 @@ main(int argc, char **argv)
 	rss0 = rss_kib();
 	rootfd = open(dir, O_RDONLY | O_DIRECTORY);
 	t0 = now_us();
-	s = store_new(rootfd, dir, 1 << 20, "bench");
-	if (s == NULL) {
-		fprintf(stderr, "store_new failed\n");
+	if ((pd = postdir_new(rootfd, 1 << 20, "bench")) == NULL) {
+		fprintf(stderr, "postdir_new failed\n");
 		return 1;
 	}
-	store_stats(s, &st);
+	postdir_follow(pd);
+	postdir_rescan(pd);
+	postdir_counts(pd, &posts_n, &skipped_n);
+	t_scan = now_us() - t0;
 	rss1 = rss_kib();
+	t0 = now_us();
+	img = postdir_image(pd, 1, &size);
+	t_build = now_us() - t0;
+	if (img == NULL || (fd = indexer_seal(img, size)) == -1) {
+		fprintf(stderr, "building the image failed\n");
+		return 1;
+	}
+	free(img);
+	s = store_new(rootfd, 1 << 20);
+	if (s == NULL || store_set_image(s, fd, err, sizeof(err)) == -1) {
+		fprintf(stderr, "mapping the image failed: %s\n", s ? err : "out of memory");
+		return 1;
+	}
+	close(fd);
 	printf("archive bench: %ld posts written in %.1f s\n\n", n, t_write / 1e6);
 	printf("| measure | value |\n|---|---|\n");
-	printf("| start-up scan | %.0f ms (%zu posts indexed, %zu skipped) |\n",
-	    (now_us() - t0) / 1e3, st.posts, st.skipped);
-	printf("| index memory (RSS growth) | %.1f MiB |\n", (rss1 - rss0) / 1024.0);
-	printf("| process RSS after scan | %.1f MiB |\n\n", rss1 / 1024.0);
+	printf("| indexer: start-up scan | %.0f ms (%zu posts indexed, %zu skipped) |\n",
+	    t_scan / 1e3, posts_n, skipped_n);
+	printf("| indexer: memory of its records (RSS growth) | %.1f MiB |\n",
+	    (rss1 - rss0) / 1024.0);
+	printf("| indexer: image build | %.0f ms |\n", t_build / 1e3);
+	printf("| index image, shared by every worker | %.1f MiB |\n\n",
+	    size / (1024.0 * 1024.0));
 	printf("| page   | median µs | p99 µs | bytes |\n|---|---|---|---|\n");
-	measure(s, "home", HOME, rounds, (long)st.posts);
-	measure(s, "month", MONTH, rounds, (long)st.posts);
-	measure(s, "post", POST, rounds, (long)st.posts);
+	measure(s, "home", HOME, rounds, (long)posts_n);
+	measure(s, "month", MONTH, rounds, (long)posts_n);
+	measure(s, "post", POST, rounds, (long)posts_n);
 	store_free(s);
+	postdir_free(pd);
 	close(rootfd);
 	if (!keep) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

@@ -49,7 +49,7 @@ static void
 check_line(const char *line, size_t len, size_t size)
 {
 	static const char *const snis[] = { NULL, "localhost", "xn--gmeaux-bva.example" };
-	struct request_ctx ctx = { "192.0.2.1", snis[size % 3], NULL };
+	struct request_ctx ctx = { "192.0.2.1", snis[size % 3], NULL, false };
 	const struct site *site;
 	const char *meta = NULL;
 	struct url u;

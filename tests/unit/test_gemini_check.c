@@ -148,7 +148,7 @@ static void
 run(const char *line, size_t len, const char *sni, int want_status, const char *want_site,
     const char *want_path)
 {
-	struct request_ctx ctx = { "127.0.0.1", sni, NULL };
+	struct request_ctx ctx = { "127.0.0.1", sni, NULL, false };
 	const struct site *site = NULL;
 	const char *meta = NULL;
 	char *buf = NULL;

@@ -1,0 +1,47 @@
+/*
+ * The control channel between the supervisor and each of its children (a
+ * worker, the indexer): one SOCK_SEQPACKET socketpair, so every message
+ * arrives whole or not at all. Children send their log lines up; the
+ * indexer sends each new post index image up (a descriptor passed along),
+ * and the supervisor hands it down to the workers.
+ */
+#ifndef GAZETTE_CTL_H
+#define GAZETTE_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CTL_DATA_MAX 4096	/* a log line; longer ones are cut */
+
+enum ctl_type {
+	CTL_LOG = 1,		/* data: one log line, ending in '\n' */
+	CTL_IMAGE = 2,		/* site, version; a memfd with the index image */
+};
+
+struct ctl_msg {
+	uint8_t type;
+	uint8_t site;		/* which host, in configuration order */
+	uint16_t len;		/* bytes of data */
+	uint32_t pad;
+	uint64_t version;
+	char data[CTL_DATA_MAX];
+};
+
+/* A connected pair, both ends close-on-exec and non-blocking. */
+int ctl_pair(int fds[2]);
+
+/*
+ * Sends m (its header and len bytes of data) and, when passfd is not -1, that
+ * descriptor along. Returns 0; -1 with errno EAGAIN when the peer's queue is
+ * full (nothing was sent), or another errno when the peer is gone.
+ */
+int ctl_send(int fd, const struct ctl_msg *m, int passfd);
+
+/*
+ * Receives one message into m. A descriptor that came with it is stored in
+ * *passfd (else -1); the caller closes it. Returns 1 for a message, 0 when
+ * none is waiting, -1 when the peer is gone or sent something malformed.
+ */
+int ctl_recv(int fd, struct ctl_msg *m, int *passfd);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * A site's posts/ folder as the indexer follows it: every .txt file by name
+ * with the file it was read from (device, inode, size, modification time) and
+ * its parsed metadata. Only a file whose identity changed is read again, so a
+ * rescan costs a stat per file and a read per changed one; the index image
+ * is built from these records when something changed.
+ *
+ * posts/ itself may come and go: created after start, deleted, renamed away
+ * and back, replaced by another folder. A rescan first checks which folder
+ * the name leads to now and follows it.
+ *
+ * A file still being written is left alone: told that it was modified and
+ * not yet closed (postdir_event), the folder keeps its previous record until
+ * the writer closes it or POSTDIR_WRITE_GRACE_MS pass without news.
+ */
+#ifndef GAZETTE_POSTDIR_H
+#define GAZETTE_POSTDIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "index.h"
+
+#define POSTDIR_WRITE_GRACE_MS 2000
+
+struct postdir;
+
+/* posts/ under rootfd; label names the host in the log. */
+struct postdir *postdir_new(int rootfd, size_t max_post_size, const char *label);
+void postdir_free(struct postdir *p);
+
+/*
+ * Takes the records of an earlier image of the same folder (a reload's), so
+ * that the first rescan reads only what changed since. Files it names are
+ * not read again, nor warned about again, while they stay the same.
+ */
+int postdir_seed(struct postdir *p, const struct index *x);
+
+/*
+ * Follows posts/ to the folder it names now: true when that is another one
+ * than before, or it appeared or went away (then rescan it).
+ */
+bool postdir_follow(struct postdir *p);
+
+/* Reads the whole folder: what appeared, changed or vanished. */
+void postdir_rescan(struct postdir *p);
+
+/* The open posts/ folder, or -1 while there is none. */
+int postdir_fd(const struct postdir *p);
+
+/* What inotify told of a file in posts/. */
+enum postdir_change {
+	POSTDIR_WRITING,	/* created or modified, still open (IN_CREATE, IN_MODIFY) */
+	POSTDIR_DONE,		/* closed, moved or deleted */
+	POSTDIR_TOUCHED,	/* its attributes (IN_ATTRIB): no news of a writer */
+};
+void postdir_event(struct postdir *p, const char *name, enum postdir_change what);
+
+/*
+ * Applies the pending changes whose writers are done. Returns how many ms
+ * until a writer's grace runs out (call again then), or -1 when nothing waits.
+ */
+long postdir_apply(struct postdir *p);
+
+/* Whether anything changed since the last image. */
+bool postdir_changed(const struct postdir *p);
+
+/* Builds the image of the current records (a malloc'd buffer of *size bytes). */
+void *postdir_image(struct postdir *p, unsigned long version, size_t *size);
+
+/* Counts, for the log and the benchmark. */
+void postdir_counts(const struct postdir *p, size_t *posts, size_t *skipped);
+
+#endif
