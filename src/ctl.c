@@ -1,6 +1,7 @@
 #include "ctl.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -40,6 +41,16 @@ ctl_send(int fd, const struct ctl_msg *m, int passfd)
 		n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (n == -1 && errno == EINTR);
 	return n == -1 ? -1 : 0;
+}
+
+int
+ctl_send_type(int fd, enum ctl_type type)
+{
+	struct ctl_msg m;
+
+	memset(&m, 0, offsetof(struct ctl_msg, data));
+	m.type = (uint8_t)type;
+	return ctl_send(fd, &m, -1);
 }
 
 int

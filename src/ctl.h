@@ -16,7 +16,12 @@
 enum ctl_type {
 	CTL_LOG = 1,		/* data: one log line, ending in '\n' */
 	CTL_IMAGE = 2,		/* site, version; a memfd with the index image */
+	CTL_READY = 3,		/* a worker: confined, about to accept */
+	CTL_RETIRED = 4,	/* a worker: SIGTERM, no longer accepting */
 };
+
+/* Sends a message of this type and nothing else; as ctl_send. */
+int ctl_send_type(int fd, enum ctl_type type);
 
 struct ctl_msg {
 	uint8_t type;

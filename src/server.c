@@ -320,6 +320,9 @@ server_stop(struct server *s)
 		close(s->listeners[i].fd);
 		s->listeners[i].fd = -1;
 	}
+	/* A reload's handover waits for this: no request reaches the old configuration now. */
+	if (s->ctl != -1)
+		ctl_send_type(s->ctl, CTL_RETIRED);
 	conn_close_idle(s);
 	if (s->nconns == 0)
 		event_base_loopexit(s->base, NULL);

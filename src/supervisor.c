@@ -64,6 +64,7 @@
 #define LAST_WORDS 3		/* lines kept of what each child said last */
 #define ROOT_CHECK_MS 2000	/* the roots are compared with their paths this often */
 #define ROOT_SETTLE_MS 100	/* ... and this long after a change next to one */
+#define HANDOVER_MS 5000	/* the longest each step of a handover waits */
 
 enum role {
 	ROLE_WORKER,
@@ -77,6 +78,8 @@ struct child {
 	int slot;		/* a worker's place in its generation */
 	int ctl;		/* the supervisor's end of its channel */
 	unsigned long sent[CONFIG_MAX_HOSTS];	/* image versions a worker has */
+	bool ready;		/* a worker: confined and accepting */
+	bool retired;		/* a worker: no longer accepting */
 	char last[LAST_WORDS][256];	/* what it said last, oldest first */
 	int nlast;
 	long long started_ms;
@@ -120,6 +123,15 @@ struct supervisor {
 	supervisor_load_fn load;
 	void *load_arg;
 	bool stopping;
+	/*
+	 * A reload hands over in two steps: the old generation is told to stop
+	 * once the new one's workers are ready, and the reload is done once the
+	 * old workers no longer accept; so no moment has nobody accepting, and
+	 * no request after "reloaded" meets the old configuration.
+	 */
+	int retiring;			/* the generation handing over, or 0 */
+	bool retire_sent;		/* ... it was told to stop */
+	long long handover_ms;		/* when the current step began */
 	int rootwatch;			/* inotify on the folders that hold the roots */
 	long long root_check_ms;	/* when to compare the roots with their paths */
 };
@@ -360,6 +372,7 @@ worker_main(struct supervisor *sv, struct generation *g, int ctl, pid_t supervis
 	}
 	if (server_prepare(&g->srv, ctl) == -1 || confine(g, SANDBOX_WORKER, supervisor) == -1)
 		_exit(1);
+	ctl_send_type(ctl, CTL_READY);
 	log_info("worker %d: serving", (int)getpid());
 	rc = server_run(&g->srv);
 	log_flush();
@@ -506,6 +519,42 @@ seeds_from(const struct generation *from, const struct generation *g, int *seeds
 
 static void rootwatch_arm(struct supervisor *sv);
 
+/* Whether a worker of generation gen has not yet reached the point (ready or retired). */
+static bool
+workers_pending(const struct supervisor *sv, int gen, bool retired)
+{
+	for (int i = 0; i < sv->nchildren; i++) {
+		const struct child *c = &sv->children[i];
+		if (c->role == ROLE_WORKER && c->gen == gen && !(retired ? c->retired : c->ready))
+			return true;
+	}
+	return false;
+}
+
+/* Moves a reload's handover on, as its workers report (or HANDOVER_MS pass). */
+static void
+handover(struct supervisor *sv, bool now)
+{
+	bool timeout = clock_ms() - sv->handover_ms >= HANDOVER_MS;
+
+	if (sv->retiring == 0)
+		return;
+	if (!sv->retire_sent) {
+		if (!now && !timeout && workers_pending(sv, sv->gen->id, false))
+			return;
+		/* The new workers accept on the same sockets; the old ones finish and go. */
+		signal_generation(sv, sv->retiring, SIGTERM);
+		sv->retire_sent = true;
+		sv->handover_ms = clock_ms();
+		if (!now)
+			return;
+	}
+	if (!now && !timeout && workers_pending(sv, sv->retiring, true))
+		return;
+	log_info("reloaded: generation %d, %d worker(s)", sv->gen->id, sv->gen->nworkers);
+	sv->retiring = 0;
+}
+
 /* g has every image: its workers start, the previous generation's children go. */
 static void
 go_live(struct supervisor *sv, struct generation *g)
@@ -532,9 +581,11 @@ go_live(struct supervisor *sv, struct generation *g)
 		log_info("gazette started: %d worker(s), gemini://%s:%d/", g->nworkers,
 		    g->cfg->hosts[0].name, g->cfg->gemini_port);
 	else {
-		/* The new workers accept on the same sockets; the old ones finish and go. */
-		signal_generation(sv, old->id, SIGTERM);
-		log_info("reloaded: generation %d, %d worker(s)", g->id, g->nworkers);
+		/* A handover still under way (reloads in quick succession) ends now. */
+		handover(sv, true);
+		sv->retiring = old->id;
+		sv->retire_sent = false;
+		sv->handover_ms = clock_ms();
 		generation_free(old);
 	}
 	rootwatch_arm(sv);
@@ -658,6 +709,10 @@ listen_to(struct supervisor *sv, struct child *c)
 	while (ctl_recv(c->ctl, &m, &fd) == 1) {
 		if (m.type == CTL_LOG)
 			hear(c, &m);
+		else if (m.type == CTL_READY)
+			c->ready = true;
+		else if (m.type == CTL_RETIRED)
+			c->retired = true;
 		else if (m.type == CTL_IMAGE && fd != -1) {
 			image_arrived(sv, c, &m, fd);
 			fd = -1;
@@ -871,6 +926,7 @@ on_signal(struct supervisor *sv, int sig)
 		log_info("%s: stopping %d worker(s) once their responses are out",
 		    sig == SIGTERM ? "SIGTERM" : "SIGINT", sv->nchildren);
 		sv->stopping = true;
+		sv->retiring = 0;
 		signal_generation(sv, -1, SIGTERM);
 		if (sv->next != NULL) {
 			generation_free(sv->next);
@@ -911,6 +967,8 @@ poll_timeout(const struct supervisor *sv)
 
 	if (sv->gen != NULL && !sv->stopping && (next == -1 || sv->root_check_ms < next))
 		next = sv->root_check_ms;
+	if (sv->retiring != 0 && (next == -1 || sv->handover_ms + HANDOVER_MS < next))
+		next = sv->handover_ms + HANDOVER_MS;
 	if (next == -1)
 		return -1;
 	return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
@@ -947,6 +1005,7 @@ loop(struct supervisor *sv)
 			on_signal(sv, (int)si.ssi_signo);
 		if (sv->rootwatch != -1 && (p[1].revents & POLLIN))
 			rootwatch_read(sv);
+		handover(sv, false);
 		refill(sv);
 		if (clock_ms() >= sv->root_check_ms)
 			check_roots(sv);

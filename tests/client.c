@@ -16,14 +16,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "load.h"
 
 /* Connects to 127.0.0.1:port, from source when given. */
 static int

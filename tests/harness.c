@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "load.h"
 #include "test.h"
 
 #define START_TIMEOUT_MS 15000
@@ -106,14 +107,6 @@ gazette_binary(void)
 	const char *bin = getenv("GAZETTE");
 
 	return bin && *bin ? bin : "build/gazette";
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
 }
 
 char *

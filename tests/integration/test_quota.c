@@ -7,16 +7,9 @@
 #include <time.h>
 
 #include "client.h"
+#include "load.h"
 #include "harness.h"
 #include "test.h"
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
 
 static const char *
 header_of(const struct gazette *g, const char *path, char *buf, size_t size)
