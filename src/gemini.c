@@ -290,7 +290,7 @@ route(const struct server *s, const struct site *site, const struct request_ctx 
 	int status;
 
 	route_match(u->path, &rt);
-	if (rt.kind == ROUTE_STATIC || rt.kind == ROUTE_POST_TEXT || rt.kind == ROUTE_CAPS) {
+	if (rt.kind == ROUTE_STATIC || rt.kind == ROUTE_CAPS) {
 		serve_static(site, u, r);
 		return;
 	}
@@ -309,6 +309,21 @@ route(const struct server *s, const struct site *site, const struct request_ctx 
 	x = store_index(site->store);
 	if (rt.kind == ROUTE_SEARCH) {
 		send_search(s, site, u, r);
+		return;
+	}
+	/* A post's file, as it is: only the one the index knows, never one half written. */
+	if (rt.kind == ROUTE_POST_TEXT) {
+		switch (store_check(site->store, rt.name)) {
+		case STORE_LOADED:
+			serve_static(site, u, r);
+			break;
+		case STORE_GONE:
+			header(r, 51, "Not found");
+			break;
+		case STORE_BUSY:
+			header(r, 40, "This post is being updated; try again in a moment");
+			break;
+		}
 		return;
 	}
 	/* The query plays no part in these pages: the path alone is the key. */

@@ -381,7 +381,9 @@ send_post(const struct site *site, const char *stem, struct response *r)
 		return -1;
 	switch (store_load(site->store, &x->posts[i], &full)) {
 	case STORE_GONE:
-		return -1;
+		/* Indexed a moment ago, gone now: not a file to serve as it is. */
+		send_error(r, 51, "Not found");
+		return 0;
 	case STORE_BUSY:
 		send_error(r, 40, "This post is being updated; try again in a moment");
 		return 0;
@@ -553,8 +555,17 @@ serve(struct menu_arg *a, const struct gopher_request *rq, struct response *r)
 	}
 	if (rt.kind == ROUTE_POST_TEXT) {
 		/* Not a post (a skipped file, say): the file, as Gemini serves it. */
-		if (send_post(site, rt.name, r) == -1)
-			return serve_static(a, rq->path, r);
+		if (send_post(site, rt.name, r) == -1) {
+			switch (store_check(site->store, rt.name)) {
+			case STORE_LOADED:
+				return serve_static(a, rq->path, r);
+			case STORE_GONE:
+				return -1;
+			case STORE_BUSY:
+				send_error(r, 40, "This post is being updated; try again in a moment");
+				return 0;
+			}
+		}
 	} else {
 		doc_init(&d);
 		if (rt.kind == ROUTE_SEARCH)
@@ -569,7 +580,8 @@ serve(struct menu_arg *a, const struct gopher_request *rq, struct response *r)
 	}
 	if (built == PAGES_NOT_FOUND)
 		return -1;
-	if (rt.kind != ROUTE_SEARCH && r->status == 20)
+	/* A file streamed from disk is not a page to keep. */
+	if (rt.kind != ROUTE_SEARCH && r->status == 20 && r->fd == -1)
 		cache_put(site->cache, x->version, key, r->status, r->out);
 	return 0;
 }

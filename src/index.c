@@ -620,6 +620,24 @@ index_find_tag(const struct index *x, const char *name)
 	return -1;
 }
 
+long
+index_find_skipped(const struct index *x, const char *name)
+{
+	size_t lo = 0, hi = x->nskipped;
+	int c;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if ((c = strcmp(name, index_str(x, x->skipped[mid].name))) == 0)
+			return (long)mid;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
 void
 index_tag_slug(const char *name, char *out, size_t size)
 {

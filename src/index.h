@@ -142,6 +142,8 @@ long index_find_month(const struct index *x, int year, int month);
 /* The first month of year, or -1; months of a year are contiguous. */
 long index_find_year(const struct index *x, int year);
 long index_find_tag(const struct index *x, const char *name);
+/* A skipped file by name ("empty.txt"). */
+long index_find_skipped(const struct index *x, const char *name);
 
 /*
  * The slug of a tag or source name, into out: folded, with every run of

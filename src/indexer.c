@@ -206,6 +206,7 @@ on_event(struct isite *sites, int n, const struct inotify_event *ev)
 
 	if (ev->mask & IN_Q_OVERFLOW) {
 		/* Events were lost: only a full look tells what changed. */
+		log_warn("inotify: too many changes at once; reading every posts/ again");
 		for (i = 0; i < n; i++)
 			sites[i].follow = sites[i].rescan = true;
 		return;

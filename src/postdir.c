@@ -112,18 +112,27 @@ forget(struct postdir *p, const char *name)
 	}
 }
 
-/* Reads and parses posts/NAME, warning once about what is wrong with it. */
-static struct entry *
-read_entry(struct postdir *p, const char *name, int fd, const struct stat *st)
+/*
+ * Reads and parses posts/NAME into *e (NULL: not a post), warning once about
+ * what is wrong with it. -1 when a writer cut it short as it was read.
+ */
+static int
+read_entry(struct postdir *p, const char *name, int fd, const struct stat *st,
+    struct entry **out)
 {
 	char text[POST_WARNING_TEXT_MAX];
 	struct entry *e;
 	struct post meta;
 	const char *why;
+	int rc;
 
-	if (store_read_post(fd, name, st, p->max_size, POST_META, &meta, &why) == -1) {
+	*out = NULL;
+	if ((rc = store_read_post(fd, name, st, p->max_size, POST_META, &meta, &why)) ==
+	    STORE_READ_TORN)
+		return -1;
+	if (rc == -1) {
 		log_warn("%s: posts/%s: skipped: %s", p->label, name, why ? why : "unreadable");
-		return NULL;
+		return 0;
 	}
 	if (meta.warnings)
 		log_warn("%s: posts/%s: %s", p->label, name,
@@ -131,13 +140,18 @@ read_entry(struct postdir *p, const char *name, int fd, const struct stat *st)
 	if ((e = entry_new(&meta)) == NULL)
 		log_err("%s: posts/%s: out of memory", p->label, name);
 	post_free(&meta);
-	return e;
+	*out = e;
+	return 0;
 }
+
+static void mark_pending(struct postdir *p, const char *name);
+static void mark_writing(struct postdir *p, const char *name, bool on);
 
 /* Brings one file's record up to date; reads it only when it changed. */
 static void
 update_file(struct postdir *p, const char *name)
 {
+	struct entry *e;
 	struct file_rec *f;
 	struct stat st;
 	int fd;
@@ -157,12 +171,20 @@ update_file(struct postdir *p, const char *name)
 		forget(p, name);
 		return;
 	}
+	if (read_entry(p, name, fd, &st, &e) == -1) {
+		/* A writer is at work after all: as if inotify had said so. */
+		close(fd);
+		mark_writing(p, name, true);
+		mark_pending(p, name);
+		return;
+	}
 	if ((f = rec_get(p, name)) == NULL) {
+		free(e);
 		close(fd);
 		return;
 	}
 	free(f->post);
-	f->post = read_entry(p, name, fd, &st);
+	f->post = e;
 	index_file_set(&f->file, &st);
 	close(fd);
 	p->changed = true;
@@ -391,14 +413,17 @@ postdir_apply(struct postdir *p)
 	long left, next = -1;
 
 	while (strmap_next(&p->pending, &i, &name, &value)) {
-		if ((left = grace_left(p, name)) > 0) {
-			if (next == -1 || left < next)
-				next = left;
-			continue;
+		if ((left = grace_left(p, name)) == 0) {
+			update_file(p, name);
+			/* Cut short as it was read: its writer gets its grace after all. */
+			if ((left = grace_left(p, name)) == 0) {
+				strmap_del(&p->pending, name);
+				free(value);
+				continue;
+			}
 		}
-		update_file(p, name);
-		strmap_del(&p->pending, name);
-		free(value);
+		if (next == -1 || left < next)
+			next = left;
 	}
 	return next;
 }

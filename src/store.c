@@ -162,6 +162,12 @@ store_read_post(int fd, const char *name, const struct stat *st, size_t max_size
 		*why = "out of memory";
 		return -1;
 	}
+	/* Shorter than it was a moment ago: cut while we read. */
+	if (len < ((size_t)st->st_size < max_size ? (size_t)st->st_size : max_size)) {
+		free(data);
+		*why = "changed while being read";
+		return STORE_READ_TORN;
+	}
 	rc = post_parse(name, data, len, (long long)st->st_mtime, mode, p, why);
 	free(data);
 	if (rc == 0 && (size_t)st->st_size > max_size)
@@ -176,7 +182,7 @@ store_load(const struct store *s, const struct index_post *sp, struct post *out)
 	char path[sizeof(STORE_POSTS_DIR) + NAME_MAX + 2];
 	struct stat st, after;
 	enum store_load rc = STORE_LOADED;
-	int fd;
+	int fd, read;
 
 	if (snprintf(path, sizeof(path), STORE_POSTS_DIR "/%s.txt", stem) >= (int)sizeof(path) ||
 	    (fd = store_open_post(s->rootfd, path, &st)) == -1)
@@ -188,8 +194,8 @@ store_load(const struct store *s, const struct index_post *sp, struct post *out)
 	 */
 	if (!index_file_is(&sp->file, &st))
 		rc = STORE_BUSY;
-	else if (store_read_post(fd, path, &st, s->max_size, POST_FULL, out, &why) == -1)
-		rc = STORE_GONE;
+	else if ((read = store_read_post(fd, path, &st, s->max_size, POST_FULL, out, &why)) != 0)
+		rc = read == STORE_READ_TORN ? STORE_BUSY : STORE_GONE;
 	/* Written to while we read (in place, same inode): what we read may be torn. */
 	else if (fstat(fd, &after) == -1 || !index_file_is(&sp->file, &after)) {
 		post_free(out);
@@ -197,6 +203,27 @@ store_load(const struct store *s, const struct index_post *sp, struct post *out)
 	}
 	close(fd);
 	return rc;
+}
+
+enum store_load
+store_check(const struct store *s, const char *stem)
+{
+	char path[sizeof(STORE_POSTS_DIR) + NAME_MAX + 2];
+	const struct index_file *f;
+	struct stat st;
+	long i;
+
+	if (snprintf(path, sizeof(path), STORE_POSTS_DIR "/%s.txt", stem) >= (int)sizeof(path))
+		return STORE_GONE;
+	if ((i = index_find_post(&s->index, stem)) >= 0)
+		f = &s->index.posts[i].file;
+	else if ((i = index_find_skipped(&s->index, path + sizeof(STORE_POSTS_DIR))) >= 0)
+		f = &s->index.skipped[i].file;
+	else
+		return STORE_GONE;
+	if (fstatat(s->rootfd, path, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return STORE_GONE;
+	return index_file_is(f, &st) ? STORE_LOADED : STORE_BUSY;
 }
 
 /* Folds text and marks the words it holds; buf grows as needed. */

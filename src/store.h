@@ -59,6 +59,14 @@ enum store_load store_load(const struct store *s, const struct index_post *sp,
     struct post *out);
 
 /*
+ * Whether posts/STEM.txt may be sent as the file it is: STORE_LOADED when it
+ * is the very file the index holds (a post, or a file skipped as none),
+ * STORE_BUSY when another is there now, STORE_GONE when the index does not
+ * know it (not yet, or no longer) or it is not there.
+ */
+enum store_load store_check(const struct store *s, const char *stem);
+
+/*
  * Searches the posts newest first for every word of t in title, tags, source
  * and body; stores at most max matching indexes into out. Reading bodies stops
  * once budget_ms have passed; *searched then tells how many posts were
@@ -71,8 +79,11 @@ size_t store_search(const struct store *s, const struct search_terms *t, size_t 
 /*
  * What the indexer shares with the workers: opening a post file (a regular
  * file, never through a symlink, never blocking on a FIFO) relative to
- * dirfd, and reading and parsing it. -1 when it is not a post file.
+ * dirfd, -1 when it is not a post file; and reading and parsing it, -1 (with
+ * *why) when it is no post, STORE_READ_TORN when it was cut short while
+ * being read (a writer at work: try again later).
  */
+#define STORE_READ_TORN (-2)
 int store_open_post(int dirfd, const char *path, struct stat *st);
 int store_read_post(int fd, const char *name, const struct stat *st, size_t max_size,
     enum post_mode mode, struct post *p, const char **why);

@@ -120,8 +120,8 @@ gazette_log(const struct gazette *g)
 	if (f == NULL)
 		return strdup("");
 	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
+	n = ftell(f) - g->log_from;
+	fseek(f, g->log_from, SEEK_SET);
 	size = n > 0 ? (size_t)n : 0;
 	if ((buf = malloc(size + 1)) == NULL)
 		abort();
@@ -192,7 +192,6 @@ workers_serving(const struct gazette *g, int ms)
 
 	for (;;) {
 		log = gazette_log(g);
-		/* A reused folder keeps earlier runs' lines: count from the last start. */
 		for (start = NULL, p = log; (p = strstr(p, "gazette started: ")) != NULL; p++)
 			start = p;
 		n = 0;
@@ -228,6 +227,7 @@ gazette_start(struct gazette *g, const struct gazette_opts *o)
 	const char *bin = gazette_binary();
 	char conf[8192];
 	long waited = 0, step = 1;
+	struct stat st;
 	int status;
 
 	memset(g, 0, sizeof(*g));
@@ -239,9 +239,11 @@ gazette_start(struct gazette *g, const struct gazette_opts *o)
 	snprintf(g->root, sizeof(g->root), "%s/content", g->dir);
 	snprintf(g->conf, sizeof(g->conf), "%s/gazette.conf", g->dir);
 	snprintf(g->log, sizeof(g->log), "%s/gazette.log", g->dir);
-	/* An earlier run's folder is kept as it is. */
+	/* An earlier run's folder is kept as it is; so is its log, which this run's follows. */
 	if (o->dir == NULL && scratch_new(g, o->fixture) == -1)
 		return -1;
+	if (o->dir != NULL && stat(g->log, &st) == 0)
+		g->log_from = (long)st.st_size;
 	g->gemini_port = free_port();
 	/* Two probes may be handed the same free port: ask until they differ. */
 	do

@@ -14,6 +14,7 @@ struct gazette {
 	char root[600];		/* dir/content */
 	char conf[600];
 	char log[600];
+	long log_from;		/* where this run's lines start in a reused log */
 	int gemini_port;
 	int gopher_port;
 };
@@ -44,7 +45,7 @@ int gazette_stop(struct gazette *g);
 /* Sends sig to the server. */
 void gazette_signal(struct gazette *g, int sig);
 
-/* The whole log so far (malloc'd). */
+/* The log of this run so far (malloc'd): a reused folder's earlier runs left out. */
 char *gazette_log(const struct gazette *g);
 
 /* Waits up to ms for text to appear in the log; true when it did. */

@@ -11,6 +11,18 @@
 
 struct reply;
 
+/* Whether the tests run under AddressSanitizer, which changes memory figures. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
 long now_ms(void);
 long now_us(void);
 void sleep_ms(long ms);

@@ -39,16 +39,6 @@
 #define MAX_PROCS 16		/* supervisor plus workers, any generation */
 #define IDLE_CONNS 2000
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-#ifndef UNDER_ASAN
-#define UNDER_ASAN 0
-#endif
 
 /* ---- a lean TLS client: one context per process, raw access to the socket ---- */
 
