@@ -548,23 +548,51 @@ index_file_set(struct index_file *f, const struct stat *st)
 	f->mtime_nsec = st->st_mtim.tv_nsec;
 }
 
-long
-index_find_post(const struct index *x, const char *stem)
+/* The name sorted lists are bisected by: what element i of each is called. */
+static const char *
+post_at(const struct index *x, size_t i)
 {
-	size_t lo = 0, hi = x->nposts;
+	return index_str(x, x->posts[x->by_stem[i]].stem);
+}
+
+static const char *
+tag_at(const struct index *x, size_t i)
+{
+	return index_str(x, x->tags[i].key);
+}
+
+static const char *
+skipped_at(const struct index *x, size_t i)
+{
+	return index_str(x, x->skipped[i].name);
+}
+
+/* Where key is among the n names of a sorted list, or -1. */
+static long
+bisect(const struct index *x, size_t n, const char *(*name_at)(const struct index *, size_t),
+    const char *key)
+{
+	size_t lo = 0, hi = n;
 	int c;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		uint32_t i = x->by_stem[mid];
-		if ((c = strcmp(stem, index_str(x, x->posts[i].stem))) == 0)
-			return (long)i;
+		if ((c = strcmp(key, name_at(x, mid))) == 0)
+			return (long)mid;
 		if (c < 0)
 			hi = mid;
 		else
 			lo = mid + 1;
 	}
 	return -1;
+}
+
+long
+index_find_post(const struct index *x, const char *stem)
+{
+	long i = bisect(x, x->nposts, post_at, stem);
+
+	return i < 0 ? -1 : (long)x->by_stem[i];
 }
 
 long
@@ -603,39 +631,16 @@ index_find_year(const struct index *x, int year)
 long
 index_find_tag(const struct index *x, const char *name)
 {
-	size_t lo = 0, hi = x->ntags;
 	char key[256];
-	int c;
 
 	index_tag_slug(name, key, sizeof(key));
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if ((c = strcmp(key, index_str(x, x->tags[mid].key))) == 0)
-			return (long)mid;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return -1;
+	return bisect(x, x->ntags, tag_at, key);
 }
 
 long
 index_find_skipped(const struct index *x, const char *name)
 {
-	size_t lo = 0, hi = x->nskipped;
-	int c;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if ((c = strcmp(name, index_str(x, x->skipped[mid].name))) == 0)
-			return (long)mid;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return -1;
+	return bisect(x, x->nskipped, skipped_at, name);
 }
 
 void

@@ -924,6 +924,24 @@ TEST(lifecycle_reload_fails_when_its_indexer_dies)
 	life_end(&l, "a reload whose indexer dies", 0);
 }
 
+/* A capsule of n posts (and nothing else) made before start: started on it. */
+static bool
+life_start_with_posts(struct life *l, int n)
+{
+	struct gazette_opts o = two_workers;
+	static char dir[600];
+
+	o.fixture = NULL;
+	if (gazette_start(&l->g, &o) == -1)
+		return false;
+	sh("mkdir -p '%s/posts'", l->g.root);
+	write_posts(&l->g, 0, n);
+	gazette_stop(&l->g);
+	snprintf(dir, sizeof(dir), "%s", l->g.dir);
+	o.dir = dir;
+	return life_start(l, &o, true);
+}
+
 /*
  * Bug guarded against: every worker rescanned posts/ through a dup of one
  * descriptor made before the fork, so two rescanning at once shared one
@@ -932,27 +950,14 @@ TEST(lifecycle_reload_fails_when_its_indexer_dies)
 TEST(lifecycle_every_worker_lists_every_post)
 {
 	enum { POSTS = 1500, ASK = 16 };
-	struct gazette_opts o = two_workers;
 	struct reply r;
 	struct life l;
 	long want, seen;
 	int round, i;
 
-	o.fixture = NULL;
-	if (gazette_start(&l.g, &o) == -1)
+	if (!life_start_with_posts(&l, POSTS))
 		return;
-	sh("mkdir -p '%s/posts'", l.g.root);
-	write_posts(&l.g, 0, POSTS);
-	gazette_stop(&l.g);
 	/* Right after a start, then right after a reload, many at once. */
-	{
-		static char dir[600];
-		struct gazette_opts again = o;
-		snprintf(dir, sizeof(dir), "%s", l.g.dir);
-		again.dir = dir;
-		if (!life_start(&l, &again, true))
-			return;
-	}
 	want = POSTS;
 	for (round = 0; round < 2; round++) {
 		if (round == 1) {
@@ -997,7 +1002,6 @@ read_bytes(pid_t pid)
 TEST(lifecycle_workers_never_read_the_archive)
 {
 	enum { POSTS = 20000 };
-	struct gazette_opts o = two_workers;
 	pid_t pids[4], indexer;
 	struct reply r;
 	long worker_max = 0, idx, got;
@@ -1008,20 +1012,8 @@ TEST(lifecycle_workers_never_read_the_archive)
 		test_skip("reading another user's /proc/PID/io needs root");
 		return;
 	}
-	o.fixture = NULL;
-	if (gazette_start(&l.g, &o) == -1)
+	if (!life_start_with_posts(&l, POSTS))
 		return;
-	sh("mkdir -p '%s/posts'", l.g.root);
-	write_posts(&l.g, 0, POSTS);
-	gazette_stop(&l.g);
-	{
-		static char dir[600];
-		struct gazette_opts again = o;
-		snprintf(dir, sizeof(dir), "%s", l.g.dir);
-		again.dir = dir;
-		if (!life_start(&l, &again, true))
-			return;
-	}
 	for (i = 0; i < 8; i++) {
 		gemini_path(&l.g, "/archive/", &r);
 		CHECK_INT(archive_total(&r), POSTS);
