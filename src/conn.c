@@ -87,7 +87,6 @@ struct conn {
 	bool answered;
 	bool logged;
 	long quota_slot;	/* the client's entry in the quota table, or -1 */
-	bool over_conns;	/* opened beyond the client's share of connections */
 	struct response resp;
 	unsigned long long sent;
 	unsigned long long lingered;
@@ -99,6 +98,7 @@ struct conn {
 
 static void conn_step(struct conn *c);
 static void conn_close(struct conn *c);
+static bool count_client(struct conn *c, const struct sockaddr *sa);
 static int answer(struct conn *c, bool may_wait);
 static void arm_timer(struct conn *c, int ms);
 static long elapsed_ms(const struct timespec *start);
@@ -307,7 +307,7 @@ conn_close(struct conn *c)
 	SSL_free(c->ssl);
 	ERR_clear_error();
 	close(c->fd);
-	quota_close(s->quota, c->quota_slot);
+	quota_close(s->quota, s->quota_ledger, c->quota_slot);
 	TAILQ_REMOVE(&s->conns, c, entry);
 	free(c);
 	server_conn_closed(s);
@@ -383,12 +383,11 @@ step_proxy(struct conn *c)
 		conn_wait(c, EV_READ);
 		return IO_WAIT;
 	}
-	/* The real client is the one logged and limited: its own quota slot. */
+	/* The real client is the one logged and limited (the balancer never is). */
 	if (!h.local) {
-		quota_close(c->srv->quota, c->quota_slot);
 		format_addr((struct sockaddr *)&h.src, c->client, sizeof(c->client));
-		c->quota_slot = quota_open(c->srv->quota, (struct sockaddr *)&h.src,
-		    &c->over_conns);
+		if (!count_client(c, (struct sockaddr *)&h.src))
+			return IO_ERR;
 	}
 	c->proxy_check = h.check;
 	c->len = 0;
@@ -481,11 +480,8 @@ step_read(struct conn *c)
 	c->frame = fr;
 	c->frame_len = linelen;
 	c->line_len = fr == FRAME_LINE ? linelen : c->len;
-	/* Over a limit: the protocol's "slow down", and the request is not served. */
-	if (c->over_conns)
-		c->ops->refuse(&c->resp, 44, "Too many connections from your address; "
-		    "close some and try again");
-	else if (!quota_request(c->srv->quota, c->quota_slot))
+	/* Over its rate: the protocol's "slow down", and the request is not served. */
+	if (!quota_request(c->srv->quota, &c->srv->limits, c->quota_slot))
 		c->ops->refuse(&c->resp, 44, "Slow down: too many requests from your "
 		    "address; try again in a few seconds");
 	else
@@ -661,6 +657,22 @@ format_addr(const struct sockaddr *sa, char *out, size_t size)
 		snprintf(out, size, "?");
 }
 
+/*
+ * Counts the connection against its client's share, across every worker;
+ * false (with a note for the log) when the client already has its share open.
+ */
+static bool
+count_client(struct conn *c, const struct sockaddr *sa)
+{
+	struct server *s = c->srv;
+	bool over;
+
+	c->quota_slot = quota_open(s->quota, s->quota_ledger, &s->limits, sa, &over);
+	if (over)
+		c->note = "over-client_connections";
+	return !over;
+}
+
 void
 conn_accept(struct server *s, struct listener *l, int fd, const struct sockaddr *sa,
     socklen_t salen)
@@ -678,22 +690,10 @@ conn_accept(struct server *s, struct listener *l, int fd, const struct sockaddr 
 	c->ops = protos[l->proto];
 	c->state = l->proxy ? CONN_PROXY : CONN_READ;
 	c->resp.fd = -1;
+	c->quota_slot = -1;
 	clock_gettime(CLOCK_MONOTONIC, &c->start);
 	format_addr(sa, c->client, sizeof(c->client));
-	c->quota_slot = quota_open(s->quota, sa, &c->over_conns);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (l->proto == PROTO_GEMINI) {
-		if ((c->ssl = SSL_new(s->tls.ctx[0])) == NULL ||
-		    SSL_set_fd(c->ssl, fd) != 1) {
-			ERR_clear_error();
-			SSL_free(c->ssl);
-			quota_close(s->quota, c->quota_slot);
-			close(fd);
-			free(c);
-			return;
-		}
-		SSL_set_accept_state(c->ssl);
-	}
 	event_assign(&c->ev, s->base, fd, EV_READ, on_event, c);
 	evtimer_assign(&c->timer, s->base, on_timeout, c);
 	TAILQ_INSERT_TAIL(&s->conns, c, entry);
@@ -704,6 +704,24 @@ conn_accept(struct server *s, struct listener *l, int fd, const struct sockaddr 
 		c->note = "proxy:untrusted-peer";
 		conn_close(c);
 		return;
+	}
+	/*
+	 * Over its client's share: closed now, before it holds a slot for
+	 * request_timeout or costs a handshake. Behind a balancer, the client
+	 * is known once its PROXY header is read.
+	 */
+	if (!l->proxy && !count_client(c, sa)) {
+		conn_close(c);
+		return;
+	}
+	if (l->proto == PROTO_GEMINI) {
+		if ((c->ssl = SSL_new(s->tls.ctx[0])) == NULL || SSL_set_fd(c->ssl, fd) != 1) {
+			ERR_clear_error();
+			c->note = "out of memory";
+			conn_close(c);
+			return;
+		}
+		SSL_set_accept_state(c->ssl);
 	}
 	arm_timer(c, s->cfg->request_timeout_ms);
 	/* Wait for the first bytes rather than try a read that cannot succeed yet. */

@@ -22,7 +22,6 @@
 #include "cache.h"
 #include "conn.h"
 #include "ctl.h"
-#include "quota.h"
 #include "log.h"
 #include "mime.h"
 
@@ -32,8 +31,8 @@
 #define INDEX_TICK_MS 2		/* requests waiting for the index look again this often */
 
 int
-server_init(struct server *s, const struct config *cfg, const struct tls *prev, char *err,
-    size_t errsize)
+server_init(struct server *s, const struct config *cfg, const struct tls *prev,
+    struct quota *quota, char *err, size_t errsize)
 {
 	const char *why;
 	int i;
@@ -49,13 +48,10 @@ server_init(struct server *s, const struct config *cfg, const struct tls *prev, 
 		s->listeners[i].fd = -1;
 	if ((s->mime = mime_new(err, errsize)) == NULL)
 		return -1;
-	/* Room for several times the connections a worker may hold. */
-	s->quota = quota_new((size_t)cfg->max_connections * 4, cfg->client_connections,
-	    cfg->client_rate, cfg->client_burst);
-	if (s->quota == NULL) {
-		snprintf(err, errsize, "out of memory");
-		return -1;
-	}
+	s->quota = quota;
+	s->quota_ledger = -1;
+	s->limits = (struct quota_limits){ cfg->client_connections, cfg->client_rate,
+	    cfg->client_burst };
 	s->nproxy_from = proxy_nets_parse(cfg->proxy_from, s->proxy_from, PROXY_MAX_NETS, &why);
 	if (s->nproxy_from == -1) {
 		snprintf(err, errsize, "%s", why);
@@ -488,7 +484,6 @@ server_clear(struct server *s)
 		event_free(s->log_ev);
 	}
 	tls_clear(&s->tls);
-	quota_free(s->quota);
 	mime_free(s->mime);
 	if (s->base != NULL)
 		event_base_free(s->base);

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "proxy.h"
+#include "quota.h"
 #include "store.h"
 #include "tls.h"
 
@@ -52,7 +53,9 @@ struct server {
 	int nconns;
 	struct conn_list waiting;	/* for a fresher post index */
 	struct event index_tick;	/* ... and how often they ask again */
-	struct quota *quota;	/* per-client connections and request rate */
+	struct quota *quota;	/* per-client limits: the supervisor's table, shared */
+	int quota_ledger;	/* this worker's ledger in it, or -1 */
+	struct quota_limits limits;
 	struct mime *mime;	/* media types of static files */
 	int ctl;		/* a worker's channel to the supervisor, or -1 */
 	struct event *ctl_ev;	/* ... readable: index images */
@@ -69,11 +72,12 @@ struct server {
 /*
  * Loads what every request needs: certificates, TLS contexts (sharing prev's
  * session-ticket keys when given, so resumption survives a reload), the
- * content roots, and the magic database. The posts come later, as index
- * images (store_set_image). Returns -1 with err set.
+ * content roots, and the magic database; quota is the supervisor's table of
+ * per-client limits. The posts come later, as index images
+ * (store_set_image). Returns -1 with err set.
  */
 int server_init(struct server *s, const struct config *cfg, const struct tls *prev,
-    char *err, size_t errsize);
+    struct quota *quota, char *err, size_t errsize);
 
 /*
  * Binds every configured address and port; for one old already has, a

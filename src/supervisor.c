@@ -51,6 +51,7 @@
 #include "ctl.h"
 #include "indexer.h"
 #include "log.h"
+#include "quota.h"
 #include "sandbox.h"
 #include "server.h"
 #include "store.h"
@@ -77,6 +78,7 @@ struct child {
 	int gen;		/* its generation's id */
 	int slot;		/* a worker's place in its generation */
 	int ctl;		/* the supervisor's end of its channel */
+	int ledger;		/* a worker's in the quota table, or -1 */
 	unsigned long sent[CONFIG_MAX_HOSTS];	/* image versions a worker has */
 	bool ready;		/* a worker: confined and accepting */
 	bool retired;		/* a worker: no longer accepting */
@@ -116,6 +118,7 @@ struct generation {
 struct supervisor {
 	struct generation *gen;		/* live */
 	struct generation *next;	/* loading: waits for its indexer's first images */
+	struct quota *quota;		/* per-client limits, shared by every worker */
 	struct child children[MAX_CHILDREN];
 	int nchildren;
 	int sigfd;
@@ -175,8 +178,8 @@ generation_close_watch(struct generation *g)
 }
 
 static struct generation *
-generation_load(struct config *cfg, const struct server *old, int id, char *err,
-    size_t errsize)
+generation_load(struct config *cfg, const struct server *old, struct quota *quota, int id,
+    char *err, size_t errsize)
 {
 	struct generation *g;
 	struct stat st;
@@ -204,7 +207,7 @@ generation_load(struct config *cfg, const struct server *old, int id, char *err,
 	g->watch = (struct indexer_watch){ g->progress, g->inotify, g->doorbell };
 	if (config_check_paths(cfg, err, errsize) == -1 ||
 	    sandbox_lookup(cfg->user, &g->user, err, errsize) == -1 ||
-	    server_init(&g->srv, cfg, old ? &old->tls : NULL, err, errsize) == -1 ||
+	    server_init(&g->srv, cfg, old ? &old->tls : NULL, quota, err, errsize) == -1 ||
 	    server_listen(&g->srv, old, err, errsize) == -1) {
 		server_clear(&g->srv);
 		generation_close_watch(g);
@@ -423,10 +426,16 @@ spawn(struct supervisor *sv, struct generation *g, enum role role, int slot,
 	}
 	if (ctl_pair(ctl) == -1)
 		return NULL;
+	/* Its own ledger of connections, given back when it is gone: in place before the fork. */
+	g->srv.quota_ledger = role == ROLE_WORKER ? quota_ledger_take(sv->quota) : -1;
+	if (role == ROLE_WORKER && g->srv.quota_ledger == -1)
+		log_warn("worker slot %d: no quota ledger free; its connections are not given "
+		    "back should it crash", slot);
 	if ((pid = fork()) == -1) {
 		int e = errno;
 		close(ctl[0]);
 		close(ctl[1]);
+		quota_ledger_release(sv->quota, g->srv.quota_ledger);
 		errno = e;
 		return NULL;
 	}
@@ -444,6 +453,7 @@ spawn(struct supervisor *sv, struct generation *g, enum role role, int slot,
 	c->gen = g->id;
 	c->slot = slot;
 	c->ctl = ctl[0];
+	c->ledger = g->srv.quota_ledger;
 	c->started_ms = clock_ms();
 	/* A worker maps the images it was forked with. */
 	for (int i = 0; i < CONFIG_MAX_HOSTS; i++)
@@ -614,8 +624,8 @@ reload(struct supervisor *sv, const char *why)
 		free(cfg);
 		return;
 	}
-	if ((g = generation_load(cfg, &sv->gen->srv, sv->gen->id + 1, err, sizeof(err))) ==
-	    NULL) {
+	if ((g = generation_load(cfg, &sv->gen->srv, sv->quota, sv->gen->id + 1, err,
+	    sizeof(err))) == NULL) {
 		log_err("reload failed, keeping the running configuration: %s", err);
 		free(cfg);
 		return;
@@ -789,6 +799,7 @@ reap(struct supervisor *sv)
 		/* Its last lines may still be on their way. */
 		listen_to(sv, c);
 		mourn(sv, c, status);
+		quota_ledger_release(sv->quota, c->ledger);
 		close(c->ctl);
 		*c = sv->children[--sv->nchildren];
 	}
@@ -1044,6 +1055,28 @@ daemonize(void)
 	return 0;
 }
 
+/*
+ * The table of client limits lives as long as the supervisor, across
+ * reloads, so it is sized from the first configuration: clients to track
+ * (twice the connections all workers may hold), and a ledger for each
+ * worker with room for a reload's overlap.
+ */
+static size_t
+quota_slots(const struct config *cfg)
+{
+	size_t n = 2 * (size_t)cfg->max_connections * (size_t)worker_count(cfg);
+
+	return n < 1024 ? 1024 : n > 65536 ? 65536 : n;
+}
+
+static int
+quota_ledgers(const struct config *cfg)
+{
+	int n = 4 * worker_count(cfg) + 4;
+
+	return n > 1024 ? 1024 : n;
+}
+
 int
 supervisor_run(struct config *cfg, supervisor_load_fn load, void *arg, bool foreground)
 {
@@ -1058,15 +1091,22 @@ supervisor_run(struct config *cfg, supervisor_load_fn load, void *arg, bool fore
 	sv.sigfd = -1;
 	sv.rootwatch = -1;
 	signal(SIGPIPE, SIG_IGN);
+	if ((sv.quota = quota_new(quota_slots(cfg), quota_ledgers(cfg))) == NULL) {
+		log_err("cannot map the table of client limits: %s", strerror(errno));
+		free(cfg);
+		return 1;
+	}
 	/* Load, bind and check everything while errors still reach the terminal. */
-	if ((sv.next = generation_load(cfg, NULL, 1, err, sizeof(err))) == NULL) {
+	if ((sv.next = generation_load(cfg, NULL, sv.quota, 1, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
 		free(cfg);
+		quota_free(sv.quota);
 		return 1;
 	}
 	if (!foreground && daemonize() == -1) {
 		log_err("cannot daemonize: %s", strerror(errno));
 		generation_free(sv.next);
+		quota_free(sv.quota);
 		return 1;
 	}
 	sigemptyset(&sv.sigs);
@@ -1079,12 +1119,14 @@ supervisor_run(struct config *cfg, supervisor_load_fn load, void *arg, bool fore
 	    (sv.sigfd = signalfd(-1, &sv.sigs, SFD_NONBLOCK | SFD_CLOEXEC)) == -1) {
 		log_err("supervisor set-up: %s", strerror(errno));
 		generation_free(sv.next);
+		quota_free(sv.quota);
 		return 1;
 	}
 	seeds_from(NULL, sv.next, seeds);
 	if (!start_indexer(&sv, sv.next, seeds)) {
 		log_err("cannot start the indexer: %s", strerror(errno));
 		generation_free(sv.next);
+		quota_free(sv.quota);
 		return 1;
 	}
 	loop(&sv);
@@ -1092,6 +1134,7 @@ supervisor_run(struct config *cfg, supervisor_load_fn load, void *arg, bool fore
 		status = 1;	/* it never went live: the reason is in the log */
 	generation_free(sv.gen);
 	generation_free(sv.next);
+	quota_free(sv.quota);
 	close(sv.sigfd);
 	if (sv.rootwatch != -1)
 		close(sv.rootwatch);
