@@ -71,6 +71,8 @@ struct config {
 	int cache_size;			/* bytes of rendered pages kept per host and worker */
 	int search_time_ms;		/* reading post bodies stops after this */
 	bool access_log;
+	int ticket_rotation_ms;		/* a new session-ticket key this often */
+	char ticket_key_file[CONFIG_PATH_MAX];	/* or the key from here; "": none */
 	int nhosts;
 	struct host_config hosts[CONFIG_MAX_HOSTS];
 };

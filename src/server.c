@@ -31,7 +31,7 @@
 #define INDEX_TICK_MS 2		/* requests waiting for the index look again this often */
 
 int
-server_init(struct server *s, const struct config *cfg, const struct tls *prev,
+server_init(struct server *s, const struct config *cfg, struct tickets *tickets,
     struct quota *quota, char *err, size_t errsize)
 {
 	const char *why;
@@ -78,7 +78,7 @@ server_init(struct server *s, const struct config *cfg, const struct tls *prev,
 		}
 		s->nsites++;
 	}
-	if (tls_init(&s->tls, cfg, prev, err, errsize) == -1)
+	if (tls_init(&s->tls, cfg, tickets, err, errsize) == -1)
 		return -1;
 	return 0;
 }

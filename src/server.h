@@ -70,13 +70,14 @@ struct server {
 };
 
 /*
- * Loads what every request needs: certificates, TLS contexts (sharing prev's
- * session-ticket keys when given, so resumption survives a reload), the
- * content roots, and the magic database; quota is the supervisor's table of
- * per-client limits. The posts come later, as index images
- * (store_set_image). Returns -1 with err set.
+ * Loads what every request needs: certificates, TLS contexts, the content
+ * roots, and the magic database. tickets and quota are the supervisor's,
+ * shared by every generation: session-ticket keys (so resumption survives a
+ * reload) and the table of per-client limits. The posts come later, as
+ * index images (store_set_image). Returns -1 with err set.
  */
-int server_init(struct server *s, const struct config *cfg, const struct tls *prev,
+struct tickets;
+int server_init(struct server *s, const struct config *cfg, struct tickets *tickets,
     struct quota *quota, char *err, size_t errsize);
 
 /*

@@ -55,6 +55,7 @@
 #include "sandbox.h"
 #include "server.h"
 #include "store.h"
+#include "tickets.h"
 
 #define MAX_WORKERS 256
 #define MAX_CHILDREN (4 * MAX_WORKERS + 8)
@@ -119,6 +120,8 @@ struct supervisor {
 	struct generation *gen;		/* live */
 	struct generation *next;	/* loading: waits for its indexer's first images */
 	struct quota *quota;		/* per-client limits, shared by every worker */
+	struct tickets *tickets;	/* session-ticket keys, shared likewise */
+	long long rotate_ms;		/* when the ticket key is next rotated; 0: never */
 	struct child children[MAX_CHILDREN];
 	int nchildren;
 	int sigfd;
@@ -178,7 +181,7 @@ generation_close_watch(struct generation *g)
 }
 
 static struct generation *
-generation_load(struct config *cfg, const struct server *old, struct quota *quota, int id,
+generation_load(struct config *cfg, const struct server *old, struct supervisor *sv, int id,
     char *err, size_t errsize)
 {
 	struct generation *g;
@@ -207,7 +210,9 @@ generation_load(struct config *cfg, const struct server *old, struct quota *quot
 	g->watch = (struct indexer_watch){ g->progress, g->inotify, g->doorbell };
 	if (config_check_paths(cfg, err, errsize) == -1 ||
 	    sandbox_lookup(cfg->user, &g->user, err, errsize) == -1 ||
-	    server_init(&g->srv, cfg, old ? &old->tls : NULL, quota, err, errsize) == -1 ||
+	    (cfg->ticket_key_file[0] != '\0' &&
+	    tickets_load(sv->tickets, cfg->ticket_key_file, err, errsize) == -1) ||
+	    server_init(&g->srv, cfg, sv->tickets, sv->quota, err, errsize) == -1 ||
 	    server_listen(&g->srv, old, err, errsize) == -1) {
 		server_clear(&g->srv);
 		generation_close_watch(g);
@@ -599,6 +604,24 @@ go_live(struct supervisor *sv, struct generation *g)
 		generation_free(old);
 	}
 	rootwatch_arm(sv);
+	/* A key file is rotated by its owner; else a new key every ticket_rotation. */
+	if (g->cfg->ticket_key_file[0] != '\0')
+		sv->rotate_ms = 0;
+	else if (sv->rotate_ms == 0 || sv->rotate_ms > clock_ms() + g->cfg->ticket_rotation_ms)
+		sv->rotate_ms = clock_ms() + g->cfg->ticket_rotation_ms;
+}
+
+static void
+rotate_tickets(struct supervisor *sv)
+{
+	if (sv->rotate_ms == 0 || clock_ms() < sv->rotate_ms || sv->gen == NULL)
+		return;
+	if (tickets_rotate(sv->tickets) == 0)
+		log_info("session-ticket key rotated; the previous one decrypts for %d s more",
+		    sv->gen->cfg->ticket_rotation_ms / 1000);
+	else
+		log_err("cannot make a new session-ticket key; keeping the current one");
+	sv->rotate_ms = clock_ms() + sv->gen->cfg->ticket_rotation_ms;
 }
 
 /* Loads the configuration again and starts the next generation beside the live one. */
@@ -624,7 +647,7 @@ reload(struct supervisor *sv, const char *why)
 		free(cfg);
 		return;
 	}
-	if ((g = generation_load(cfg, &sv->gen->srv, sv->quota, sv->gen->id + 1, err,
+	if ((g = generation_load(cfg, &sv->gen->srv, sv, sv->gen->id + 1, err,
 	    sizeof(err))) == NULL) {
 		log_err("reload failed, keeping the running configuration: %s", err);
 		free(cfg);
@@ -980,6 +1003,8 @@ poll_timeout(const struct supervisor *sv)
 		next = sv->root_check_ms;
 	if (sv->retiring != 0 && (next == -1 || sv->handover_ms + HANDOVER_MS < next))
 		next = sv->handover_ms + HANDOVER_MS;
+	if (sv->rotate_ms != 0 && !sv->stopping && (next == -1 || sv->rotate_ms < next))
+		next = sv->rotate_ms;
 	if (next == -1)
 		return -1;
 	return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
@@ -1017,6 +1042,7 @@ loop(struct supervisor *sv)
 		if (sv->rootwatch != -1 && (p[1].revents & POLLIN))
 			rootwatch_read(sv);
 		handover(sv, false);
+		rotate_tickets(sv);
 		refill(sv);
 		if (clock_ms() >= sv->root_check_ms)
 			check_roots(sv);
@@ -1097,16 +1123,24 @@ supervisor_run(struct config *cfg, supervisor_load_fn load, void *arg, bool fore
 		return 1;
 	}
 	/* Load, bind and check everything while errors still reach the terminal. */
-	if ((sv.next = generation_load(cfg, NULL, sv.quota, 1, err, sizeof(err))) == NULL) {
+	if ((sv.tickets = tickets_new()) == NULL) {
+		log_err("cannot make the session-ticket keys: %s", strerror(errno));
+		free(cfg);
+		quota_free(sv.quota);
+		return 1;
+	}
+	if ((sv.next = generation_load(cfg, NULL, &sv, 1, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
 		free(cfg);
 		quota_free(sv.quota);
+		tickets_free(sv.tickets);
 		return 1;
 	}
 	if (!foreground && daemonize() == -1) {
 		log_err("cannot daemonize: %s", strerror(errno));
 		generation_free(sv.next);
 		quota_free(sv.quota);
+		tickets_free(sv.tickets);
 		return 1;
 	}
 	sigemptyset(&sv.sigs);
@@ -1120,6 +1154,7 @@ supervisor_run(struct config *cfg, supervisor_load_fn load, void *arg, bool fore
 		log_err("supervisor set-up: %s", strerror(errno));
 		generation_free(sv.next);
 		quota_free(sv.quota);
+		tickets_free(sv.tickets);
 		return 1;
 	}
 	seeds_from(NULL, sv.next, seeds);
@@ -1127,6 +1162,7 @@ supervisor_run(struct config *cfg, supervisor_load_fn load, void *arg, bool fore
 		log_err("cannot start the indexer: %s", strerror(errno));
 		generation_free(sv.next);
 		quota_free(sv.quota);
+		tickets_free(sv.tickets);
 		return 1;
 	}
 	loop(&sv);
@@ -1135,6 +1171,7 @@ supervisor_run(struct config *cfg, supervisor_load_fn load, void *arg, bool fore
 	generation_free(sv.gen);
 	generation_free(sv.next);
 	quota_free(sv.quota);
+	tickets_free(sv.tickets);
 	close(sv.sigfd);
 	if (sv.rootwatch != -1)
 		close(sv.rootwatch);

@@ -1,7 +1,7 @@
 /*
- * TLS set-up. All contexts share the first one's session-ticket keys (OpenSSL
- * encrypts tickets with the context the handshake started on), so a resumed
- * session works whichever host SNI named.
+ * TLS set-up. Every context encrypts its session tickets with the same keys,
+ * the supervisor's (tickets.c), so a resumed session works whichever host
+ * SNI named, whichever worker and generation a client reaches.
  */
 #include "tls.h"
 
@@ -14,6 +14,7 @@
 
 #include "cert.h"
 #include "log.h"
+#include "tickets.h"
 
 /* TLS 1.2 suites: ECDHE only, AEAD only. TLS 1.3 suites are all fine. */
 #define TLS12_CIPHERS \
@@ -175,10 +176,9 @@ fail:
 }
 
 int
-tls_init(struct tls *t, const struct config *c, const struct tls *prev, char *err,
+tls_init(struct tls *t, const struct config *c, struct tickets *tickets, char *err,
     size_t errsize)
 {
-	unsigned char keys[80];
 	char msg[512];
 	bool generated;
 	int i;
@@ -199,6 +199,12 @@ tls_init(struct tls *t, const struct config *c, const struct tls *prev, char *er
 		if ((t->ctx[i] = ctx_new(h, err, errsize)) == NULL)
 			goto fail;
 		t->n++;
+		/* A ticket outlives no key: the server refuses it after one period too. */
+		SSL_CTX_set_timeout(t->ctx[i], (long)(c->ticket_rotation_ms / 1000));
+		if (tickets_attach(t->ctx[i], tickets) == -1) {
+			snprintf(err, errsize, "session tickets: %s", openssl_error());
+			goto fail;
+		}
 		cert_fingerprint(SSL_CTX_get0_certificate(t->ctx[i]), t->fingerprint[i],
 		    sizeof(t->fingerprint[i]));
 		log_info("%s certificate for %s (%s), SHA-256 %s",
@@ -206,15 +212,6 @@ tls_init(struct tls *t, const struct config *c, const struct tls *prev, char *er
 	}
 	SSL_CTX_set_tlsext_servername_callback(t->ctx[0], sni_callback);
 	SSL_CTX_set_tlsext_servername_arg(t->ctx[0], t);
-	/* Same ticket keys everywhere, and across a reload: see the comment at the top. */
-	if (SSL_CTX_get_tlsext_ticket_keys(prev && prev->n ? prev->ctx[0] : t->ctx[0], keys,
-	    sizeof(keys)) != 1) {
-		snprintf(err, errsize, "ticket keys: %s", openssl_error());
-		goto fail;
-	}
-	for (i = 0; i < t->n; i++)
-		SSL_CTX_set_tlsext_ticket_keys(t->ctx[i], keys, sizeof(keys));
-	OPENSSL_cleanse(keys, sizeof(keys));
 	return 0;
 fail:
 	tls_clear(t);

@@ -21,10 +21,11 @@ struct tls {
 /*
  * Generates missing certificates (cert_ensure), loads every host's key and
  * certificate and builds its context: TLS 1.2 and 1.3 only, forward-secret
- * AEAD ciphers, X25519 first, session tickets (prev's keys when given), SNI.
- * Returns -1 with err set.
+ * AEAD ciphers, X25519 first, session tickets under the supervisor's keys
+ * (tickets.h), SNI. Returns -1 with err set.
  */
-int tls_init(struct tls *t, const struct config *c, const struct tls *prev, char *err,
+struct tickets;
+int tls_init(struct tls *t, const struct config *c, struct tickets *tickets, char *err,
     size_t errsize);
 void tls_clear(struct tls *t);
 
