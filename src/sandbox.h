@@ -1,5 +1,6 @@
 /*
- * Confinement of a worker or the indexer: chroot (workers), drop root, Landlock, seccomp.
+ * Confinement of a worker or the indexer: chroot (workers only), drop root,
+ * Landlock, seccomp.
  * Each step says in the log what it did; a kernel without a feature gets a
  * warning, not a failure.
  */
