@@ -3,6 +3,7 @@
  * posts over three years, the Atom feed through a real XML parser, and live
  * updates (add, edit, rename, delete, half-written) without a restart.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,9 @@ TEST(archive_skipped_files_warn_once)
 	reply_free(&r);
 	gemini_path(&g, "/archive/", &r);
 	reply_free(&r);
+	/* Once, not once per worker; and not again on a reload, which reads only what changed. */
+	kill(g.pid, SIGHUP);
+	CHECK(gazette_wait_log(&g, "reloaded: generation 2", 5000));
 	log = gazette_log(&g);
 	for (p = log; (p = strstr(p, "posts/empty.txt: skipped")) != NULL; p++)
 		n++;

@@ -341,6 +341,43 @@ TEST(lifecycle_posts_deleted_and_recreated)
 	life_end(&l, "posts/ deleted and made again", seen);
 }
 
+/*
+ * Bug guarded against: under chroot, a worker's inotify named posts/ by a
+ * path it could no longer reach, so a posts/ made again was never watched.
+ * The indexer follows it whatever the workers' chroot.
+ */
+TEST(lifecycle_posts_recreated_under_chroot)
+{
+	struct gazette_opts o = two_workers;
+	static char global[1200], dir[600];
+	struct gazette g;
+	struct life l;
+	long seen;
+
+	if (geteuid() != 0) {
+		test_skip("chroot needs root; the CI runs as root");
+		return;
+	}
+	/* A first run makes the folder; the second chroots its workers there. */
+	if (gazette_start(&g, &two_workers) == -1)
+		return;
+	gazette_stop(&g);
+	snprintf(dir, sizeof(dir), "%s", g.dir);
+	snprintf(global, sizeof(global), "workers = 2\nchroot = %s\n", dir);
+	o.global = global;
+	o.dir = dir;
+	if (!life_start(&l, &o, true))
+		return;
+	CHECK(gazette_wait_log(&l.g, ": chroot ", 1000));
+	sh("rm -rf '%s/posts' && mkdir '%s/posts'", l.g.root, l.g.root);
+	CHECK(gazette_write(&l.g, "posts/2022-02-02-fresh.txt", new_post, -1) == 0);
+	seen = seen_after(&l.g, "/", "Fresh from the editor");
+	CHECK(seen >= 0);
+	sh("cp '%s/fixtures/archive/posts/'*.txt '%s/posts/'", test_source_dir(), l.g.root);
+	CHECK(seen_after(&l.g, STABLE_POST ".gmi", "Hello world.") >= 0);
+	life_end(&l, "posts/ made again under chroot", seen);
+}
+
 TEST(lifecycle_posts_renamed_away_and_back)
 {
 	struct life l;
