@@ -130,7 +130,12 @@ tickets_load(struct tickets *t, const char *path, char *err, size_t errsize)
 	return 0;
 }
 
-/* OpenSSL's ticket callback: 1 with this key, 2 with it but renew, 0 unknown, -1 error. */
+/*
+ * OpenSSL's ticket callback: 1 with this key, 2 with it but renew, 0 unknown,
+ * -1 error. A ticket that decrypts is always renewed: TLS 1.3 then sends a
+ * new one with each resumption, as clients (OpenSSL's among them) use a
+ * ticket once; without it every other connection was a full handshake.
+ */
 static int
 ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
     EVP_MAC_CTX *hctx, int enc)
@@ -154,11 +159,12 @@ ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *c
 		memcpy(name, k->name, 16);
 		if (RAND_bytes(iv, EVP_MAX_IV_LENGTH) != 1)
 			rc = -1;
-	} else if (memcmp(name, cur.name, 16) == 0)
+	} else if (memcmp(name, cur.name, 16) == 0) {
 		k = &cur;
-	else if (have_prev && memcmp(name, prev.name, 16) == 0) {
+		rc = 2;
+	} else if (have_prev && memcmp(name, prev.name, 16) == 0) {
 		k = &prev;
-		rc = 2;		/* good, but a ticket under the current key goes back */
+		rc = 2;		/* the new one is under the current key */
 	} else
 		rc = 0;		/* too old, or another server's: a full handshake */
 	if (rc > 0) {

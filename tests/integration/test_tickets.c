@@ -102,6 +102,43 @@ TEST(tickets_rotate_and_expire)
 	gazette_stop(&g);
 }
 
+/* Whether two sessions carry the same ticket. */
+static bool
+same_ticket(const SSL_SESSION *a, const SSL_SESSION *b)
+{
+	const unsigned char *ta, *tb;
+	size_t la, lb;
+
+	SSL_SESSION_get0_ticket(a, &ta, &la);
+	SSL_SESSION_get0_ticket(b, &tb, &lb);
+	return la == lb && memcmp(ta, tb, la) == 0;
+}
+
+/*
+ * Every resumption brings a new ticket: clients use a ticket once, so
+ * without one every other connection was a full handshake (the load
+ * generator's resumption rate fell to 50%).
+ */
+TEST(tickets_renewed_on_every_resumption)
+{
+	static const struct gazette_opts o = { .fixture = "archive" };
+	SSL_SESSION *sess = NULL, *before;
+	struct gazette g;
+	int i;
+
+	if (gazette_start(&g, &o) == -1)
+		return;
+	resumes(&g, &sess);
+	for (i = 0; i < 5; i++) {
+		before = keep(sess);
+		CHECK(resumes(&g, &sess));
+		CHECK(sess != NULL && before != NULL && !same_ticket(before, sess));
+		SSL_SESSION_free(before);
+	}
+	SSL_SESSION_free(sess);
+	gazette_stop(&g);
+}
+
 TEST(tickets_shared_by_workers_and_generations)
 {
 	static const struct gazette_opts o = {
