@@ -172,6 +172,14 @@ doc_link(struct doc *d, enum doc_target target, const char *href, const char *la
 }
 
 void
+doc_link_item(struct doc *d, const char *href, const char *label, char item)
+{
+	doc_link(d, DOC_TO_FILE, href, label);
+	if (!d->failed && d->n > 0)
+		d->blocks[d->n - 1].item = item;
+}
+
+void
 doc_blank(struct doc *d)
 {
 	add(d, DOC_BLANK);

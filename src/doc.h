@@ -35,6 +35,7 @@ struct doc_block {
 	const char *text;
 	const char *href;	/* decoded local path, or absolute URL */
 	const char *alt;
+	char item;		/* a local file's Gopher item type, or 0: by its name */
 };
 
 struct doc_chunk;
@@ -53,6 +54,8 @@ void doc_clear(struct doc *d);
 void doc_heading(struct doc *d, int level, const char *text);
 void doc_text(struct doc *d, const char *text, long len);
 void doc_link(struct doc *d, enum doc_target target, const char *href, const char *label);
+/* A link to a local file whose Gopher item type is known (by its bytes, say). */
+void doc_link_item(struct doc *d, const char *href, const char *label, char item);
 void doc_item(struct doc *d, const char *text, long len);
 void doc_quote(struct doc *d, const char *text, long len);
 void doc_pre(struct doc *d, const char *alt, const char *text, long len);

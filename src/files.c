@@ -191,6 +191,7 @@ files_list(int rootfd, const char *path, int dirfd, struct files_item **out, siz
 		}
 		if ((items[n].name = strdup(de->d_name)) == NULL)
 			goto fail;
+		items[n].item = 0;
 		items[n++].is_dir = S_ISDIR(st.st_mode);
 	}
 	closedir(d);

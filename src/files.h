@@ -31,6 +31,7 @@ enum files_status files_open(int rootfd, const char *path, struct files_entry *e
 struct files_item {
 	char *name;
 	bool is_dir;
+	char item;		/* its Gopher item type, where a listing needs it; else 0 */
 };
 
 /*

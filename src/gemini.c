@@ -11,16 +11,10 @@
 #include <unistd.h>
 
 #include "atom.h"
-#include "cache.h"
 #include "doc.h"
-#include "files.h"
 #include "gemtext.h"
-#include "log.h"
 #include "mime.h"
-#include "pages.h"
-#include "route.h"
-#include "search.h"
-#include "store.h"
+#include "resolve.h"
 #include "url.h"
 #include "utf8.h"
 
@@ -87,9 +81,9 @@ send_doc(struct response *r, const struct site *site, struct doc *d)
 }
 
 static void
-send_file(struct response *r, const struct site *site, struct files_entry *e)
+send_file(struct response *r, const struct site *site, struct answer *a)
 {
-	const char *type = mime_type(site->mime, e->name, e->fd, &e->st);
+	const char *type = a->type;
 	char gemtype[128];
 
 	if (strcmp(type, MIME_GEMINI) == 0) {
@@ -97,24 +91,24 @@ send_file(struct response *r, const struct site *site, struct files_entry *e)
 		type = gemtype;
 	}
 	header(r, 20, type);
-	r->fd = e->fd;
-	r->file_left = e->st.st_size;
-	e->fd = -1;
+	r->fd = a->file.fd;
+	r->file_left = a->file.st.st_size;
+	a->file.fd = -1;
 }
 
+/* 31 to the folder's path with its '/', the query kept. */
 static void
-redirect_slash(struct response *r, const struct url *u)
+redirect_slash(struct response *r, const char *to, const struct url *u)
 {
 	char meta[META_MAX + 2];
 	size_t q = u->has_query ? strlen(u->query) : 0;
 	long n;
 
-	n = url_encode_path(u->path, strlen(u->path), meta, sizeof(meta) - 1);
-	if (n < 0 || (size_t)n + 1 + (u->has_query ? 1 + q : 0) > META_MAX) {
+	n = url_encode_path(to, strlen(to), meta, sizeof(meta) - 1);
+	if (n < 0 || (size_t)n + (u->has_query ? 1 + q : 0) > META_MAX) {
 		header(r, 51, "Not found");
 		return;
 	}
-	meta[n++] = '/';
 	if (u->has_query) {
 		meta[n++] = '?';
 		memcpy(meta + n, u->query, q);
@@ -124,233 +118,62 @@ redirect_slash(struct response *r, const struct url *u)
 	header(r, 31, meta);
 }
 
-static void
-send_folder(struct response *r, const struct site *site, const struct url *u, int dirfd)
-{
-	struct files_item *items;
-	struct files_entry idx;
-	char path[URL_MAX + 16];
-	struct doc d;
-	size_t n;
+/* What Gemini serves of the URL map (resolve.h). */
+static const struct resolve_proto gemini_proto = {
+	.cache_prefix = 'g',
+	.post_pages = true,
+	.feed = true,
+	.folder_index = true,
+	.redirects = true,
+	.asks_input = true,
+	.query_encoded = true,
+};
 
-	snprintf(path, sizeof(path), "%sindex.gmi", u->path);
-	if (files_open(site->rootfd, path, &idx) == FILES_OK && !idx.is_dir) {
-		send_file(r, site, &idx);
-		return;
-	}
-	if (idx.fd != -1)
-		close(idx.fd);
-	if (files_list(site->rootfd, u->path, dirfd, &items, &n) == -1) {
-		log_warn("cannot list %s: %m", u->path);
-		header(r, 51, "Not found");
-		return;
-	}
-	doc_init(&d);
-	pages_folder(&d, u->path, items, n);
-	send_doc(r, site, &d);
-	doc_clear(&d);
-	files_list_free(items, n);
-}
-
-/* Serves a file or folder under the root, as the URL map's last resort. */
-static void
-serve_static(const struct site *site, const struct url *u, struct response *r)
-{
-	struct files_entry e;
-
-	switch (files_open(site->rootfd, u->path, &e)) {
-	case FILES_NOT_FOUND:
-		header(r, 51, "Not found");
-		break;
-	case FILES_NEEDS_SLASH:
-		redirect_slash(r, u);
-		break;
-	case FILES_OK:
-		if (e.is_dir)
-			send_folder(r, site, u, e.fd);
-		else
-			send_file(r, site, &e);
-		break;
-	}
-	if (e.fd != -1)
-		close(e.fd);
-}
-
-/* "gemini://host" or "gemini://host:port": the base of absolute links. */
-static void
-base_url(const struct server *s, const struct site *site, char *out, size_t size)
-{
-	if (s->cfg->gemini_port == 1965)
-		snprintf(out, size, "gemini://%s", site->cfg->name);
-	else
-		snprintf(out, size, "gemini://%s:%d", site->cfg->name, s->cfg->gemini_port);
-}
-
-static void
-send_feed(const struct server *s, const struct site *site, struct response *r)
-{
-	const struct index *x = store_index(site->store);
-	size_t want = (size_t)site->cfg->feed_posts, n = 0, i;
-	struct index_meta *metas;
-	struct atom_entry *e;
-	struct post *full;
-	struct atom_feed f;
-	bool busy = false;
-	char base[300];
-
-	if (want > x->nposts)
-		want = x->nposts;
-	e = calloc(want + 1, sizeof(*e));
-	full = calloc(want + 1, sizeof(*full));
-	metas = calloc(want + 1, sizeof(*metas));
-	if (e == NULL || full == NULL || metas == NULL) {
-		free(e);
-		free(full);
-		free(metas);
-		header(r, 40, "Temporary failure");
-		return;
-	}
-	base_url(s, site, base, sizeof(base));
-	f.base = base;
-	f.title = site->cfg->title;
-	f.description = site->cfg->description;
-	f.lang = site->cfg->lang;
-	for (n = 0; n < want; n++) {
-		const struct index_post *sp = &x->posts[x->nposts - 1 - n];
-		e[n].stem = index_str(x, sp->stem);
-		e[n].meta = index_post_meta(x, sp, &metas[n]);
-		switch (store_load(site->store, sp, &full[n])) {
-		case STORE_LOADED:
-			e[n].full = &full[n];
-			break;
-		case STORE_BUSY:
-			busy = true;
-			break;
-		case STORE_GONE:
-			break;
-		}
-	}
-	/* A feed reader polls again: better later than with a post half written. */
-	if (busy)
-		header(r, 40, "A post is being updated; try again in a moment");
-	else {
-		header(r, 20, "application/atom+xml");
-		atom_render(r->out, &f, e, n);
-	}
-	for (i = 0; i < n; i++)
-		if (e[i].full != NULL)
-			post_free(&full[i]);
-	free(e);
-	free(full);
-	free(metas);
-}
-
-/* /search: asks for words (10), or lists the posts that have them all. */
-static void
-send_search(const struct server *s, const struct site *site, const struct url *u,
-    struct response *r)
-{
-	char query[URL_MAX + 1];
-	struct doc d;
-
-	if (!u->has_query || u->query[0] == '\0') {
-		header(r, 10, "Search posts for these words");
-		return;
-	}
-	if (url_decode(u->query, strlen(u->query), query, sizeof(query), false) < 0 ||
-	    !utf8_valid(query, strlen(query))) {
-		header(r, 59, "bad query");
-		return;
-	}
-	doc_init(&d);
-	if (pages_search_words(&d, site->store, query, (size_t)s->cfg->search_results,
-	    s->cfg->search_time_ms) == -1)
-		header(r, 10, "Search posts for these words (letters or digits)");
-	else
-		send_doc(r, site, &d);
-	doc_clear(&d);
-}
-
-/*
- * The URL map: generated pages first, then files under the root. Only a
- * generated page looks at the post index, which the indexer keeps in step
- * with the disk. A generated page is rendered once per index version, then
- * sent from the cache.
- */
+/* Renders what the URL names (resolve.c) as a Gemini response. */
 static void
 route(const struct server *s, const struct site *site, const struct request_ctx *ctx,
     const struct url *u, struct response *r)
 {
-	struct pages_site ps = { site->cfg->title, site->cfg->description,
-	    site->cfg->home_posts };
-	const struct index *x;
-	char key[URL_MAX + 4];
-	struct route rt;
-	struct doc d;
-	int status;
+	struct resolve_request rq = { s, site, &gemini_proto, u->path,
+	    u->has_query ? u->query : NULL, ctx->may_wait, &r->index_ticket, r->out };
+	struct answer a;
 
-	route_match(u->path, &rt);
-	if (rt.kind == ROUTE_STATIC || rt.kind == ROUTE_CAPS) {
-		serve_static(site, u, r);
-		return;
-	}
-	if (rt.kind == ROUTE_NOT_FOUND) {
-		header(r, 51, "Not found");
-		return;
-	}
-	if (rt.needs_slash) {
-		redirect_slash(r, u);
-		return;
-	}
-	if (ctx->may_wait && store_behind(site->store, &r->index_ticket)) {
+	resolve(&rq, &a);
+	switch (a.kind) {
+	case ANSWER_CACHED:
+		r->status = a.status;
+		break;
+	case ANSWER_DOC:
+		send_doc(r, site, &a.doc);
+		break;
+	case ANSWER_FEED:
+		header(r, 20, "application/atom+xml");
+		atom_render(r->out, &a.feed, a.entries, a.nentries);
+		break;
+	case ANSWER_FILE:
+		send_file(r, site, &a);
+		break;
+	case ANSWER_REDIRECT:
+		redirect_slash(r, a.path, u);
+		break;
+	case ANSWER_INPUT:
+		header(r, 10, a.message);
+		break;
+	case ANSWER_STATUS:
+		header(r, a.status, a.message);
+		break;
+	case ANSWER_WAIT:
 		r->wait_index = true;
-		return;
+		break;
+	case ANSWER_POST:
+	case ANSWER_GOPHERMAP:
+	case ANSWER_TEXT:
+		/* Not what gemini_proto asks for. */
+		header(r, 51, "Not found");
+		break;
 	}
-	x = store_index(site->store);
-	if (rt.kind == ROUTE_SEARCH) {
-		send_search(s, site, u, r);
-		return;
-	}
-	/* A post's file, as it is: only the one the index knows, never one half written. */
-	if (rt.kind == ROUTE_POST_TEXT) {
-		switch (store_check(site->store, rt.name)) {
-		case STORE_LOADED:
-			serve_static(site, u, r);
-			break;
-		case STORE_GONE:
-			header(r, 51, "Not found");
-			break;
-		case STORE_BUSY:
-			header(r, 40, "This post is being updated; try again in a moment");
-			break;
-		}
-		return;
-	}
-	/* The query plays no part in these pages: the path alone is the key. */
-	snprintf(key, sizeof(key), "g%s", u->path);
-	if ((status = cache_send(site->cache, x->version, key, r->out)) >= 0) {
-		r->status = status;
-		return;
-	}
-	if (rt.kind == ROUTE_FEED)
-		send_feed(s, site, r);
-	else {
-		doc_init(&d);
-		switch (pages_build(&d, &ps, site->store, &rt)) {
-		case PAGES_OK:
-			send_doc(r, site, &d);
-			break;
-		case PAGES_NOT_FOUND:
-			header(r, 51, "Not found");
-			break;
-		case PAGES_BUSY:
-			header(r, 40, "This post is being updated; try again in a moment");
-			break;
-		}
-		doc_clear(&d);
-	}
-	if (r->status == 20)
-		cache_put(site->cache, x->version, key, r->status, r->out);
+	resolve_keep(&a, r->status, r->out);
+	answer_clear(&a);
 }
 
 /*

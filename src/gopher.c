@@ -25,21 +25,15 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "cache.h"
 #include "doc.h"
 #include "files.h"
 #include "gophermap.h"
 #include "log.h"
 #include "mime.h"
-#include "pages.h"
-#include "route.h"
-#include "search.h"
-#include "store.h"
+#include "resolve.h"
 #include "text.h"
 #include "url.h"
 #include "utf8.h"
-
-#define GOPHERMAP_MAX (256 * 1024)	/* bytes of a gophermap file read */
 
 #define TEXT_MIDLINE 1u		/* gopher_text: inside a line */
 #define TEXT_AFTER_CR 2u	/* gopher_text: a CR ended the line; skip an LF */
@@ -185,27 +179,14 @@ send_text(struct response *r, struct evbuffer *text)
 	r->status = 20;
 }
 
-/* What the menu callbacks need: the site, and the folder being listed. */
+/* What a menu is rendered for: the server and the site. */
 struct menu_arg {
 	const struct server *srv;
 	const struct site *site;
-	const char *folder;	/* for "*" in a gophermap */
-	int dirfd;
 	bool may_wait;		/* for a fresher post index (request_ctx) */
 };
 
-/* The item type of an open file: by extension, else by libmagic. */
-static char
-entry_type(const struct site *site, const struct files_entry *e)
-{
-	char t = gophermap_type_by_name(e->name);
-
-	if (e->is_dir)
-		return '1';
-	return t != 0 ? t : gophermap_type_by_mime(mime_type(site->mime, e->name, e->fd,
-	    &e->st));
-}
-
+/* The item type of a local file a document links to without one: by its bytes. */
 static char
 file_type(void *arg, const char *path)
 {
@@ -217,7 +198,7 @@ file_type(void *arg, const char *path)
 		return t;
 	switch (files_open(a->site->rootfd, path, &e)) {
 	case FILES_OK:
-		t = entry_type(a->site, &e);
+		t = gophermap_type_by_mime(mime_type(a->site->mime, e.name, e.fd, &e.st));
 		close(e.fd);
 		return t;
 	case FILES_NEEDS_SLASH:
@@ -227,10 +208,8 @@ file_type(void *arg, const char *path)
 	}
 }
 
-static void listing(void *arg, const struct gophermap_hidden *h, struct evbuffer *out);
-
 static void
-menu_ctx(struct menu_arg *a, struct gophermap_ctx *gc)
+menu_ctx(const struct menu_arg *a, struct gophermap_ctx *gc)
 {
 	const struct config *cfg = a->srv->cfg;
 
@@ -239,37 +218,11 @@ menu_ctx(struct menu_arg *a, struct gophermap_ctx *gc)
 	gc->gemini_host = a->site->cfg->name;
 	gc->gemini_port = cfg->gemini_port;
 	gc->file_type = file_type;
-	gc->listing = listing;
-	gc->arg = a;
-}
-
-/* A gophermap's "*": the folder's entries but those it hides, and itself. */
-static void
-listing(void *arg, const struct gophermap_hidden *h, struct evbuffer *out)
-{
-	struct menu_arg *a = arg;
-	struct gophermap_ctx gc;
-	struct files_item *items;
-	struct doc d;
-	size_t n, i;
-
-	if (files_list(a->site->rootfd, a->folder, a->dirfd, &items, &n) == -1)
-		return;
-	doc_init(&d);
-	for (i = 0; i < n; i++)
-		if (!gophermap_hides(h, items[i].name) && strcmp(items[i].name, "gophermap") != 0)
-			doc_link(&d, items[i].is_dir ? DOC_TO_MENU : DOC_TO_FILE,
-			    doc_printf(&d, "%s%s%s", a->folder, items[i].name,
-			    items[i].is_dir ? "/" : ""), doc_printf(&d, "%s%s", items[i].name,
-			    items[i].is_dir ? "/" : ""));
-	menu_ctx(a, &gc);
-	gophermap_render(&d, &gc, out);
-	doc_clear(&d);
-	files_list_free(items, n);
+	gc->arg = (void *)a;
 }
 
 static void
-send_menu(struct menu_arg *a, const struct doc *d, struct response *r)
+send_menu(const struct menu_arg *a, const struct doc *d, struct response *r)
 {
 	struct gophermap_ctx gc;
 
@@ -282,173 +235,30 @@ send_menu(struct menu_arg *a, const struct doc *d, struct response *r)
 	r->status = 20;
 }
 
-/* Reads at most GOPHERMAP_MAX bytes of the open file fd. */
-static char *
-read_map(int fd, size_t *len)
-{
-	char *buf;
-	ssize_t n;
-
-	if ((buf = malloc(GOPHERMAP_MAX)) == NULL)
-		return NULL;
-	*len = 0;
-	while (*len < GOPHERMAP_MAX && (n = read(fd, buf + *len, GOPHERMAP_MAX - *len)) > 0)
-		*len += (size_t)n;
-	return buf;
-}
-
-/* A folder: its gophermap when it has one, else the generated listing. */
 static void
-send_folder(struct menu_arg *a, struct response *r)
+send_gophermap(const struct menu_arg *a, const struct answer *an, struct response *r)
 {
 	struct gophermap_ctx gc;
-	struct files_item *items;
-	struct files_entry map;
-	char path[GOPHER_SELECTOR_MAX + 16];
-	struct doc d;
-	size_t n;
-	char *data;
 
-	snprintf(path, sizeof(path), "%sgophermap", a->folder);
-	if (files_open(a->site->rootfd, path, &map) == FILES_OK && !map.is_dir &&
-	    (data = read_map(map.fd, &n)) != NULL) {
-		close(map.fd);
-		menu_ctx(a, &gc);
-		gophermap_parse(data, n, a->folder, &gc, r->out);
-		gophermap_end(r->out);
-		r->status = 20;
-		free(data);
-		return;
-	}
-	if (map.fd != -1)
-		close(map.fd);
-	if (files_list(a->site->rootfd, a->folder, a->dirfd, &items, &n) == -1) {
-		log_warn("cannot list %s: %m", a->folder);
-		send_error(r, 51, "Not found");
-		return;
-	}
-	doc_init(&d);
-	pages_folder(&d, a->folder, items, n);
-	send_menu(a, &d, r);
-	doc_clear(&d);
-	files_list_free(items, n);
-}
-
-/* A file or folder under the root; -1 (nothing sent) when there is none. */
-static int
-serve_static(struct menu_arg *a, const char *path, struct response *r)
-{
-	char folder[GOPHER_SELECTOR_MAX + 4];
-	struct files_entry e;
-	enum files_status st;
-
-	/* Gopher has no redirects: a folder named without its '/' is served. */
-	if ((st = files_open(a->site->rootfd, path, &e)) == FILES_NEEDS_SLASH) {
-		snprintf(folder, sizeof(folder), "%s/", path);
-		st = files_open(a->site->rootfd, folder, &e);
-		path = folder;
-	}
-	if (st != FILES_OK)
-		return -1;
-	if (e.is_dir) {
-		a->folder = path;
-		a->dirfd = e.fd;
-		send_folder(a, r);
-		close(e.fd);
-		/* path may be folder[], gone on return; e.fd is closed. */
-		a->folder = NULL;
-		a->dirfd = -1;
-		return 0;
-	}
-	if (entry_type(a->site, &e) == '0')
-		r->filter = gopher_text;
+	menu_ctx(a, &gc);
+	gophermap_parse(an->map, an->map_len, an->path, &gc, an->has_doc ? &an->doc : NULL,
+	    r->out);
+	gophermap_end(r->out);
 	r->status = 20;
-	r->fd = e.fd;
-	r->file_left = e.st.st_size;
-	return 0;
 }
 
-/* Post stem as wrapped text; -1 (nothing sent) when there is no such post. */
-static int
-send_post(const struct site *site, const char *stem, struct response *r)
+/* The post as wrapped text. */
+static void
+send_post(const struct post *p, struct response *r)
 {
-	const struct index *x = store_index(site->store);
 	struct evbuffer *text;
-	struct post full;
-	long i;
 
-	if ((i = index_find_post(x, stem)) < 0)
-		return -1;
-	switch (store_load(site->store, &x->posts[i], &full)) {
-	case STORE_GONE:
-		/* Indexed a moment ago, gone now: not a file to serve as it is. */
-		send_error(r, 51, "Not found");
-		return 0;
-	case STORE_BUSY:
-		send_error(r, 40, "This post is being updated; try again in a moment");
-		return 0;
-	case STORE_LOADED:
-		break;
-	}
-	if ((text = evbuffer_new()) == NULL || text_post(&full, text) == -1)
+	if ((text = evbuffer_new()) == NULL || text_post(p, text) == -1)
 		send_error(r, 40, "Temporary failure");
 	else
 		send_text(r, text);
 	if (text != NULL)
 		evbuffer_free(text);
-	post_free(&full);
-	return 0;
-}
-
-/* The results for rq's words, or a page that asks for words. */
-static void
-search_page(const struct server *s, const struct site *site,
-    const struct gopher_request *rq, struct doc *d)
-{
-	size_t len = strlen(rq->words);
-
-	if (rq->has_words && utf8_valid(rq->words, len) &&
-	    pages_search_words(d, site->store, rq->words, (size_t)s->cfg->search_results,
-	    s->cfg->search_time_ms) == 0)
-		return;
-	doc_heading(d, 1, "Search");
-	doc_blank(d);
-	doc_text(d, len == 0 ? "Send the words to search the posts for." :
-	    "Search words are made of letters or digits.", -1);
-	doc_link(d, DOC_TO_SEARCH, "/search", "Search posts");
-	doc_link(d, DOC_TO_MENU, "/", "Home");
-}
-
-/* caps.txt, as Gophernicus and geomyidae write it, from the configuration. */
-static void
-send_caps(const struct menu_arg *a, struct response *r)
-{
-	const struct config *cfg = a->srv->cfg;
-	const char *title = a->site->cfg->title;
-	struct evbuffer *b;
-	char *clean;
-	size_t n;
-
-	if ((b = evbuffer_new()) == NULL ||
-	    (clean = text_clean(title, strlen(title), &n)) == NULL) {
-		if (b != NULL)
-			evbuffer_free(b);
-		send_error(r, 40, "Temporary failure");
-		return;
-	}
-	evbuffer_add_printf(b, "CAPS\n\n"
-	    "##\n## This is an automatically generated caps file.\n##\n\n"
-	    "CapsVersion=1\nExpireCapsAfter=3600\n\n"
-	    "PathDelimeter=/\nPathIdentity=.\nPathParent=..\nPathParentDouble=FALSE\n"
-	    "PathEscapeCharacter=\\\nPathKeepPreDelimeter=FALSE\n\n"
-	    "ServerSoftware=gazette\nServerDescription=%s\nServerDefaultEncoding=utf-8\n",
-	    clean);
-	if (cfg->gopher_tls)
-		evbuffer_add_printf(b, "ServerTLSPort=%d\n", cfg->gopher_public_port != 0 ?
-		    cfg->gopher_public_port : cfg->gopher_port);
-	send_text(r, b);
-	evbuffer_free(b);
-	free(clean);
 }
 
 static void
@@ -506,91 +316,82 @@ send_redirect(struct response *r, const char *url)
 	r->status = 20;
 }
 
+/* What Gopher serves of the URL map (resolve.h). */
+static const struct resolve_proto gopher_proto = {
+	.cache_prefix = 'o',
+	.post_text = true,
+	.caps = true,
+	.gophermaps = true,
+	.item_types = true,
+};
+
 /*
- * Answers rq from the URL map: generated pages, post text, caps.txt, then
- * files. Returns -1, having sent nothing, when rq names nothing.
+ * Renders what the selector names (resolve.c) as a Gopher answer. Returns
+ * -1, having sent nothing, when it names nothing (the caller may try the
+ * selector percent-decoded).
  */
 static int
-serve(struct menu_arg *a, const struct gopher_request *rq, struct response *r)
+serve(const struct menu_arg *a, const struct gopher_request *rq, struct response *r)
 {
-	const struct site *site = a->site;
-	struct pages_site ps = { site->cfg->title, site->cfg->description,
-	    site->cfg->home_posts };
-	const struct index *x;
-	char key[GOPHER_SELECTOR_MAX + 4];
-	enum pages_result built = PAGES_OK;
-	struct route rt;
-	struct doc d;
-	int status;
+	struct resolve_request req = { a->srv, a->site, &gopher_proto, rq->path,
+	    rq->has_words ? rq->words : NULL, a->may_wait, &r->index_ticket, r->out };
+	struct answer an;
+	int rc = 0;
 
 	/* Gopher has no client certificates: what needs one names nothing here. */
-	if (config_cert_path(site->cfg, rq->path) != NULL)
+	if (config_cert_path(a->site->cfg, rq->path) != NULL)
 		return -1;
-	route_match(rq->path, &rt);
-	switch (rt.kind) {
-	case ROUTE_STATIC:
-		return serve_static(a, rq->path, r);
-	case ROUTE_NOT_FOUND:
-	case ROUTE_POST:
-	case ROUTE_FEED:
-		/* Gemini's alone: Gopher reads posts as text and has no feeds. */
-		return -1;
-	case ROUTE_CAPS:
-		send_caps(a, r);
-		return 0;
-	default:
+	resolve(&req, &an);
+	switch (an.kind) {
+	case ANSWER_CACHED:
+		r->status = an.status;
+		break;
+	case ANSWER_DOC:
+		send_menu(a, &an.doc, r);
+		break;
+	case ANSWER_POST:
+		send_post(&an.post, r);
+		break;
+	case ANSWER_FILE:
+		if (an.item == '0')
+			r->filter = gopher_text;
+		r->status = 20;
+		r->fd = an.file.fd;
+		r->file_left = an.file.st.st_size;
+		an.file.fd = -1;
+		break;
+	case ANSWER_GOPHERMAP:
+		send_gophermap(a, &an, r);
+		break;
+	case ANSWER_TEXT:
+		send_text(r, an.text);
+		break;
+	case ANSWER_STATUS:
+		if (an.status == 51)
+			rc = -1;
+		else
+			send_error(r, an.status, an.message);
+		break;
+	case ANSWER_WAIT:
+		r->wait_index = true;
+		break;
+	case ANSWER_FEED:
+	case ANSWER_REDIRECT:
+	case ANSWER_INPUT:
+		/* Not what gopher_proto asks for. */
+		rc = -1;
 		break;
 	}
-	if (a->may_wait && store_behind(site->store, &r->index_ticket)) {
-		r->wait_index = true;
-		return 0;
-	}
-	x = store_index(site->store);
-	/* Rendered once per index version; searches depend on their words. */
-	snprintf(key, sizeof(key), "o%s", rq->path);
-	if (rt.kind != ROUTE_SEARCH &&
-	    (status = cache_send(site->cache, x->version, key, r->out)) >= 0) {
-		r->status = status;
-		return 0;
-	}
-	if (rt.kind == ROUTE_POST_TEXT) {
-		/* Not a post (a skipped file, say): the file, as Gemini serves it. */
-		if (send_post(site, rt.name, r) == -1) {
-			switch (store_check(site->store, rt.name)) {
-			case STORE_LOADED:
-				return serve_static(a, rq->path, r);
-			case STORE_GONE:
-				return -1;
-			case STORE_BUSY:
-				send_error(r, 40, "This post is being updated; try again in a moment");
-				return 0;
-			}
-		}
-	} else {
-		doc_init(&d);
-		if (rt.kind == ROUTE_SEARCH)
-			search_page(a->srv, site, rq, &d);
-		else
-			built = pages_build(&d, &ps, site->store, &rt);
-		if (built == PAGES_OK)
-			send_menu(a, &d, r);
-		else if (built == PAGES_BUSY)
-			send_error(r, 40, "This post is being updated; try again in a moment");
-		doc_clear(&d);
-	}
-	if (built == PAGES_NOT_FOUND)
-		return -1;
-	/* A file streamed from disk is not a page to keep. */
-	if (rt.kind != ROUTE_SEARCH && r->status == 20 && r->fd == -1)
-		cache_put(site->cache, x->version, key, r->status, r->out);
-	return 0;
+	resolve_keep(&an, r->status, r->out);
+	answer_clear(&an);
+	return rc;
 }
 
 static void
 gopher_handle(struct server *s, const struct request_ctx *ctx, const char *line,
     size_t len, struct response *r)
 {
-	struct menu_arg a = { s, &s->sites[0], NULL, -1, ctx->may_wait };
+	struct menu_arg a = { s, &s->sites[0], ctx->may_wait };
 	struct gopher_request rq;
 	const char *err;
 

@@ -335,7 +335,7 @@ link_item(const struct gophermap_ctx *c, struct evbuffer *out, const struct doc_
 		local_item(c, out, '1', label, b->href, "");
 		break;
 	case DOC_TO_FILE:
-		local_item(c, out, file_type(c, b->href), label, b->href, "");
+		local_item(c, out, b->item ? b->item : file_type(c, b->href), label, b->href, "");
 		break;
 	case DOC_TO_POST:
 		local_item(c, out, '0', label, b->href, ".txt");
@@ -552,16 +552,34 @@ collect_hidden(const char *data, size_t len, struct gophermap_hidden *h)
 	}
 }
 
+bool
+gophermap_listed(const char *data, size_t len, struct gophermap_hidden *h)
+{
+	const char *p = data, *end = data + len, *nl;
+	size_t n;
+
+	collect_hidden(data, len, h);
+	for (; p < end; p = nl ? nl + 1 : end) {
+		nl = memchr(p, '\n', end - p);
+		n = (nl ? nl : end) - p;
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (n == 1 && p[0] == '.')
+			return false;
+		if (n == 1 && p[0] == '*')
+			return true;
+	}
+	return false;
+}
+
 void
 gophermap_parse(const char *data, size_t len, const char *folder,
-    const struct gophermap_ctx *c, struct evbuffer *out)
+    const struct gophermap_ctx *c, const struct doc *listing, struct evbuffer *out)
 {
-	struct gophermap_hidden hidden;
 	const char *p = data, *end = data + len, *nl;
 	bool listed = false;
 	size_t n;
 
-	collect_hidden(data, len, &hidden);
 	for (; p < end; p = nl ? nl + 1 : end) {
 		nl = memchr(p, '\n', end - p);
 		n = (nl ? nl : end) - p;
@@ -574,9 +592,9 @@ gophermap_parse(const char *data, size_t len, const char *folder,
 		if (n == 1 && p[0] == '.')
 			break;
 		if (n == 1 && p[0] == '*') {
-			/* Once: a second listing would repeat the first, at the cost of another. */
-			if (c->listing != NULL && !listed)
-				c->listing(c->arg, &hidden, out);
+			/* Once: a second listing would repeat the first. */
+			if (listing != NULL && !listed)
+				gophermap_render(listing, c, out);
 			listed = true;
 		} else if (n > 0 && p[0] == '!')
 			put_item(out, 'i', p + 1, n - 1, "TITLE", NULL, 0);

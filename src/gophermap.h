@@ -46,8 +46,6 @@ struct gophermap_ctx {
 	int gemini_port;		/* become local selectors */
 	/* The item type of the local file at path; NULL: by extension, else '9'. */
 	char (*file_type)(void *arg, const char *path);
-	/* gophermap_parse only: appends the folder's listing for a "*" line. */
-	void (*listing)(void *arg, const struct gophermap_hidden *h, struct evbuffer *out);
 	void *arg;
 };
 
@@ -70,12 +68,18 @@ int gophermap_render(const struct doc *d, const struct gophermap_ctx *c,
  * (missing selector: the display; missing host and port: this server's; a
  * relative local selector is relative to the folder); a line without one is
  * info text. Gophernicus additions: "!title", "#comment", "-name" hides name
- * from the listing, "*" appends the listing (the first "*" only), "." alone
- * ends the map; "=" lines (Gophernicus' includes) are left out, as is any line
- * that cannot make a valid item.
+ * from the listing, "*" appends listing (the first "*" only; nothing when it
+ * is NULL), "." alone ends the map; "=" lines (Gophernicus' includes) are left
+ * out, as is any line that cannot make a valid item.
  */
 void gophermap_parse(const char *data, size_t len, const char *folder,
-    const struct gophermap_ctx *c, struct evbuffer *out);
+    const struct gophermap_ctx *c, const struct doc *listing, struct evbuffer *out);
+
+/*
+ * Whether the gophermap wants the folder's listing (a "*" line before any
+ * lone "."); the names its "-name" lines hide go into *h either way.
+ */
+bool gophermap_listed(const char *data, size_t len, struct gophermap_hidden *h);
 
 /* True when h hides the file name. */
 bool gophermap_hides(const struct gophermap_hidden *h, const char *name);

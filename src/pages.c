@@ -16,9 +16,27 @@ pages_month_name(int month)
 }
 
 void
+pages_folder_entries(struct doc *d, const char *path, const struct files_item *items,
+    size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const char *href = doc_printf(d, "%s%s%s", path, items[i].name,
+		    items[i].is_dir ? "/" : "");
+		const char *label = doc_printf(d, "%s%s", items[i].name,
+		    items[i].is_dir ? "/" : "");
+		if (items[i].is_dir)
+			doc_link(d, DOC_TO_MENU, href, label);
+		else
+			doc_link_item(d, href, label, items[i].item);
+	}
+}
+
+void
 pages_folder(struct doc *d, const char *path, const struct files_item *items, size_t n)
 {
-	size_t i, plen = strlen(path);
+	size_t plen = strlen(path);
 
 	doc_heading(d, 1, doc_printf(d, "Index of %s", path));
 	doc_blank(d);
@@ -29,12 +47,7 @@ pages_folder(struct doc *d, const char *path, const struct files_item *items, si
 			cut--;
 		doc_link(d, DOC_TO_MENU, doc_printf(d, "%.*s", (int)cut, path), "..");
 	}
-	for (i = 0; i < n; i++) {
-		const char *slash = items[i].is_dir ? "/" : "";
-		doc_link(d, items[i].is_dir ? DOC_TO_MENU : DOC_TO_FILE,
-		    doc_printf(d, "%s%s%s", path, items[i].name, slash),
-		    doc_printf(d, "%s%s", items[i].name, slash));
-	}
+	pages_folder_entries(d, path, items, n);
 }
 
 /* One post in the subscription form: "=> /posts/NAME.gmi YYYY-MM-DD Title". */

@@ -25,6 +25,9 @@ struct pages_site {
 /* A folder without an index: its folders, then its files, each a link. */
 void pages_folder(struct doc *d, const char *path, const struct files_item *items,
     size_t n);
+/* The same links alone, for a gophermap's "*". */
+void pages_folder_entries(struct doc *d, const char *path, const struct files_item *items,
+    size_t n);
 
 /* The page builders pages_build dispatches to; the benchmark calls them too. */
 void pages_home(struct doc *d, const struct pages_site *site, const struct index *x);

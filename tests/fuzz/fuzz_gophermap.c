@@ -16,20 +16,11 @@
 #include "gophermap.h"
 #include "text.h"
 
-static void
-listing(void *arg, const struct gophermap_hidden *h, struct evbuffer *out)
-{
-	(void)arg;
-	EXPECT(h->n <= GOPHERMAP_HIDDEN_MAX);
-	gophermap_item(out, '1', "listed", "/dir/sub/", "localhost", 70);
-}
-
 static const struct gophermap_ctx ctx = {
 	.host = "localhost",
 	.port = 7070,
 	.gemini_host = "localhost",
 	.gemini_port = 1965,
-	.listing = listing,
 };
 
 static void
@@ -118,7 +109,17 @@ FUZZ_TARGET(gophermap)
 		return 0;
 	}
 	memcpy(s, data, size);
-	gophermap_parse(s, size, "/dir/", &ctx, b);
+	{
+		struct gophermap_hidden h;
+		struct doc listing;
+
+		doc_init(&listing);
+		doc_link(&listing, DOC_TO_MENU, "/dir/sub/", "listed");
+		if (gophermap_listed(s, size, &h))
+			EXPECT(h.n <= GOPHERMAP_HIDDEN_MAX);
+		gophermap_parse(s, size, "/dir/", &ctx, &listing, b);
+		doc_clear(&listing);
+	}
 	check_menu(b);
 	check_doc(s, size);
 	check_wrap(s, size);

@@ -36,25 +36,12 @@ stub_type(void *arg, const char *path)
 	return t != 0 ? t : '9';
 }
 
-static void
-stub_listing(void *arg, const struct gophermap_hidden *h, struct evbuffer *out)
-{
-	static const char *const names[] = { "a.txt", "b.txt", "secret.txt", "c.txt" };
-	size_t i;
-
-	(void)arg;
-	for (i = 0; i < 4; i++)
-		if (!gophermap_hides(h, names[i]))
-			gophermap_item(out, '0', names[i], names[i], "listed", 70);
-}
-
 static const struct gophermap_ctx ctx = {
 	.host = "gopher.example.org",
 	.port = 7070,
 	.gemini_host = "example.org",
 	.gemini_port = 1965,
 	.file_type = stub_type,
-	.listing = stub_listing,
 };
 
 /* d as a complete menu, checked against the RFC 1436 rules. */
@@ -74,14 +61,30 @@ render(struct doc *d)
 	return out;
 }
 
+/*
+ * The map as a menu; its "*" is the folder's listing (a.txt, b.txt,
+ * secret.txt, c.txt) less what the map hides, as the resolver builds it.
+ */
 static char *
 parse_map(const char *map, size_t len, const char *folder)
 {
+	static const char *const names[] = { "a.txt", "b.txt", "secret.txt", "c.txt" };
 	struct evbuffer *b = evbuffer_new();
+	struct gophermap_hidden hidden;
 	const char *why;
+	struct doc listing;
+	bool listed;
 	char *out;
+	size_t i;
 
-	gophermap_parse(map, len, folder, &ctx, b);
+	doc_init(&listing);
+	listed = gophermap_listed(map, len, &hidden);
+	for (i = 0; i < 4; i++)
+		if (!gophermap_hides(&hidden, names[i]))
+			doc_link_item(&listing, doc_printf(&listing, "%s%s", folder, names[i]),
+			    names[i], '0');
+	gophermap_parse(map, len, folder, &ctx, listed ? &listing : NULL, b);
+	doc_clear(&listing);
 	gophermap_end(b);
 	out = take(b);
 	if ((why = gopher_check_menu(out, strlen(out), GOPHER_DISPLAY_MAX)) != NULL)
@@ -392,9 +395,9 @@ TEST(gophermap_parse_bucktooth_and_gophernicus)
 	    "3An error line" I
 	    "0Gopher plus\t/p.txt\tgopher.example.org\t7070\r\n"
 	    "0Ctrl  in display\t/d.txt\tgopher.example.org\t7070\r\n"
-	    "0a.txt\ta.txt\tlisted\t70\r\n"
-	    "0b.txt\tb.txt\tlisted\t70\r\n"
-	    "0c.txt\tc.txt\tlisted\t70\r\n"
+	    "0a.txt\t/dir/a.txt\tgopher.example.org\t7070\r\n"
+	    "0b.txt\t/dir/b.txt\tgopher.example.org\t7070\r\n"
+	    "0c.txt\t/dir/c.txt\tgopher.example.org\t7070\r\n"
 	    ".\r\n");
 	free(m);
 }

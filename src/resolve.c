@@ -1,0 +1,499 @@
+#include "resolve.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "log.h"
+#include "mime.h"
+#include "pages.h"
+#include "route.h"
+#include "server.h"
+#include "store.h"
+#include "text.h"
+#include "utf8.h"
+
+#define GOPHERMAP_MAX (256 * 1024)	/* bytes of a gophermap file read */
+
+static void
+status(struct answer *a, int code, const char *message)
+{
+	a->kind = ANSWER_STATUS;
+	a->status = code;
+	a->message = message;
+}
+
+static void
+not_found(struct answer *a)
+{
+	status(a, 51, "Not found");
+}
+
+static void
+being_updated(struct answer *a)
+{
+	status(a, 40, "This post is being updated; try again in a moment");
+}
+
+static struct doc *
+new_doc(struct answer *a, enum answer_kind kind)
+{
+	a->kind = kind;
+	if (!a->has_doc) {
+		doc_init(&a->doc);
+		a->has_doc = true;
+	}
+	return &a->doc;
+}
+
+/* The Gopher item type of a file: by extension, else by what libmagic makes of it. */
+static char
+item_type(const struct site *site, const char *name, int fd, const struct stat *st)
+{
+	char t = gophermap_type_by_name(name);
+
+	return t != 0 ? t : gophermap_type_by_mime(mime_type(site->mime, name, fd, st));
+}
+
+static void
+file(const struct resolve_request *rq, struct answer *a, struct files_entry *e)
+{
+	a->kind = ANSWER_FILE;
+	a->file = *e;
+	e->fd = -1;
+	a->type = mime_type(rq->site->mime, a->file.name, a->file.fd, &a->file.st);
+	if (rq->proto->item_types)
+		a->item = item_type(rq->site, a->file.name, a->file.fd, &a->file.st);
+}
+
+/* Gives each listed file its Gopher item type: by extension, else by its bytes. */
+static void
+type_items(const struct resolve_request *rq, const char *folder, struct files_item *items,
+    size_t n)
+{
+	char path[URL_MAX + 2];
+	struct files_entry e;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (items[i].is_dir) {
+			items[i].item = '1';
+			continue;
+		}
+		if ((items[i].item = gophermap_type_by_name(items[i].name)) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s%s", folder, items[i].name);
+		if (files_open(rq->site->rootfd, path, &e) == FILES_OK && !e.is_dir)
+			items[i].item = item_type(rq->site, e.name, e.fd, &e.st);
+		else
+			items[i].item = '9';
+		if (e.fd != -1)
+			close(e.fd);
+	}
+}
+
+/*
+ * The listing of folder (open as dirfd) into a->doc: every entry, or, for a
+ * gophermap's "*", those it does not hide (hidden not NULL).
+ */
+static int
+listing(const struct resolve_request *rq, struct answer *a, const char *folder, int dirfd,
+    const struct gophermap_hidden *hidden)
+{
+	struct files_item *items;
+	size_t n, i, kept = 0;
+
+	if (files_list(rq->site->rootfd, folder, dirfd, &items, &n) == -1) {
+		log_warn("cannot list %s: %m", folder);
+		return -1;
+	}
+	if (hidden != NULL)
+		for (i = 0; i < n; i++) {
+			if (gophermap_hides(hidden, items[i].name) ||
+			    strcmp(items[i].name, "gophermap") == 0)
+				free(items[i].name);
+			else
+				items[kept++] = items[i];
+		}
+	else
+		kept = n;
+	if (rq->proto->item_types)
+		type_items(rq, folder, items, kept);
+	if (hidden != NULL)
+		pages_folder_entries(new_doc(a, a->kind), folder, items, kept);
+	else
+		pages_folder(new_doc(a, ANSWER_DOC), folder, items, kept);
+	files_list_free(items, kept);
+	return 0;
+}
+
+/* Reads at most GOPHERMAP_MAX bytes of the open file fd. */
+static char *
+read_map(int fd, size_t *len)
+{
+	char *buf;
+	ssize_t n;
+
+	if ((buf = malloc(GOPHERMAP_MAX)) == NULL)
+		return NULL;
+	*len = 0;
+	while (*len < GOPHERMAP_MAX && (n = read(fd, buf + *len, GOPHERMAP_MAX - *len)) > 0)
+		*len += (size_t)n;
+	return buf;
+}
+
+/* A folder (path ends with '/'): its index.gmi or gophermap, else its listing. */
+static void
+folder(const struct resolve_request *rq, struct answer *a, const char *path, int dirfd)
+{
+	struct gophermap_hidden hidden;
+	char inner[URL_MAX + 16];
+	struct files_entry e;
+
+	if (rq->proto->folder_index || rq->proto->gophermaps) {
+		snprintf(inner, sizeof(inner), "%s%s", path, rq->proto->folder_index ?
+		    "index.gmi" : "gophermap");
+		if (files_open(rq->site->rootfd, inner, &e) == FILES_OK && !e.is_dir) {
+			if (rq->proto->folder_index) {
+				file(rq, a, &e);
+				return;
+			}
+			a->map = read_map(e.fd, &a->map_len);
+			close(e.fd);
+			if (a->map != NULL) {
+				a->kind = ANSWER_GOPHERMAP;
+				snprintf(a->path, sizeof(a->path), "%s", path);
+				/* Its "*", when it has one, is the listing less what it hides. */
+				if (gophermap_listed(a->map, a->map_len, &hidden) &&
+				    listing(rq, a, path, dirfd, &hidden) == -1)
+					a->has_doc = false;
+				return;
+			}
+		} else if (e.fd != -1)
+			close(e.fd);
+	}
+	if (listing(rq, a, path, dirfd, NULL) == -1)
+		not_found(a);
+}
+
+/* A file or folder under the root. */
+static void
+serve_static(const struct resolve_request *rq, struct answer *a, const char *path)
+{
+	char slashed[URL_MAX + 2];
+	struct files_entry e;
+	enum files_status st = files_open(rq->site->rootfd, path, &e);
+
+	if (st == FILES_NEEDS_SLASH) {
+		snprintf(slashed, sizeof(slashed), "%s/", path);
+		if (rq->proto->redirects) {
+			a->kind = ANSWER_REDIRECT;
+			snprintf(a->path, sizeof(a->path), "%s", slashed);
+			return;
+		}
+		/* No redirects (Gopher): a folder named without its '/' is served. */
+		path = slashed;
+		st = files_open(rq->site->rootfd, path, &e);
+	}
+	if (st != FILES_OK)
+		not_found(a);
+	else if (e.is_dir)
+		folder(rq, a, path, e.fd);
+	else
+		file(rq, a, &e);
+	if (e.fd != -1)
+		close(e.fd);
+}
+
+/* caps.txt, as Gophernicus and geomyidae write it, from the configuration. */
+static void
+caps(const struct resolve_request *rq, struct answer *a)
+{
+	const struct config *cfg = rq->srv->cfg;
+	const char *title = rq->site->cfg->title;
+	char *clean;
+	size_t n;
+
+	if ((a->text = evbuffer_new()) == NULL ||
+	    (clean = text_clean(title, strlen(title), &n)) == NULL) {
+		status(a, 40, "Temporary failure");
+		return;
+	}
+	evbuffer_add_printf(a->text, "CAPS\n\n"
+	    "##\n## This is an automatically generated caps file.\n##\n\n"
+	    "CapsVersion=1\nExpireCapsAfter=3600\n\n"
+	    "PathDelimeter=/\nPathIdentity=.\nPathParent=..\nPathParentDouble=FALSE\n"
+	    "PathEscapeCharacter=\\\nPathKeepPreDelimeter=FALSE\n\n"
+	    "ServerSoftware=gazette\nServerDescription=%s\nServerDefaultEncoding=utf-8\n",
+	    clean);
+	if (cfg->gopher_tls)
+		evbuffer_add_printf(a->text, "ServerTLSPort=%d\n", cfg->gopher_public_port != 0 ?
+		    cfg->gopher_public_port : cfg->gopher_port);
+	free(clean);
+	a->kind = ANSWER_TEXT;
+}
+
+/* The page that asks for words, where the protocol has no prompt of its own. */
+static void
+ask_words(struct answer *a, bool bad)
+{
+	struct doc *d = new_doc(a, ANSWER_DOC);
+
+	doc_heading(d, 1, "Search");
+	doc_blank(d);
+	doc_text(d, bad ? "Search words are made of letters or digits." :
+	    "Send the words to search the posts for.", -1);
+	doc_link(d, DOC_TO_SEARCH, "/search", "Search posts");
+	doc_link(d, DOC_TO_MENU, "/", "Home");
+}
+
+/* /search: the results for the words, or a prompt for them. Never cached. */
+static void
+search(const struct resolve_request *rq, struct answer *a)
+{
+	const struct config *cfg = rq->srv->cfg;
+	char words[URL_MAX + 1];
+	const char *q = rq->query;
+
+	if (q == NULL || q[0] == '\0') {
+		if (rq->proto->asks_input) {
+			a->kind = ANSWER_INPUT;
+			a->message = "Search posts for these words";
+		} else
+			ask_words(a, false);
+		return;
+	}
+	if (rq->proto->query_encoded) {
+		if (url_decode(q, strlen(q), words, sizeof(words), false) < 0) {
+			status(a, 59, "bad query");
+			return;
+		}
+		q = words;
+	}
+	if (!utf8_valid(q, strlen(q))) {
+		if (rq->proto->asks_input)
+			status(a, 59, "bad query");
+		else
+			ask_words(a, true);
+		return;
+	}
+	if (pages_search_words(new_doc(a, ANSWER_DOC), rq->site->store, q,
+	    (size_t)cfg->search_results, cfg->search_time_ms) == 0)
+		return;
+	if (rq->proto->asks_input) {
+		doc_clear(&a->doc);
+		a->has_doc = false;
+		a->kind = ANSWER_INPUT;
+		a->message = "Search posts for these words (letters or digits)";
+	} else
+		ask_words(a, true);
+}
+
+/* The Atom feed of the latest posts, each read in full for its summary. */
+static void
+feed(const struct resolve_request *rq, struct answer *a)
+{
+	const struct site *site = rq->site;
+	const struct config *cfg = rq->srv->cfg;
+	const struct index *x = store_index(site->store);
+	size_t want = (size_t)site->cfg->feed_posts, n;
+	bool busy = false;
+
+	if (want > x->nposts)
+		want = x->nposts;
+	a->entries = calloc(want + 1, sizeof(*a->entries));
+	a->full = calloc(want + 1, sizeof(*a->full));
+	a->metas = calloc(want + 1, sizeof(*a->metas));
+	if (a->entries == NULL || a->full == NULL || a->metas == NULL) {
+		status(a, 40, "Temporary failure");
+		return;
+	}
+	if (cfg->gemini_port == 1965)
+		snprintf(a->feed_base, sizeof(a->feed_base), "gemini://%s", site->cfg->name);
+	else
+		snprintf(a->feed_base, sizeof(a->feed_base), "gemini://%s:%d", site->cfg->name,
+		    cfg->gemini_port);
+	a->feed = (struct atom_feed){ a->feed_base, site->cfg->title, site->cfg->description,
+	    site->cfg->lang };
+	for (n = 0; n < want; n++) {
+		const struct index_post *sp = &x->posts[x->nposts - 1 - n];
+		a->entries[n].stem = index_str(x, sp->stem);
+		a->entries[n].meta = index_post_meta(x, sp, &a->metas[n]);
+		switch (store_load(site->store, sp, &a->full[n])) {
+		case STORE_LOADED:
+			a->entries[n].full = &a->full[n];
+			break;
+		case STORE_BUSY:
+			busy = true;
+			break;
+		case STORE_GONE:
+			break;
+		}
+	}
+	a->nentries = n;
+	a->kind = ANSWER_FEED;
+	/* A feed reader polls again: better later than with a post half written. */
+	if (busy) {
+		status(a, 40, "A post is being updated; try again in a moment");
+		a->keep = false;
+	}
+}
+
+/* What a post's file being gone or being written means to a request; true for neither. */
+static bool
+loaded(struct answer *a, enum store_load r)
+{
+	if (r == STORE_GONE)
+		not_found(a);
+	else if (r == STORE_BUSY)
+		being_updated(a);
+	return r == STORE_LOADED;
+}
+
+/* /posts/NAME.txt: the post (to wrap), or the very file the index knows. */
+static void
+post_text(const struct resolve_request *rq, struct answer *a, const char *stem)
+{
+	const struct index *x = store_index(rq->site->store);
+	char path[URL_MAX + 2];
+	long i;
+
+	if (rq->proto->post_text && (i = index_find_post(x, stem)) >= 0) {
+		if (loaded(a, store_load(rq->site->store, &x->posts[i], &a->post))) {
+			a->kind = ANSWER_POST;
+			a->has_post = true;
+		}
+		return;
+	}
+	/* A post's file, as it is (or a file skipped as no post): never one half written. */
+	a->keep = false;
+	if (loaded(a, store_check(rq->site->store, stem))) {
+		snprintf(path, sizeof(path), "/posts/%s.txt", stem);
+		serve_static(rq, a, path);
+	}
+}
+
+void
+resolve(const struct resolve_request *rq, struct answer *a)
+{
+	const struct site *site = rq->site;
+	const struct resolve_proto *p = rq->proto;
+	struct pages_site ps = { site->cfg->title, site->cfg->description,
+	    site->cfg->home_posts };
+	const struct index *x;
+	struct route rt;
+	int cached;
+
+	memset(a, 0, sizeof(*a));
+	a->file.fd = -1;
+	route_match(rq->path, &rt);
+	switch (rt.kind) {
+	case ROUTE_STATIC:
+		serve_static(rq, a, rq->path);
+		return;
+	case ROUTE_CAPS:
+		if (p->caps)
+			caps(rq, a);
+		else
+			serve_static(rq, a, rq->path);
+		return;
+	case ROUTE_NOT_FOUND:
+		not_found(a);
+		return;
+	case ROUTE_POST:
+		if (!p->post_pages) {
+			not_found(a);
+			return;
+		}
+		break;
+	case ROUTE_FEED:
+		if (!p->feed) {
+			not_found(a);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	if (rt.needs_slash && p->redirects) {
+		a->kind = ANSWER_REDIRECT;
+		snprintf(a->path, sizeof(a->path), "%s/", rq->path);
+		return;
+	}
+	/* Only a page of the index waits for it to catch up with the disk. */
+	if (rq->may_wait && store_behind(site->store, rq->ticket)) {
+		a->kind = ANSWER_WAIT;
+		return;
+	}
+	if (rt.kind == ROUTE_SEARCH) {
+		search(rq, a);
+		return;
+	}
+	if (rt.kind == ROUTE_POST_TEXT && !p->post_text) {
+		post_text(rq, a, rt.name);
+		return;
+	}
+	/* Rendered once per index version and protocol; the path alone is the key. */
+	x = store_index(site->store);
+	a->cache = site->cache;
+	a->version = x->version;
+	snprintf(a->key, sizeof(a->key), "%c%s", p->cache_prefix, rq->path);
+	if ((cached = cache_send(a->cache, a->version, a->key, rq->out)) >= 0) {
+		a->kind = ANSWER_CACHED;
+		a->status = cached;
+		return;
+	}
+	a->keep = true;
+	if (rt.kind == ROUTE_POST_TEXT) {
+		post_text(rq, a, rt.name);
+		return;
+	}
+	if (rt.kind == ROUTE_FEED) {
+		feed(rq, a);
+		return;
+	}
+	switch (pages_build(new_doc(a, ANSWER_DOC), &ps, site->store, &rt)) {
+	case PAGES_OK:
+		break;
+	case PAGES_NOT_FOUND:
+		not_found(a);
+		break;
+	case PAGES_BUSY:
+		being_updated(a);
+		break;
+	}
+}
+
+void
+resolve_keep(const struct answer *a, int code, const struct evbuffer *out)
+{
+	/* A file is streamed, not kept; nor is anything but a whole page. */
+	if (a->keep && code == 20 && a->kind != ANSWER_FILE && a->kind != ANSWER_STATUS)
+		cache_put(a->cache, a->version, a->key, code, out);
+}
+
+void
+answer_clear(struct answer *a)
+{
+	size_t i;
+
+	if (a->has_doc)
+		doc_clear(&a->doc);
+	if (a->file.fd != -1)
+		close(a->file.fd);
+	if (a->has_post)
+		post_free(&a->post);
+	free(a->map);
+	if (a->text != NULL)
+		evbuffer_free(a->text);
+	for (i = 0; i < a->nentries; i++)
+		if (a->entries[i].full != NULL)
+			post_free(&a->full[i]);
+	free(a->entries);
+	free(a->full);
+	free(a->metas);
+	memset(a, 0, sizeof(*a));
+	a->file.fd = -1;
+}
