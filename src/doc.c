@@ -180,6 +180,19 @@ doc_link_item(struct doc *d, const char *href, const char *label, char item)
 }
 
 void
+doc_link_gopher(struct doc *d, char item, const char *sel, const char *host, int port)
+{
+	struct doc_block *b;
+
+	if (d->failed || d->n == 0 || (b = &d->blocks[d->n - 1])->type != DOC_LINK)
+		return;
+	b->item = item;
+	b->sel = copy(d, sel, -1);
+	b->sel_host = host ? copy(d, host, -1) : NULL;
+	b->sel_port = port;
+}
+
+void
 doc_blank(struct doc *d)
 {
 	add(d, DOC_BLANK);

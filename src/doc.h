@@ -36,6 +36,14 @@ struct doc_block {
 	const char *href;	/* decoded local path, or absolute URL */
 	const char *alt;
 	char item;		/* a local file's Gopher item type, or 0: by its name */
+	/*
+	 * What a URL link is to Gopher, worked out by the builder: the item's
+	 * selector (NULL: none, the URL goes as an "h" item), its host (NULL:
+	 * this server) and port, and item its type.
+	 */
+	const char *sel;
+	const char *sel_host;
+	int sel_port;
 };
 
 struct doc_chunk;
@@ -56,6 +64,8 @@ void doc_text(struct doc *d, const char *text, long len);
 void doc_link(struct doc *d, enum doc_target target, const char *href, const char *label);
 /* A link to a local file whose Gopher item type is known (by its bytes, say). */
 void doc_link_item(struct doc *d, const char *href, const char *label, char item);
+/* Gives the last link, a URL, its Gopher item (host NULL: this server). */
+void doc_link_gopher(struct doc *d, char item, const char *sel, const char *host, int port);
 void doc_item(struct doc *d, const char *text, long len);
 void doc_quote(struct doc *d, const char *text, long len);
 void doc_pre(struct doc *d, const char *alt, const char *text, long len);

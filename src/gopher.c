@@ -119,7 +119,7 @@ gopher_parse(const char *line, size_t len, bool decode, struct gopher_request *r
 		sel = dec;
 		sel_len = (size_t)d;
 	}
-	if (gophermap_path(sel, sel_len, rq->path, sizeof(rq->path)) < 0)
+	if (url_path_resolve(sel, sel_len, rq->path, sizeof(rq->path)) < 0)
 		return "selector climbs above the root";
 	return NULL;
 }
@@ -186,28 +186,6 @@ struct menu_arg {
 	bool may_wait;		/* for a fresher post index (request_ctx) */
 };
 
-/* The item type of a local file a document links to without one: by its bytes. */
-static char
-file_type(void *arg, const char *path)
-{
-	const struct menu_arg *a = arg;
-	struct files_entry e;
-	char t;
-
-	if ((t = gophermap_type_by_name(path)) != 0)
-		return t;
-	switch (files_open(a->site->rootfd, path, &e)) {
-	case FILES_OK:
-		t = gophermap_type_by_mime(mime_type(a->site->mime, e.name, e.fd, &e.st));
-		close(e.fd);
-		return t;
-	case FILES_NEEDS_SLASH:
-		return '1';
-	default:
-		return '9';
-	}
-}
-
 static void
 menu_ctx(const struct menu_arg *a, struct gophermap_ctx *gc)
 {
@@ -215,10 +193,6 @@ menu_ctx(const struct menu_arg *a, struct gophermap_ctx *gc)
 
 	gc->host = cfg->gopher_host[0] != '\0' ? cfg->gopher_host : a->site->cfg->name;
 	gc->port = cfg->gopher_public_port != 0 ? cfg->gopher_public_port : cfg->gopher_port;
-	gc->gemini_host = a->site->cfg->name;
-	gc->gemini_port = cfg->gemini_port;
-	gc->file_type = file_type;
-	gc->arg = (void *)a;
 }
 
 static void

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "route.h"
+#include "mime.h"
 #include "text.h"
 #include "url.h"
 #include "utf8.h"
@@ -107,90 +107,6 @@ gophermap_end(struct evbuffer *out)
 	evbuffer_add(out, ".\r\n", 3);
 }
 
-static const struct {
-	const char *ext;
-	char type;
-} extensions[] = {
-	{ ".txt", '0' }, { ".gmi", '0' }, { ".gemini", '0' }, { ".md", '0' },
-	{ ".gif", 'g' }, { ".png", 'I' }, { ".jpg", 'I' }, { ".jpeg", 'I' },
-	{ ".webp", 'I' }, { ".html", 'h' }, { ".htm", 'h' }, { ".mp3", 's' },
-	{ ".ogg", 's' }, { ".wav", 's' }, { ".flac", 's' },
-};
-
-char
-gophermap_type_by_name(const char *name)
-{
-	size_t i, n = strlen(name), e;
-
-	for (i = 0; i < sizeof(extensions) / sizeof(extensions[0]); i++) {
-		e = strlen(extensions[i].ext);
-		if (n > e && strcasecmp(name + n - e, extensions[i].ext) == 0)
-			return extensions[i].type;
-	}
-	return 0;
-}
-
-static bool
-has_prefix(const char *s, const char *prefix)
-{
-	return strncasecmp(s, prefix, strlen(prefix)) == 0;
-}
-
-char
-gophermap_type_by_mime(const char *mime)
-{
-	if (has_prefix(mime, "text/html"))
-		return 'h';
-	/* libmagic calls an empty file inode/x-empty: empty text. */
-	if (has_prefix(mime, "text/") || has_prefix(mime, "inode/x-empty") ||
-	    has_prefix(mime, "application/x-empty"))
-		return '0';
-	if (has_prefix(mime, "image/gif"))
-		return 'g';
-	if (has_prefix(mime, "image/"))
-		return 'I';
-	if (has_prefix(mime, "audio/"))
-		return 's';
-	return '9';
-}
-
-long
-gophermap_path(const char *s, size_t len, char *out, size_t size)
-{
-	size_t i = 0, end, n, o = 0;
-	bool dir = true;	/* names a folder: ends with '/' */
-
-	if (size < 2 || memchr(s, '\0', len) != NULL)
-		return -1;
-	while (i < len) {
-		for (end = i; end < len && s[end] != '/'; end++)
-			;
-		n = end - i;
-		if (n == 0 || (n == 1 && s[i] == '.'))
-			dir = true;
-		else if (n == 2 && s[i] == '.' && s[i + 1] == '.') {
-			if (o == 0)
-				return -1;
-			while (out[--o] != '/')
-				;
-			dir = true;
-		} else {
-			/* Room for this segment, a final '/' and the NUL. */
-			if (o + 1 + n + 2 > size)
-				return -1;
-			out[o++] = '/';
-			memcpy(out + o, s + i, n);
-			o += n;
-			dir = end < len;
-		}
-		i = end + 1;
-	}
-	if (o == 0 || dir)
-		out[o++] = '/';
-	out[o] = '\0';
-	return (long)o;
-}
-
 /*
  * The selector for a local path (plus suffix): the path itself, or
  * percent-encoded when it holds what a selector cannot carry raw (control
@@ -220,14 +136,15 @@ local_selector(const char *path, const char *suffix, char *out, size_t size)
 	return e < 0 || e > GOPHER_SELECTOR_MAX ? -1 : e;
 }
 
+/* A local file's item type: what the builder found, else by its name. */
 static char
-file_type(const struct gophermap_ctx *c, const char *path)
+file_type(const struct doc_block *b)
 {
 	char t;
 
-	if (c->file_type != NULL)
-		return c->file_type(c->arg, path);
-	return (t = gophermap_type_by_name(path)) != 0 ? t : '9';
+	if (b->item != 0)
+		return b->item;
+	return (t = mime_item_by_name(b->href)) != 0 ? t : '9';
 }
 
 /* A local item; one that cannot be sent stays visible as text. */
@@ -242,82 +159,25 @@ local_item(const struct gophermap_ctx *c, struct evbuffer *out, char type, const
 		gophermap_info(out, 'i', label);
 }
 
-/* A gemini:// URL of this capsule, as the Gopher item for the same page. */
-static bool
-gemini_item(const struct gophermap_ctx *c, struct evbuffer *out, const char *label,
-    const char *href)
-{
-	struct route rt;
-	struct url u;
-	char stem[sizeof(rt.buf) + 8];
-	size_t n;
-
-	if (c->gemini_host == NULL || url_parse(href, strlen(href), &u) != NULL ||
-	    strcmp(u.scheme, "gemini") != 0 || strcasecmp(u.host, c->gemini_host) != 0 ||
-	    (u.port == -1 ? 1965 : u.port) != c->gemini_port)
-		return false;
-	route_match(u.path, &rt);
-	switch (rt.kind) {
-	case ROUTE_FEED:
-		return false;
-	case ROUTE_POST:
-		snprintf(stem, sizeof(stem), "/posts/%s", rt.name);
-		local_item(c, out, '0', label, stem, ".txt");
-		break;
-	case ROUTE_POST_TEXT:
-	case ROUTE_CAPS:
-		local_item(c, out, '0', label, u.path, "");
-		break;
-	case ROUTE_SEARCH:
-		local_item(c, out, '7', label, u.path, "");
-		break;
-	case ROUTE_STATIC:
-		n = strlen(u.path);
-		local_item(c, out, u.path[n - 1] == '/' ? '1' : file_type(c, u.path), label,
-		    u.path, "");
-		break;
-	default:
-		local_item(c, out, '1', label, u.path, "");
-		break;
-	}
-	return true;
-}
-
-/* A gopher:// URL (RFC 4266: gopher://host[:port]/Tselector) as its item. */
-static bool
-gopher_item(struct evbuffer *out, const char *label, const char *href)
-{
-	char auth[300], sel[GOPHER_SELECTOR_MAX + 1];
-	const char *path;
-	struct url u;
-	long n;
-
-	if (strncasecmp(href, "gopher://", 9) != 0)
-		return false;
-	path = href + 9 + strcspn(href + 9, "/?#");
-	if (*path != '/' && *path != '\0')
-		return false;
-	/* url_parse checks the host and port; the rest is not a URL path. */
-	if ((size_t)snprintf(auth, sizeof(auth), "%.*s/", (int)(path - href), href) >=
-	    sizeof(auth) || url_parse(auth, strlen(auth), &u) != NULL)
-		return false;
-	if (*path == '\0' || path[1] == '\0')
-		return gophermap_item(out, '1', label, "", u.host, u.port == -1 ? 70 : u.port) == 0;
-	n = url_decode(path + 2, strlen(path + 2), sel, sizeof(sel), false);
-	return n >= 0 && gophermap_item(out, path[1], label, sel, u.host,
-	    u.port == -1 ? 70 : u.port) == 0;
-}
-
+/*
+ * A URL: the Gopher item the builder made of it (a local page, another
+ * server's item), else an "h" item with a "URL:" selector, Bucktooth's
+ * convention, which the server answers with a redirect page.
+ */
 static void
 url_item(const struct gophermap_ctx *c, struct evbuffer *out, const char *label,
-    const char *href)
+    const struct doc_block *b)
 {
 	char sel[GOPHER_SELECTOR_MAX + 1];
 
-	if (gemini_item(c, out, label, href) || gopher_item(out, label, href))
+	if (b->sel != NULL && b->sel_host == NULL && b->item != 0) {
+		local_item(c, out, b->item, label, b->sel, "");
 		return;
-	/* Bucktooth's convention; the server answers it with a redirect page. */
-	if ((size_t)snprintf(sel, sizeof(sel), "URL:%s", href) >= sizeof(sel) ||
+	}
+	if (b->sel != NULL && b->sel_host != NULL &&
+	    gophermap_item(out, b->item, label, b->sel, b->sel_host, b->sel_port) == 0)
+		return;
+	if ((size_t)snprintf(sel, sizeof(sel), "URL:%s", b->href) >= sizeof(sel) ||
 	    gophermap_item(out, 'h', label, sel, c->host, c->port) == -1)
 		gophermap_info(out, 'i', label);
 }
@@ -329,13 +189,13 @@ link_item(const struct gophermap_ctx *c, struct evbuffer *out, const struct doc_
 
 	switch (b->target) {
 	case DOC_TO_URL:
-		url_item(c, out, label, b->href);
+		url_item(c, out, label, b);
 		break;
 	case DOC_TO_MENU:
 		local_item(c, out, '1', label, b->href, "");
 		break;
 	case DOC_TO_FILE:
-		local_item(c, out, b->item ? b->item : file_type(c, b->href), label, b->href, "");
+		local_item(c, out, file_type(b), label, b->href, "");
 		break;
 	case DOC_TO_POST:
 		local_item(c, out, '0', label, b->href, ".txt");
@@ -524,7 +384,7 @@ map_item(const struct gophermap_ctx *c, struct evbuffer *out, const char *folder
 	local = local && port == c->port;
 	if (local && sel[0] != '/' && strncmp(sel, "URL:", 4) != 0) {
 		snprintf(joined, sizeof(joined), "%s%s", folder, sel);
-		if (gophermap_path(joined, strlen(joined), sel, sizeof(sel)) < 0)
+		if (url_path_resolve(joined, strlen(joined), sel, sizeof(sel)) < 0)
 			return;
 	}
 	gophermap_item(out, line[0], display, sel, host, port);

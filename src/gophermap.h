@@ -1,7 +1,8 @@
 /*
  * Gopher menus (RFC 1436): the archive's documents rendered as menus, and a
  * folder's gophermap file parsed into one. Pure functions, bytes in and menu
- * lines out; whatever needs the disk goes through struct gophermap_ctx.
+ * lines out: what a link is to Gopher (its item type, a URL's item) the
+ * document's builder worked out; nothing here reads the disk or routes.
  *
  * Every line written is "T<display>\t<selector>\t<host>\t<port>\r\n" where
  * the display string is at most GOPHER_DISPLAY_MAX columns (cut with "…",
@@ -42,20 +43,15 @@ struct gophermap_hidden {
 struct gophermap_ctx {
 	const char *host;	/* the public host name local items advertise */
 	int port;		/* and the public port */
-	const char *gemini_host;	/* gemini:// links to this host and port */
-	int gemini_port;		/* become local selectors */
-	/* The item type of the local file at path; NULL: by extension, else '9'. */
-	char (*file_type)(void *arg, const char *path);
-	void *arg;
 };
 
 /*
  * Appends d as menu lines (without the final "."): headings and text as info
  * lines wrapped under 70 columns (a level-1 heading underlined with '=',
  * others with '-'), links as items by target: menus 1, posts 0 (selector
- * /posts/NAME.txt), files by type, searches 7, feeds left out; URLs as h items
- * with a "URL:" selector, but gemini:// links to this capsule become local
- * items and gopher:// links the items they name. Returns -1 (writing nothing)
+ * /posts/NAME.txt), files by their item type (else by name), searches 7,
+ * feeds left out; URLs as the item their builder made of them (doc_block's
+ * sel), else h items with a "URL:" selector. Returns -1 (writing nothing)
  * when the document failed to build.
  */
 int gophermap_render(const struct doc *d, const struct gophermap_ctx *c,
@@ -96,19 +92,5 @@ void gophermap_info(struct evbuffer *out, char type, const char *text);
 
 /* The lone "." line that ends a menu. */
 void gophermap_end(struct evbuffer *out);
-
-/* The item type for a file name's extension, or 0 when it does not tell. */
-char gophermap_type_by_name(const char *name);
-
-/* The item type for a media type as libmagic gives it ("image/png; ..."). */
-char gophermap_type_by_mime(const char *mime);
-
-/*
- * Resolves the selector path s[0..len) (leading '/' optional) into out: one
- * '/' between segments, "." and ".." segments applied, a trailing '/' kept
- * when the path names a folder. Returns the length, or -1 when ".." would
- * climb above the root, s holds a NUL, or out is too small.
- */
-long gophermap_path(const char *s, size_t len, char *out, size_t size);
 
 #endif

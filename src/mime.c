@@ -16,13 +16,31 @@
 #define MAGIC_PEEK (16 * 1024)
 #define CACHE_SLOTS 512
 
+/*
+ * The one table of file name extensions: the media type a name settles
+ * (NULL: libmagic decides) and the Gopher item type it settles (0: by the
+ * media type).
+ */
 static const struct {
 	const char *ext;
 	const char *type;
+	char item;
 } extensions[] = {
-	{ ".gmi", MIME_GEMINI },
-	{ ".gemini", MIME_GEMINI },
-	{ ".txt", "text/plain; charset=utf-8" },
+	{ ".gmi", MIME_GEMINI, '0' },
+	{ ".gemini", MIME_GEMINI, '0' },
+	{ ".txt", "text/plain; charset=utf-8", '0' },
+	{ ".md", NULL, '0' },
+	{ ".gif", NULL, 'g' },
+	{ ".png", NULL, 'I' },
+	{ ".jpg", NULL, 'I' },
+	{ ".jpeg", NULL, 'I' },
+	{ ".webp", NULL, 'I' },
+	{ ".html", NULL, 'h' },
+	{ ".htm", NULL, 'h' },
+	{ ".mp3", NULL, 's' },
+	{ ".ogg", NULL, 's' },
+	{ ".wav", NULL, 's' },
+	{ ".flac", NULL, 's' },
 };
 
 struct cache_slot {
@@ -71,17 +89,58 @@ mime_free(struct mime *m)
 	free(m);
 }
 
-const char *
-mime_by_extension(const char *name)
+/* The table's row for name's extension, or -1. */
+static int
+extension(const char *name)
 {
 	size_t i, n = strlen(name), e;
 
 	for (i = 0; i < sizeof(extensions) / sizeof(extensions[0]); i++) {
 		e = strlen(extensions[i].ext);
 		if (n > e && strcasecmp(name + n - e, extensions[i].ext) == 0)
-			return extensions[i].type;
+			return (int)i;
 	}
-	return NULL;
+	return -1;
+}
+
+const char *
+mime_by_extension(const char *name)
+{
+	int i = extension(name);
+
+	return i < 0 ? NULL : extensions[i].type;
+}
+
+char
+mime_item_by_name(const char *name)
+{
+	int i = extension(name);
+
+	return i < 0 ? 0 : extensions[i].item;
+}
+
+static bool
+has_prefix(const char *s, const char *prefix)
+{
+	return strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+char
+mime_item(const char *type)
+{
+	if (has_prefix(type, "text/html"))
+		return 'h';
+	/* libmagic calls an empty file inode/x-empty: empty text. */
+	if (has_prefix(type, "text/") || has_prefix(type, "inode/x-empty") ||
+	    has_prefix(type, "application/x-empty"))
+		return '0';
+	if (has_prefix(type, "image/gif"))
+		return 'g';
+	if (has_prefix(type, "image/"))
+		return 'I';
+	if (has_prefix(type, "audio/"))
+		return 's';
+	return '9';
 }
 
 static bool

@@ -26,4 +26,10 @@ const char *mime_type(struct mime *m, const char *name, int fd, const struct sta
 /* The type by extension alone, or NULL when libmagic must decide. */
 const char *mime_by_extension(const char *name);
 
+/* The Gopher item type a file name's extension settles, or 0 when it does not. */
+char mime_item_by_name(const char *name);
+
+/* The Gopher item type of a media type as mime_type gives it ("image/png; ..."). */
+char mime_item(const char *type);
+
 #endif

@@ -1,8 +1,12 @@
 #include "pages.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
+#include "mime.h"
 #include "search.h"
+#include "url.h"
 
 static const char *const month_names[] = {
 	"January", "February", "March", "April", "May", "June", "July",
@@ -259,8 +263,78 @@ pages_tag(struct doc *d, const struct index *x, const char *name)
 	return 0;
 }
 
+/* A gemini:// URL of this capsule: the local Gopher item for the same page. */
+static bool
+gemini_here(struct doc *d, const struct url *u, const struct pages_site *site)
+{
+	struct route rt;
+
+	if (site->host == NULL || strcmp(u->scheme, "gemini") != 0 ||
+	    strcasecmp(u->host, site->host) != 0 ||
+	    (u->port == -1 ? 1965 : u->port) != site->gemini_port)
+		return false;
+	route_match(u->path, &rt);
+	switch (rt.kind) {
+	case ROUTE_FEED:
+		return false;	/* Gopher has no feeds */
+	case ROUTE_POST:
+		doc_link_gopher(d, '0', doc_printf(d, "/posts/%s.txt", rt.name), NULL, 0);
+		break;
+	case ROUTE_POST_TEXT:
+	case ROUTE_CAPS:
+		doc_link_gopher(d, '0', u->path, NULL, 0);
+		break;
+	case ROUTE_SEARCH:
+		doc_link_gopher(d, '7', u->path, NULL, 0);
+		break;
+	case ROUTE_STATIC:
+		/* A file its name does not type waits for the resolver to look (0). */
+		doc_link_gopher(d, u->path[strlen(u->path) - 1] == '/' ? '1' :
+		    mime_item_by_name(u->path), u->path, NULL, 0);
+		break;
+	default:
+		doc_link_gopher(d, '1', u->path, NULL, 0);
+		break;
+	}
+	return true;
+}
+
+/* A gopher:// URL (RFC 4266: gopher://host[:port]/Tselector) as its item. */
 static void
-post_body(struct doc *d, const struct post *p)
+gopher_there(struct doc *d, const char *url)
+{
+	char auth[300], sel[URL_MAX + 1];
+	const char *path;
+	struct url u;
+
+	if (strncasecmp(url, "gopher://", 9) != 0)
+		return;
+	path = url + 9 + strcspn(url + 9, "/?#");
+	if (*path != '/' && *path != '\0')
+		return;
+	/* url_parse checks the host and port; the rest is not a URL path. */
+	if ((size_t)snprintf(auth, sizeof(auth), "%.*s/", (int)(path - url), url) >=
+	    sizeof(auth) || url_parse(auth, strlen(auth), &u) != NULL)
+		return;
+	if (*path == '\0' || path[1] == '\0')
+		doc_link_gopher(d, '1', "", u.host, u.port == -1 ? 70 : u.port);
+	else if (url_decode(path + 2, strlen(path + 2), sel, sizeof(sel), false) >= 0)
+		doc_link_gopher(d, path[1], sel, u.host, u.port == -1 ? 70 : u.port);
+}
+
+void
+pages_link_url(struct doc *d, const char *url, const char *label,
+    const struct pages_site *site)
+{
+	struct url u;
+
+	doc_link(d, DOC_TO_URL, url, label);
+	if (url_parse(url, strlen(url), &u) != NULL || !gemini_here(d, &u, site))
+		gopher_there(d, url);
+}
+
+static void
+post_body(struct doc *d, const struct post *p, const struct pages_site *site)
 {
 	size_t i, j;
 
@@ -280,12 +354,12 @@ post_body(struct doc *d, const struct post *p)
 			doc_pre(d, NULL, b->text, -1);
 			break;
 		case POST_LINK:
-			doc_link(d, DOC_TO_URL, b->text, b->text);
+			pages_link_url(d, b->text, b->text, site);
 			break;
 		}
 		/* Gemtext cannot link inside a line: a paragraph's links follow it. */
 		for (j = 0; j < b->nurls; j++)
-			doc_link(d, DOC_TO_URL, b->urls[j], b->urls[j]);
+			pages_link_url(d, b->urls[j], b->urls[j], site);
 		/* Consecutive list items and links stay together; the rest breathe. */
 		if (i + 1 < p->nblocks && !(b->type == POST_ITEM &&
 		    p->blocks[i + 1].type == POST_ITEM) && !(b->type == POST_LINK &&
@@ -295,7 +369,8 @@ post_body(struct doc *d, const struct post *p)
 }
 
 void
-pages_post(struct doc *d, const struct index *x, size_t i, const struct post *p)
+pages_post(struct doc *d, const struct pages_site *site, const struct index *x, size_t i,
+    const struct post *p)
 {
 	const struct index_post *sp = &x->posts[i];
 	char slug[256];
@@ -310,7 +385,7 @@ pages_post(struct doc *d, const struct index *x, size_t i, const struct post *p)
 	    p->author ? " · by " : "", p->author ? p->author : "",
 	    p->source ? " · " : "", p->source ? p->source : ""), -1);
 	doc_blank(d);
-	post_body(d, p);
+	post_body(d, p, site);
 	doc_blank(d);
 	if (p->source != NULL) {
 		index_tag_slug(p->source, slug, sizeof(slug));
@@ -404,7 +479,7 @@ pages_build(struct doc *d, const struct pages_site *site, const struct store *st
 		case STORE_LOADED:
 			break;
 		}
-		pages_post(d, x, (size_t)i, &full);
+		pages_post(d, site, x, (size_t)i, &full);
 		post_free(&full);
 		return PAGES_OK;
 	default:

@@ -20,6 +20,8 @@ struct pages_site {
 	const char *title;
 	const char *description;
 	int home_posts;		/* how many posts the home page lists */
+	const char *host;	/* gemini:// links to this host and port are local */
+	int gemini_port;
 };
 
 /* A folder without an index: its folders, then its files, each a link. */
@@ -34,7 +36,8 @@ void pages_home(struct doc *d, const struct pages_site *site, const struct index
 /* -1 (and nothing built) when the month has no posts. */
 int pages_month(struct doc *d, const struct index *x, int year, int month);
 /* Post i of the index, whose full parse is p. */
-void pages_post(struct doc *d, const struct index *x, size_t i, const struct post *p);
+void pages_post(struct doc *d, const struct pages_site *site, const struct index *x,
+    size_t i, const struct post *p);
 
 enum pages_result {
 	PAGES_OK,
@@ -58,6 +61,14 @@ enum pages_result pages_build(struct doc *d, const struct pages_site *site,
 #define PAGES_SEARCH_MAX 1000
 int pages_search_words(struct doc *d, const struct store *store, const char *words,
     size_t max, long budget_ms);
+
+/*
+ * A link to url, with what it is to Gopher: a gemini:// URL of this capsule
+ * the local item for the same page (a post's text, a menu, a search, a
+ * file), a gopher:// URL the item it names (RFC 4266), anything else none.
+ */
+void pages_link_url(struct doc *d, const char *url, const char *label,
+    const struct pages_site *site);
 
 /* "January" for 1. */
 const char *pages_month_name(int month);

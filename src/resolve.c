@@ -52,9 +52,9 @@ new_doc(struct answer *a, enum answer_kind kind)
 static char
 item_type(const struct site *site, const char *name, int fd, const struct stat *st)
 {
-	char t = gophermap_type_by_name(name);
+	char t = mime_item_by_name(name);
 
-	return t != 0 ? t : gophermap_type_by_mime(mime_type(site->mime, name, fd, st));
+	return t != 0 ? t : mime_item(mime_type(site->mime, name, fd, st));
 }
 
 static void
@@ -82,13 +82,43 @@ type_items(const struct resolve_request *rq, const char *folder, struct files_it
 			items[i].item = '1';
 			continue;
 		}
-		if ((items[i].item = gophermap_type_by_name(items[i].name)) != 0)
+		if ((items[i].item = mime_item_by_name(items[i].name)) != 0)
 			continue;
 		snprintf(path, sizeof(path), "%s%s", folder, items[i].name);
 		if (files_open(rq->site->rootfd, path, &e) == FILES_OK && !e.is_dir)
 			items[i].item = item_type(rq->site, e.name, e.fd, &e.st);
 		else
 			items[i].item = '9';
+		if (e.fd != -1)
+			close(e.fd);
+	}
+}
+
+/*
+ * Links to this capsule's own files whose names do not tell their Gopher
+ * item type (a post linking to gemini://HOST/files/blob): typed by looking.
+ */
+static void
+type_links(const struct resolve_request *rq, struct doc *d)
+{
+	struct files_entry e;
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		struct doc_block *b = &d->blocks[i];
+		if (b->type != DOC_LINK || b->sel == NULL || b->sel_host != NULL || b->item != 0)
+			continue;
+		switch (files_open(rq->site->rootfd, b->sel, &e)) {
+		case FILES_OK:
+			b->item = e.is_dir ? '1' : item_type(rq->site, e.name, e.fd, &e.st);
+			break;
+		case FILES_NEEDS_SLASH:
+			b->item = '1';
+			break;
+		default:
+			b->item = '9';
+			break;
+		}
 		if (e.fd != -1)
 			close(e.fd);
 	}
@@ -381,7 +411,7 @@ resolve(const struct resolve_request *rq, struct answer *a)
 	const struct site *site = rq->site;
 	const struct resolve_proto *p = rq->proto;
 	struct pages_site ps = { site->cfg->title, site->cfg->description,
-	    site->cfg->home_posts };
+	    site->cfg->home_posts, site->cfg->name, rq->srv->cfg->gemini_port };
 	const struct index *x;
 	struct route rt;
 	int cached;
@@ -456,6 +486,8 @@ resolve(const struct resolve_request *rq, struct answer *a)
 	}
 	switch (pages_build(new_doc(a, ANSWER_DOC), &ps, site->store, &rt)) {
 	case PAGES_OK:
+		if (p->item_types)
+			type_links(rq, &a->doc);
 		break;
 	case PAGES_NOT_FOUND:
 		not_found(a);

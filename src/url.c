@@ -284,17 +284,54 @@ parse_authority(const char *s, size_t len, struct url *u)
 	return parse_host(s, hostlen, u);
 }
 
+long
+url_path_resolve(const char *s, size_t len, char *out, size_t size)
+{
+	size_t i = 0, end, n, o = 0;
+	bool dir = true;	/* names a folder: ends with '/' */
+
+	if (size < 2 || memchr(s, '\0', len) != NULL)
+		return -1;
+	while (i < len) {
+		for (end = i; end < len && s[end] != '/'; end++)
+			;
+		n = end - i;
+		if (n == 0 || (n == 1 && s[i] == '.'))
+			dir = true;
+		else if (n == 2 && s[i] == '.' && s[i + 1] == '.') {
+			if (o == 0)
+				return -1;
+			while (out[--o] != '/')
+				;
+			dir = true;
+		} else {
+			/* Room for this segment, a final '/' and the NUL. */
+			if (o + 1 + n + 2 > size)
+				return -1;
+			out[o++] = '/';
+			memcpy(out + o, s + i, n);
+			o += n;
+			dir = end < len;
+		}
+		i = end + 1;
+	}
+	if (o == 0 || dir)
+		out[o++] = '/';
+	out[o] = '\0';
+	return (long)o;
+}
+
 /*
- * Decodes the path segment by segment and resolves dot segments (RFC 3986
+ * Decodes the path segment by segment, then resolves dot segments (RFC 3986
  * 5.2.4) on the decoded names, so "%2e%2e" is "..": it climbs like one and,
- * like one, may not climb above the root.
+ * like one, may not climb above the root. An encoded '/' is refused: it
+ * would make two segments of one.
  */
 static const char *
 parse_path(const char *s, size_t len, struct url *u)
 {
-	char seg[URL_MAX + 1];
+	char decoded[URL_MAX + 2];
 	size_t o = 0, start = 0, end, i;
-	bool trailing = false;
 	long n;
 
 	if (len > 0 && s[0] != '/')
@@ -304,37 +341,24 @@ parse_path(const char *s, size_t len, struct url *u)
 		end = start;
 		while (end < len && s[end] != '/')
 			end++;
-		if ((n = url_decode(s + start, end - start, seg, sizeof(seg), false)) < 0)
+		decoded[o++] = '/';
+		if ((n = url_decode(s + start, end - start, decoded + o, sizeof(decoded) - o,
+		    false)) < 0)
 			return "bad percent-escape in path";
-		for (i = 0; i < (size_t)n; i++) {
-			unsigned char c = (unsigned char)seg[i];
+		for (i = o; i < o + (size_t)n; i++) {
+			unsigned char c = (unsigned char)decoded[i];
 			if (c == '/')
 				return "encoded slash in path";
 			if (c < 0x20 || c == 0x7f)
 				return "control character in path";
 		}
-		if (!utf8_valid(seg, n))
+		if (!utf8_valid(decoded + o, (size_t)n))
 			return "path is not UTF-8";
-		trailing = true;
-		if (n == 0 || strcmp(seg, ".") == 0)
-			;
-		else if (strcmp(seg, "..") == 0) {
-			if (o == 0)
-				return "path climbs above the root";
-			while (o > 0 && u->path[o - 1] != '/')
-				o--;
-			o--;	/* the '/' itself */
-		} else {
-			u->path[o++] = '/';
-			memcpy(u->path + o, seg, n);
-			o += n;
-			trailing = false;
-		}
+		o += (size_t)n;
 		start = end;
 	}
-	if (o == 0 || trailing)
-		u->path[o++] = '/';
-	u->path[o] = '\0';
+	if (url_path_resolve(decoded, o, u->path, sizeof(u->path)) < 0)
+		return "path climbs above the root";
 	return NULL;
 }
 

@@ -56,6 +56,16 @@ long url_decode(const char *s, size_t len, char *out, size_t size, bool plus_is_
  */
 long url_encode_path(const char *path, size_t len, char *out, size_t size);
 
+/*
+ * The one path normaliser, for Gemini paths and Gopher selectors alike:
+ * resolves s[0..len) (already decoded; a leading '/' optional) into out: one
+ * '/' between segments, empty and "." segments dropped, ".." applied, a
+ * trailing '/' when the path names a folder (it ended with '/', ".", ".." or
+ * named none). Returns the length, or -1 when ".." would climb above the
+ * root, s holds a NUL, or out is too small.
+ */
+long url_path_resolve(const char *s, size_t len, char *out, size_t size);
+
 /* The same for a query component: also escapes '&', '+', '=' and '/'. */
 long url_encode_query(const char *s, size_t len, char *out, size_t size);
 

@@ -118,7 +118,7 @@ render(struct store *s, enum page which, long post)
 		break;
 	case POST:
 		if (store_load(s, &x->posts[post], &full) == STORE_LOADED) {
-			pages_post(&d, x, (size_t)post, &full);
+			pages_post(&d, &site, x, (size_t)post, &full);
 			post_free(&full);
 		}
 		break;

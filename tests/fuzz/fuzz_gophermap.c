@@ -14,14 +14,16 @@
 #include "fuzz.h"
 #include "fuzz/gopher_check.h"
 #include "gophermap.h"
+#include "pages.h"
 #include "text.h"
 
 static const struct gophermap_ctx ctx = {
 	.host = "localhost",
 	.port = 7070,
-	.gemini_host = "localhost",
-	.gemini_port = 1965,
 };
+
+/* gemini:// links to localhost:1965 are this capsule's. */
+static const struct pages_site here = { "Fuzz", "", 10, "localhost", 1965 };
 
 static void
 check_menu(struct evbuffer *b)
@@ -63,6 +65,10 @@ check_doc(const char *s, size_t size)
 			break;
 		case 3:
 			doc_pre(&d, NULL, line, -1);
+			break;
+		case 4:
+			/* Any URL, with what the builder makes of it for Gopher. */
+			pages_link_url(&d, line, line, &here);
 			break;
 		default:
 			doc_link(&d, (enum doc_target)(i % 6), line, line);

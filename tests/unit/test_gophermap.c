@@ -9,6 +9,8 @@
 #include "doc.h"
 #include "fuzz/gopher_check.h"
 #include "gophermap.h"
+#include "mime.h"
+#include "pages.h"
 #include "test.h"
 
 #define I "\t\terror.host\t1\r\n"
@@ -27,22 +29,13 @@ take(struct evbuffer *b)
 	return out;
 }
 
-static char
-stub_type(void *arg, const char *path)
-{
-	char t = gophermap_type_by_name(path);
-
-	(void)arg;
-	return t != 0 ? t : '9';
-}
-
 static const struct gophermap_ctx ctx = {
 	.host = "gopher.example.org",
 	.port = 7070,
-	.gemini_host = "example.org",
-	.gemini_port = 1965,
-	.file_type = stub_type,
 };
+
+/* The capsule whose gemini:// links are local: example.org, port 1965. */
+static const struct pages_site here = { "Example", "", 10, "example.org", 1965 };
 
 /* d as a complete menu, checked against the RFC 1436 rules. */
 static char *
@@ -133,18 +126,18 @@ TEST(gophermap_render_links_by_target)
 	doc_link(&d, DOC_TO_FILE, "/files/blob", "blob");
 	doc_link(&d, DOC_TO_SEARCH, "/search", "Search");
 	doc_link(&d, DOC_TO_FEED, "/atom.xml", "Atom feed");
-	doc_link(&d, DOC_TO_URL, "https://example.com/a?b=c", "Web");
-	doc_link(&d, DOC_TO_URL, "gemini://other.org/", "Elsewhere");
-	doc_link(&d, DOC_TO_URL, "gemini://example.org/posts/2020-01-08-kim.gmi", "Local post");
-	doc_link(&d, DOC_TO_URL, "gemini://EXAMPLE.org:1965/archive/2020/", "Local year");
-	doc_link(&d, DOC_TO_URL, "gemini://example.org/search?q", "Local search");
-	doc_link(&d, DOC_TO_URL, "gemini://example.org/about.gmi", "Local file");
-	doc_link(&d, DOC_TO_URL, "gemini://example.org/atom.xml", "Local feed");
-	doc_link(&d, DOC_TO_URL, "gemini://example.org:1966/", "Other port");
-	doc_link(&d, DOC_TO_URL, "gopher://sdf.org/1/users/", "SDF");
-	doc_link(&d, DOC_TO_URL, "gopher://[::1]:7071/0/a%20b.txt", "Six");
-	doc_link(&d, DOC_TO_URL, "gopher://host.example", "Root");
-	doc_link(&d, DOC_TO_URL, "gopher://host.example/0a%09b", "Tab in selector");
+	pages_link_url(&d, "https://example.com/a?b=c", "Web", &here);
+	pages_link_url(&d, "gemini://other.org/", "Elsewhere", &here);
+	pages_link_url(&d, "gemini://example.org/posts/2020-01-08-kim.gmi", "Local post", &here);
+	pages_link_url(&d, "gemini://EXAMPLE.org:1965/archive/2020/", "Local year", &here);
+	pages_link_url(&d, "gemini://example.org/search?q", "Local search", &here);
+	pages_link_url(&d, "gemini://example.org/about.gmi", "Local file", &here);
+	pages_link_url(&d, "gemini://example.org/atom.xml", "Local feed", &here);
+	pages_link_url(&d, "gemini://example.org:1966/", "Other port", &here);
+	pages_link_url(&d, "gopher://sdf.org/1/users/", "SDF", &here);
+	pages_link_url(&d, "gopher://[::1]:7071/0/a%20b.txt", "Six", &here);
+	pages_link_url(&d, "gopher://host.example", "Root", &here);
+	pages_link_url(&d, "gopher://host.example/0a%09b", "Tab in selector", &here);
 	doc_link(&d, DOC_TO_MENU, "/", "");
 	m = render(&d);
 	CHECK_STR(m,
@@ -287,63 +280,21 @@ TEST(gophermap_item_refuses_bad_fields)
 
 TEST(gophermap_types)
 {
-	CHECK_INT(gophermap_type_by_name("a.txt"), '0');
-	CHECK_INT(gophermap_type_by_name("A.GMI"), '0');
-	CHECK_INT(gophermap_type_by_name("x.gif"), 'g');
-	CHECK_INT(gophermap_type_by_name("x.jpeg"), 'I');
-	CHECK_INT(gophermap_type_by_name("x.html"), 'h');
-	CHECK_INT(gophermap_type_by_name("x.ogg"), 's');
-	CHECK_INT(gophermap_type_by_name("x.bin"), 0);
-	CHECK_INT(gophermap_type_by_name(".txt"), 0);
-	CHECK_INT(gophermap_type_by_mime("text/plain; charset=us-ascii"), '0');
-	CHECK_INT(gophermap_type_by_mime("text/html; charset=utf-8"), 'h');
-	CHECK_INT(gophermap_type_by_mime("image/gif; charset=binary"), 'g');
-	CHECK_INT(gophermap_type_by_mime("image/png; charset=binary"), 'I');
-	CHECK_INT(gophermap_type_by_mime("audio/mpeg; charset=binary"), 's');
-	CHECK_INT(gophermap_type_by_mime("inode/x-empty; charset=binary"), '0');
-	CHECK_INT(gophermap_type_by_mime("application/octet-stream"), '9');
-}
-
-TEST(gophermap_path_resolves_dots)
-{
-	static const struct {
-		const char *in, *want;
-	} rows[] = {
-		{ "", "/" },
-		{ "/", "/" },
-		{ "archive", "/archive" },
-		{ "/archive/", "/archive/" },
-		{ "//archive//2020//", "/archive/2020/" },
-		{ "/a/./b", "/a/b" },
-		{ "/a/.", "/a/" },
-		{ "/a/b/../c/", "/a/c/" },
-		{ "/a/b/..", "/a/" },
-		{ "/a/..", "/" },
-		{ "/a/../", "/" },
-		{ "/...", "/..." },
-		{ "/.hidden", "/.hidden" },
-		{ "/..", NULL },
-		{ "/a/../..", NULL },
-		{ "../etc/passwd", NULL },
-		{ "/a/../../b", NULL },
-	};
-	char out[300];
-	size_t i;
-	long n;
-
-	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		test_context("%s", rows[i].in);
-		n = gophermap_path(rows[i].in, strlen(rows[i].in), out, sizeof(out));
-		if (rows[i].want == NULL)
-			CHECK_INT(n, -1);
-		else {
-			CHECK_STR(n >= 0 ? out : "(refused)", rows[i].want);
-			CHECK_INT(n, strlen(rows[i].want));
-		}
-	}
-	CHECK_INT(gophermap_path("/a\0b", 4, out, sizeof(out)), -1);
-	CHECK_INT(gophermap_path("/abc", 4, out, 5), -1);
-	CHECK_INT(gophermap_path("/abc", 4, out, 6), 4);
+	CHECK_INT(mime_item_by_name("a.txt"), '0');
+	CHECK_INT(mime_item_by_name("A.GMI"), '0');
+	CHECK_INT(mime_item_by_name("x.gif"), 'g');
+	CHECK_INT(mime_item_by_name("x.jpeg"), 'I');
+	CHECK_INT(mime_item_by_name("x.html"), 'h');
+	CHECK_INT(mime_item_by_name("x.ogg"), 's');
+	CHECK_INT(mime_item_by_name("x.bin"), 0);
+	CHECK_INT(mime_item_by_name(".txt"), 0);
+	CHECK_INT(mime_item("text/plain; charset=us-ascii"), '0');
+	CHECK_INT(mime_item("text/html; charset=utf-8"), 'h');
+	CHECK_INT(mime_item("image/gif; charset=binary"), 'g');
+	CHECK_INT(mime_item("image/png; charset=binary"), 'I');
+	CHECK_INT(mime_item("audio/mpeg; charset=binary"), 's');
+	CHECK_INT(mime_item("inode/x-empty; charset=binary"), '0');
+	CHECK_INT(mime_item("application/octet-stream"), '9');
 }
 
 TEST(gophermap_parse_bucktooth_and_gophernicus)

@@ -1017,3 +1017,88 @@ TEST(url_path_round_trip)
 	}
 	test_context("%s", "");
 }
+
+TEST(url_path_resolve_dots)
+{
+	static const struct {
+		const char *in, *want;
+	} rows[] = {
+		{ "", "/" },
+		{ "/", "/" },
+		{ "archive", "/archive" },
+		{ "/archive/", "/archive/" },
+		{ "//archive//2020//", "/archive/2020/" },
+		{ "/a/./b", "/a/b" },
+		{ "/a/.", "/a/" },
+		{ "/a/b/../c/", "/a/c/" },
+		{ "/a/b/..", "/a/" },
+		{ "/a/..", "/" },
+		{ "/a/../", "/" },
+		{ "/...", "/..." },
+		{ "/.hidden", "/.hidden" },
+		{ "/..", NULL },
+		{ "/a/../..", NULL },
+		{ "../etc/passwd", NULL },
+		{ "/a/../../b", NULL },
+	};
+	char out[300];
+	size_t i;
+	long n;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		test_context("%s", rows[i].in);
+		n = url_path_resolve(rows[i].in, strlen(rows[i].in), out, sizeof(out));
+		if (rows[i].want == NULL)
+			CHECK_INT(n, -1);
+		else {
+			CHECK_STR(n >= 0 ? out : "(refused)", rows[i].want);
+			CHECK_INT(n, strlen(rows[i].want));
+		}
+	}
+	CHECK_INT(url_path_resolve("/a\0b", 4, out, sizeof(out)), -1);
+	CHECK_INT(url_path_resolve("/abc", 4, out, 5), -1);
+	CHECK_INT(url_path_resolve("/abc", 4, out, 6), 4);
+}
+
+/*
+ * One normaliser for both protocols: a Gemini URL's path and the same bytes
+ * as a Gopher selector resolve alike, for any path both accept (here, every
+ * combination of a few tricky segments).
+ */
+TEST(url_path_gemini_and_gopher_agree)
+{
+	static const char *const segs[] = { "a", ".", "..", "", "b c", "...", "é" };
+	enum { NSEG = sizeof(segs) / sizeof(segs[0]) };
+	char path[64], req[128], sel[128];
+	struct url u;
+	long n;
+	int i, j, k, trail;
+
+	for (i = 0; i < NSEG; i++)
+		for (j = 0; j < NSEG; j++)
+			for (k = 0; k < NSEG; k++)
+				for (trail = 0; trail < 2; trail++) {
+					snprintf(path, sizeof(path), "/%s/%s/%s%s", segs[i], segs[j],
+					    segs[k], trail ? "/" : "");
+					snprintf(req, sizeof(req), "gemini://h%s", path);
+					test_context("%s", path);
+					/* Spaces must be escaped in a URL, not in a selector. */
+					{
+						char enc[128], *p, *q;
+						for (p = req, q = enc; *p; p++) {
+							if (*p == ' ') {
+								memcpy(q, "%20", 3);
+								q += 3;
+							} else
+								*q++ = *p;
+						}
+						*q = '\0';
+						n = url_path_resolve(path, strlen(path), sel, sizeof(sel));
+						if (url_parse(enc, strlen(enc), &u) != NULL)
+							CHECK_INT(n, -1);
+						else
+							CHECK_STR(n >= 0 ? sel : "(refused)", u.path);
+					}
+				}
+	test_context("%s", "");
+}
