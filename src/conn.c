@@ -34,8 +34,6 @@
 
 #include <openssl/err.h>
 
-#include "gemini.h"
-#include "gopher.h"
 #include "log.h"
 #include "proxy.h"
 #include "quota.h"
@@ -43,7 +41,7 @@
 #include "url.h"
 
 #define WRITE_CHUNK (16 * 1024)		/* one full TLS record */
-#define FILE_CHUNK (32 * 1024)
+#define FILE_CHUNK CONN_FILE_CHUNK
 #define LINGER_MS 2000
 #define LINGER_MAX_BYTES (64 * 1024)
 #define STOP_GRACE_MS 1000	/* on SIGTERM, a new connection's time to send its first bytes */
@@ -72,7 +70,8 @@ struct conn {
 	int fd;
 	SSL *ssl;
 	bool tls_failed;	/* a fatal TLS error: no close_notify possible */
-	bool sniffed;		/* Gopher: the first byte was looked at for TLS */
+	bool tls_sniff;		/* its first byte tells whether it is TLS */
+	bool sniffed;		/* ... and was looked at */
 	enum conn_state state;
 	struct event ev;	/* the socket, armed for read or write */
 	struct event timer;
@@ -103,11 +102,6 @@ static int answer(struct conn *c, bool may_wait);
 static void arm_timer(struct conn *c, int ms);
 static long elapsed_ms(const struct timespec *start);
 static void format_addr(const struct sockaddr *sa, char *out, size_t size);
-
-static const struct proto_ops *const protos[] = {
-	[PROTO_GEMINI] = &gemini_ops,
-	[PROTO_GOPHER] = &gopher_ops,
-};
 
 static void
 on_event(evutil_socket_t fd, short what, void *arg)
@@ -261,7 +255,7 @@ conn_log(struct conn *c)
 	struct log_access a = {
 		.client = log_client(c->client, c->srv->cfg->log_clients, masked,
 		    sizeof(masked)),
-		.proto = c->ssl && c->ops == &gopher_ops ? "gophers" : c->ops->name,
+		.proto = c->ssl ? c->ops->tls_name : c->ops->name,
 		.host = c->resp.host,
 		.request = c->answered ? c->buf : NULL,
 		.request_len = c->line_len,
@@ -314,8 +308,9 @@ conn_close(struct conn *c)
 }
 
 /*
- * Gopher over TLS shares the Gopher port: a TLS ClientHello starts with the
- * handshake record type 0x16, which no Gopher selector does.
+ * TLS may share a plain protocol's port (Gopher's, with gopher_tls): a TLS
+ * ClientHello starts with the handshake record type 0x16, which no request
+ * line does.
  */
 static int
 sniff_tls(struct conn *c)
@@ -450,7 +445,7 @@ step_read(struct conn *c)
 	long n;
 	int r;
 
-	if (!c->sniffed && c->ops == &gopher_ops && c->srv->cfg->gopher_tls &&
+	if (!c->sniffed && c->tls_sniff &&
 	    (r = sniff_tls(c)) != 0)
 		return r;
 	for (;;) {
@@ -492,20 +487,20 @@ step_read(struct conn *c)
 
 /*
  * Tops up the output from the file being streamed; bounded by FILE_CHUNK. Raw
- * bytes go straight into the output; a filter reads them into raw first (one
- * buffer will do: a single event loop runs one refill at a time).
+ * bytes go straight into the output; a filter reads them into the server's
+ * scratch buffer first (one will do: its event loop runs one refill at a time).
  */
 static int
 refill(struct conn *c)
 {
-	static char raw[FILE_CHUNK];
+	char *raw = c->srv->scratch;
 	struct response *r = &c->resp;
 	struct evbuffer_iovec v;
 	size_t want = r->file_left < FILE_CHUNK ? (size_t)r->file_left : FILE_CHUNK;
 	ssize_t n;
 
 	if (r->filter != NULL)
-		n = read(r->fd, raw, want);
+		n = raw != NULL ? read(r->fd, raw, want) : -1;
 	else if (evbuffer_reserve_space(r->out, want, &v, 1) < 1)
 		return -1;
 	else
@@ -687,7 +682,8 @@ conn_accept(struct server *s, struct listener *l, int fd, const struct sockaddr 
 	}
 	c->srv = s;
 	c->fd = fd;
-	c->ops = protos[l->proto];
+	c->ops = l->ops;
+	c->tls_sniff = l->tls_sniff;
 	c->state = l->proxy ? CONN_PROXY : CONN_READ;
 	c->resp.fd = -1;
 	c->quota_slot = -1;
@@ -714,7 +710,7 @@ conn_accept(struct server *s, struct listener *l, int fd, const struct sockaddr 
 		conn_close(c);
 		return;
 	}
-	if (l->proto == PROTO_GEMINI) {
+	if (l->tls) {
 		if ((c->ssl = SSL_new(s->tls.ctx[0])) == NULL || SSL_set_fd(c->ssl, fd) != 1) {
 			ERR_clear_error();
 			c->note = "out of memory";

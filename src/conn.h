@@ -32,6 +32,7 @@ enum frame_result {
 /* A protocol: how its requests are framed and answered. */
 struct proto_ops {
 	const char *name;	/* for the log */
+	const char *tls_name;	/* for the log, when it came over TLS */
 	size_t max_line;	/* the largest request the read buffer must hold */
 	enum frame_result (*frame)(const char *buf, size_t len, size_t *linelen);
 	/*
@@ -43,6 +44,9 @@ struct proto_ops {
 	/* Answers with an error of this (Gemini) status instead of serving. */
 	void (*refuse)(struct response *r, int status, const char *message);
 };
+
+/* The size of a server's scratch buffer: a file is streamed this much at a time. */
+#define CONN_FILE_CHUNK (32 * 1024)
 
 /* Takes ownership of fd, accepted on l. */
 void conn_accept(struct server *s, struct listener *l, int fd,

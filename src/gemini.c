@@ -127,6 +127,7 @@ static const struct resolve_proto gemini_proto = {
 	.redirects = true,
 	.asks_input = true,
 	.query_encoded = true,
+	.utf8_names = true,
 };
 
 /* Renders what the URL names (resolve.c) as a Gemini response. */
@@ -303,6 +304,7 @@ gemini_refuse(struct response *r, int status, const char *message)
 const struct proto_ops gemini_ops = {
 	.refuse = gemini_refuse,
 	.name = "gemini",
+	.tls_name = "gemini",
 	.max_line = URL_MAX + 2,
 	.frame = gemini_frame,
 	.handle = gemini_handle,

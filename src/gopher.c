@@ -394,6 +394,7 @@ gopher_handle(struct server *s, const struct request_ctx *ctx, const char *line,
 const struct proto_ops gopher_ops = {
 	.refuse = send_error,
 	.name = "gopher",
+	.tls_name = "gophers",
 	.max_line = GOPHER_SELECTOR_MAX + 2,
 	.frame = gopher_frame,
 	.handle = gopher_handle,

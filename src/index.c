@@ -187,15 +187,24 @@ tag_cmp(const void *a, const void *b)
 	return strcmp(((const struct tag_build *)a)->key, ((const struct tag_build *)b)->key);
 }
 
-/* For sorting post indexes by stem: qsort has no context argument. */
-static const struct index_post *stem_posts;
-static const char *stem_strings;
+struct build {
+	struct builder b;
+	struct sorted *order;
+	struct index_post *posts;
+	struct index_month *months;
+	uint32_t *by_stem;
+	struct index_skip *skips;
+	struct index_skipped *skipped;
+};
 
+/* Post indexes by their posts' stems: arg is the build. */
 static int
-stem_cmp(const void *a, const void *b)
+stem_cmp(const void *a, const void *b, void *arg)
 {
-	return strcmp(stem_strings + stem_posts[*(const uint32_t *)a].stem,
-	    stem_strings + stem_posts[*(const uint32_t *)b].stem);
+	const struct build *w = arg;
+
+	return strcmp(w->b.str + w->posts[*(const uint32_t *)a].stem,
+	    w->b.str + w->posts[*(const uint32_t *)b].stem);
 }
 
 static int
@@ -255,15 +264,6 @@ add_posts(struct builder *b, const struct sorted *order, size_t n, struct index_
 	}
 }
 
-struct build {
-	struct builder b;
-	struct sorted *order;
-	struct index_post *posts;
-	struct index_month *months;
-	uint32_t *by_stem;
-	struct index_skip *skips;
-	struct index_skipped *skipped;
-};
 
 static void
 build_free(struct build *w)
@@ -339,10 +339,8 @@ index_build(const struct index_entry *in, size_t n, const struct index_skip *ski
 		goto fail;
 	for (i = 0; i < n; i++)
 		w.by_stem[i] = (uint32_t)i;
-	stem_posts = w.posts;
-	stem_strings = b->str;
 	if (n > 0)
-		qsort(w.by_stem, n, sizeof(*w.by_stem), stem_cmp);
+		qsort_r(w.by_stem, n, sizeof(*w.by_stem), stem_cmp, &w);
 	h.magic = INDEX_MAGIC;
 	h.format = INDEX_FORMAT;
 	h.version = version;

@@ -54,6 +54,7 @@ struct cache_slot {
 struct mime {
 	magic_t cookie;
 	struct cache_slot cache[CACHE_SLOTS];
+	char peek[MAGIC_PEEK];	/* the first bytes of the file being typed */
 };
 
 struct mime *
@@ -154,7 +155,6 @@ slot_matches(const struct cache_slot *s, const struct stat *st)
 const char *
 mime_type(struct mime *m, const char *name, int fd, const struct stat *st)
 {
-	static char peek[MAGIC_PEEK];
 	struct cache_slot *s;
 	const char *type;
 	ssize_t n;
@@ -164,9 +164,9 @@ mime_type(struct mime *m, const char *name, int fd, const struct stat *st)
 	s = &m->cache[(st->st_ino * 2654435761u ^ st->st_dev) % CACHE_SLOTS];
 	if (slot_matches(s, st))
 		return s->type;
-	if ((n = pread(fd, peek, sizeof(peek), 0)) < 0)
+	if ((n = pread(fd, m->peek, sizeof(m->peek), 0)) < 0)
 		return "application/octet-stream";
-	type = magic_buffer(m->cookie, peek, n);
+	type = magic_buffer(m->cookie, m->peek, n);
 	if (type == NULL || strlen(type) >= sizeof(s->type))
 		return "application/octet-stream";
 	/* A MIME meta may not carry a CR or LF; libmagic's never should. */

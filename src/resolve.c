@@ -124,6 +124,18 @@ type_links(const struct resolve_request *rq, struct doc *d)
 	}
 }
 
+/* A name a Gemini URL can carry: UTF-8, no control character. */
+static bool
+requestable(const char *name)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)name; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	return utf8_valid(name, strlen(name));
+}
+
 /*
  * The listing of folder (open as dirfd) into a->doc: every entry, or, for a
  * gophermap's "*", those it does not hide (hidden not NULL).
@@ -139,16 +151,15 @@ listing(const struct resolve_request *rq, struct answer *a, const char *folder, 
 		log_warn("cannot list %s: %m", folder);
 		return -1;
 	}
-	if (hidden != NULL)
-		for (i = 0; i < n; i++) {
-			if (gophermap_hides(hidden, items[i].name) ||
-			    strcmp(items[i].name, "gophermap") == 0)
-				free(items[i].name);
-			else
-				items[kept++] = items[i];
-		}
-	else
-		kept = n;
+	for (i = 0; i < n; i++) {
+		/* A file the protocol cannot ask for is no link: it would only ever get 59. */
+		if ((hidden != NULL && (gophermap_hides(hidden, items[i].name) ||
+		    strcmp(items[i].name, "gophermap") == 0)) ||
+		    (rq->proto->utf8_names && !requestable(items[i].name)))
+			free(items[i].name);
+		else
+			items[kept++] = items[i];
+	}
 	if (rq->proto->item_types)
 		type_items(rq, folder, items, kept);
 	if (hidden != NULL)

@@ -58,6 +58,7 @@ struct resolve_proto {
 	bool asks_input;	/* /search without words asks for them (status 10) */
 	bool query_encoded;	/* the words come percent-encoded (a URL's query) */
 	bool item_types;	/* listings need each file's Gopher item type */
+	bool utf8_names;	/* its requests name files in UTF-8 without controls only */
 };
 
 enum answer_kind {

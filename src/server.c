@@ -22,6 +22,8 @@
 #include "cache.h"
 #include "conn.h"
 #include "ctl.h"
+#include "gemini.h"
+#include "gopher.h"
 #include "log.h"
 #include "mime.h"
 
@@ -263,6 +265,9 @@ add_listener(struct server *s, const struct server *old, const char *addr, int p
 	l = &s->listeners[s->nlisteners++];
 	l->fd = fd;
 	l->proto = proto;
+	l->ops = proto == PROTO_GEMINI ? &gemini_ops : &gopher_ops;
+	l->tls = proto == PROTO_GEMINI;
+	l->tls_sniff = proto == PROTO_GOPHER && s->cfg->gopher_tls;
 	l->proxy = s->cfg->proxy_protocol;
 	l->srv = s;
 	memcpy(l->addr, name, sizeof(name));
@@ -431,6 +436,10 @@ server_prepare(struct server *s, int ctl)
 		evsignal_add(s->signals[i], NULL);
 	}
 	s->ctl = ctl;
+	if ((s->scratch = malloc(CONN_FILE_CHUNK)) == NULL) {
+		log_err("out of memory");
+		return -1;
+	}
 	s->ctl_ev = event_new(s->base, ctl, EV_READ | EV_PERSIST, on_ctl, s);
 	s->log_ev = event_new(s->base, ctl, EV_WRITE, on_log_writable, s);
 	if (s->ctl_ev == NULL || s->log_ev == NULL) {
@@ -485,6 +494,7 @@ server_clear(struct server *s)
 	}
 	tls_clear(&s->tls);
 	mime_free(s->mime);
+	free(s->scratch);
 	if (s->base != NULL)
 		event_base_free(s->base);
 	memset(s, 0, sizeof(*s));

@@ -29,9 +29,14 @@ enum proto {
 	PROTO_GOPHER,
 };
 
+struct proto_ops;
+
 struct listener {
 	int fd;
 	enum proto proto;
+	const struct proto_ops *ops;	/* how its requests are framed and answered */
+	bool tls;		/* every connection is TLS */
+	bool tls_sniff;		/* a connection may be TLS: its first byte tells */
 	struct event ev;
 	char addr[64];		/* for messages: "127.0.0.1:1965" */
 	bool proxy;		/* connections start with a PROXY protocol header */
@@ -57,6 +62,7 @@ struct server {
 	int quota_ledger;	/* this worker's ledger in it, or -1 */
 	struct quota_limits limits;
 	struct mime *mime;	/* media types of static files */
+	char *scratch;		/* CONN_FILE_CHUNK bytes for a file being filtered */
 	int ctl;		/* a worker's channel to the supervisor, or -1 */
 	struct event *ctl_ev;	/* ... readable: index images */
 	struct event *log_ev;	/* ... writable again, while log lines wait */

@@ -1,6 +1,8 @@
 /* Static files over Gemini, against the real server. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "client.h"
 #include "harness.h"
@@ -67,6 +69,58 @@ TEST(gemini_static_magic)
 	gemini_get(g.gemini_port, req, &r);
 	CHECK_STR(reply_header(&r, head, sizeof(head)), "20 image/png; charset=binary");
 	CHECK_INT(r.len, 69 + strlen("20 image/png; charset=binary\r\n"));
+	reply_free(&r);
+	gazette_stop(&g);
+}
+
+/*
+ * Every link a listing gives leads to what it names, whatever the file's
+ * name: escaped where a URL needs it, left out where no URL can carry it (a
+ * control character, bytes that are not UTF-8), never a link to a 59.
+ */
+TEST(gemini_static_listing_links_all_work)
+{
+	static const struct {
+		const char *name;
+		bool listed;
+	} rows[] = {
+		{ "sp ace.txt", true }, { "what?.txt", true }, { "100%.txt", true },
+		{ "caf\xc3\xa9.txt", true }, { "a#b.txt", true }, { "semi;colon.txt", true },
+		{ "odd\tname.txt", false }, { "line\nbreak.txt", false },
+		{ "caf\xe9.txt", false }, { "del\x7f.txt", false },
+	};
+	char path[300], body[64], req[1300];
+	struct gazette g;
+	struct reply r, f;
+	const char *p, *end;
+	size_t i;
+	int links = 0;
+
+	if (gazette_start(&g, &static_site) == -1)
+		return;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		snprintf(path, sizeof(path), "odd/%s", rows[i].name);
+		snprintf(body, sizeof(body), "file %zu\n", i);
+		gazette_write(&g, path, body, -1);
+	}
+	gemini_path(&g, "/odd/", &r);
+	CHECK(strncmp(r.data, "20 text/gemini", 14) == 0);
+	/* Fetch every link the listing gives. */
+	for (p = r.data; (p = strstr(p, "\n=> /odd/")) != NULL; p = end) {
+		p += 4;
+		end = p + strcspn(p, " \n");
+		snprintf(req, sizeof(req), "gemini://localhost:%d%.*s\r\n", g.gemini_port,
+		    (int)(end - p), p);
+		test_context("%s", req);
+		gemini_get(g.gemini_port, req, &f);
+		CHECK(strncmp(f.data, "20 ", 3) == 0 && strstr(f.data, "file ") != NULL);
+		reply_free(&f);
+		links++;
+	}
+	test_context("%s", "");
+	for (i = 0, p = NULL; i < sizeof(rows) / sizeof(rows[0]); i++)
+		links -= rows[i].listed;
+	CHECK_INT(links, 0);
 	reply_free(&r);
 	gazette_stop(&g);
 }
