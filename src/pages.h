@@ -3,7 +3,9 @@
  * knowledge of the protocol that will render it. Every list of posts is a run
  * of links "YYYY-MM-DD Title" under the page's single level-1 heading: the
  * Gemini subscription form, which Lagrange and other readers subscribe to.
- * Builders are deterministic: the same index gives the same document.
+ * Builders are deterministic: the same index gives the same document. They
+ * know no protocol, but they are not pure: a post page reads its post
+ * (store_load), and a search its bodies.
  */
 #ifndef GAZETTE_PAGES_H
 #define GAZETTE_PAGES_H

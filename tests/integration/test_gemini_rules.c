@@ -1,5 +1,6 @@
 /*
- * DESIGN.md's "Gemini rules that matter", one test (or table) per rule,
+ * The Gemini specification's rules as gazette keeps them (gazette(8), URL MAP),
+ * one test (or table) per rule,
  * against the real binary over real TLS on loopback, checked byte for byte.
  *
  * Every reply any test here receives also goes through check_framing: a status

@@ -1,6 +1,7 @@
 /*
  * Gopher against the running server: byte-exact menus and texts for every
- * page kind, every RFC 1436 rule of DESIGN.md on every page a crawl reaches,
+ * page kind, every RFC 1436 rule the README's URL map promises on every page
+ * a crawl reaches,
  * static files (text transported, binary raw), gophermaps, odd file names,
  * junk selectors, and Debian's real clients: curl (gopher:// and gophers://)
  * and lynx.
