@@ -193,16 +193,6 @@ parse_size(const char *v, long long *bytes)
 	return 0;
 }
 
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-		return (c | 0x20) - 'a' + 10;
-	return -1;
-}
-
 /*
  * A SHA-256 fingerprint as clients and the access log show it: 64 hex digits,
  * or 32 pairs joined by colons; either case.
@@ -216,7 +206,7 @@ parse_fingerprint(const char *s, size_t len, unsigned char *out)
 	if (step == 2 && len != 2 * CONFIG_FP_SIZE)
 		return false;
 	for (i = 0; i < CONFIG_FP_SIZE; i++, s += step) {
-		if ((hi = hex_digit(s[0])) < 0 || (lo = hex_digit(s[1])) < 0 ||
+		if ((hi = url_hex_digit((unsigned char)s[0])) < 0 || (lo = url_hex_digit((unsigned char)s[1])) < 0 ||
 		    (step == 3 && i + 1 < CONFIG_FP_SIZE && s[2] != ':'))
 			return false;
 		out[i] = (unsigned char)(hi << 4 | lo);

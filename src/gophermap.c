@@ -209,34 +209,23 @@ link_item(const struct gophermap_ctx *c, struct evbuffer *out, const struct doc_
 	}
 }
 
-/* Info lines being wrapped; the widest is remembered for an underline. */
-struct info {
-	struct evbuffer *out;
-	size_t widest;
-};
-
 static void
-info_line(void *arg, const char *prefix, const char *s, size_t len)
+info_line(struct evbuffer *out, const char *prefix, const char *s, size_t len)
 {
-	struct info *in = arg;
-	size_t w = utf8_width(prefix, strlen(prefix)) + utf8_width(s, len);
-
-	if (w > in->widest)
-		in->widest = w;
-	put_line(in->out, 'i', prefix, s, len, "", NULL, 0);
+	put_line(out, 'i', prefix, s, len, "", NULL, 0);
 }
 
 /* Word-wraps text over info lines; returns the widest line's width. */
 static size_t
 info_wrap(struct evbuffer *out, const char *text, const char *first, const char *rest)
 {
-	struct info in = { out, 0 };
+	struct text_sink in = { out, 0, info_line };
 	char *clean;
 	size_t n;
 
 	if ((clean = text_clean(text, strlen(text), &n)) == NULL)
 		return 0;
-	text_wrap(clean, n, GOPHER_DISPLAY_MAX, first, rest, info_line, &in);
+	text_wrap(clean, n, GOPHER_DISPLAY_MAX, first, rest, text_sink_line, &in);
 	free(clean);
 	return in.widest;
 }
@@ -328,22 +317,6 @@ next_field(const char **p, const char *end, const char **f, size_t *n)
 	*p = tab ? tab + 1 : end;
 }
 
-static int
-parse_port(const char *s, size_t n)
-{
-	int port = 0;
-	size_t i;
-
-	if (n == 0 || n > 5)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		port = port * 10 + (s[i] - '0');
-	}
-	return port >= 1 && port <= 65535 ? port : -1;
-}
-
 /* "Tdisplay\tselector\thost\tport", the fields after the port ignored (Gopher+). */
 static void
 map_item(const struct gophermap_ctx *c, struct evbuffer *out, const char *folder,
@@ -379,7 +352,7 @@ map_item(const struct gophermap_ctx *c, struct evbuffer *out, const char *folder
 	if (host[0] == '\0')
 		snprintf(host, sizeof(host), "%s", c->host);
 	next_field(&p, end, &f, &n);
-	if ((port = parse_port(f, n)) == -1)
+	if ((port = (int)url_port(f, n)) < 1)
 		port = local ? c->port : 70;
 	local = local && port == c->port;
 	if (local && sel[0] != '/' && strncmp(sel, "URL:", 4) != 0) {

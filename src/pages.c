@@ -360,10 +360,7 @@ post_body(struct doc *d, const struct post *p, const struct pages_site *site)
 		/* Gemtext cannot link inside a line: a paragraph's links follow it. */
 		for (j = 0; j < b->nurls; j++)
 			pages_link_url(d, b->urls[j], b->urls[j], site);
-		/* Consecutive list items and links stay together; the rest breathe. */
-		if (i + 1 < p->nblocks && !(b->type == POST_ITEM &&
-		    p->blocks[i + 1].type == POST_ITEM) && !(b->type == POST_LINK &&
-		    p->blocks[i + 1].type == POST_LINK))
+		if (post_block_apart(p, i))
 			doc_blank(d);
 	}
 }

@@ -935,6 +935,15 @@ fail:
 	return -1;
 }
 
+bool
+post_block_apart(const struct post *p, size_t i)
+{
+	enum post_block_type t = p->blocks[i].type;
+
+	return i + 1 < p->nblocks && !((t == POST_ITEM || t == POST_LINK) &&
+	    p->blocks[i + 1].type == t);
+}
+
 void
 post_free(struct post *p)
 {

@@ -149,6 +149,12 @@ struct post {
 int post_parse(const char *filename, const char *data, size_t len, long long mtime,
     enum post_mode mode, struct post *p, const char **why);
 
+/*
+ * Whether a blank line follows block i of p, as every rendering of a post
+ * spaces it: runs of list items and of links stay together, the rest breathe.
+ */
+bool post_block_apart(const struct post *p, size_t i);
+
 /* Frees what post_parse() gave p and empties it; harmless on an empty post. */
 void post_free(struct post *p);
 

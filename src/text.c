@@ -106,33 +106,34 @@ text_wrap(const char *s, size_t len, size_t width, const char *first, const char
 	}
 }
 
-/* Where the lines of a post go; the widest is remembered for the underline. */
-struct sink {
-	struct evbuffer *out;
-	size_t widest;
-};
-
-static void
-add_line(void *arg, const char *prefix, const char *s, size_t len)
+void
+text_sink_line(void *arg, const char *prefix, const char *s, size_t len)
 {
-	struct sink *k = arg;
+	struct text_sink *k = arg;
 	size_t w = utf8_width(prefix, strlen(prefix)) + utf8_width(s, len);
 
 	if (w > k->widest)
 		k->widest = w;
-	evbuffer_add(k->out, prefix, strlen(prefix));
-	evbuffer_add(k->out, s, len);
-	evbuffer_add(k->out, "\n", 1);
+	k->put(k->out, prefix, s, len);
 }
 
+/* A post's lines: plain, LF-ended. */
 static void
-wrap(struct sink *k, const char *s, size_t len, const char *first, const char *rest)
+plain_line(struct evbuffer *out, const char *prefix, const char *s, size_t len)
 {
-	text_wrap(s, len, TEXT_WIDTH, first, rest, add_line, k);
+	evbuffer_add(out, prefix, strlen(prefix));
+	evbuffer_add(out, s, len);
+	evbuffer_add(out, "\n", 1);
 }
 
 static void
-header(struct sink *k, const struct post *p, struct evbuffer *tmp)
+wrap(struct text_sink *k, const char *s, size_t len, const char *first, const char *rest)
+{
+	text_wrap(s, len, TEXT_WIDTH, first, rest, text_sink_line, k);
+}
+
+static void
+header(struct text_sink *k, const struct post *p, struct evbuffer *tmp)
 {
 	size_t i, n;
 
@@ -211,7 +212,7 @@ mark_urls(const struct post_block *b, struct refs *refs, struct evbuffer *tmp)
 }
 
 static void
-pre(struct sink *k, const char *text)
+pre(struct text_sink *k, const char *text)
 {
 	const char *nl;
 
@@ -227,7 +228,7 @@ pre(struct sink *k, const char *text)
 }
 
 static int
-body(struct sink *k, const struct post *p, struct refs *refs, struct evbuffer *tmp)
+body(struct text_sink *k, const struct post *p, struct refs *refs, struct evbuffer *tmp)
 {
 	static const char *const first[] = {
 		[POST_PARA] = "", [POST_QUOTE] = "> ", [POST_ITEM] = "* ", [POST_LINK] = "",
@@ -250,10 +251,7 @@ body(struct sink *k, const struct post *p, struct refs *refs, struct evbuffer *t
 			    rest[b->type]);
 			evbuffer_drain(tmp, n);
 		}
-		/* As on the Gemini page: runs of items and of links stay together. */
-		if (i + 1 < p->nblocks && !(b->type == POST_ITEM &&
-		    p->blocks[i + 1].type == POST_ITEM) && !(b->type == POST_LINK &&
-		    p->blocks[i + 1].type == POST_LINK))
+		if (post_block_apart(p, i))
 			evbuffer_add(k->out, "\n", 1);
 	}
 	return 0;
@@ -262,7 +260,7 @@ body(struct sink *k, const struct post *p, struct refs *refs, struct evbuffer *t
 int
 text_post(const struct post *p, struct evbuffer *out)
 {
-	struct sink k = { out, 0 };
+	struct text_sink k = { out, 0, plain_line };
 	struct refs refs = { NULL, 0, 0 };
 	struct evbuffer *tmp;
 	size_t i;

@@ -33,6 +33,17 @@ size_t text_fit(const char *s, size_t len, size_t width);
 typedef void (*text_line_fn)(void *arg, const char *prefix, const char *s, size_t len);
 
 /*
+ * Where wrapped lines go: each is written by put, and the widest one's width
+ * is kept, for an underline. text_sink_line is the text_line_fn to pass.
+ */
+struct text_sink {
+	struct evbuffer *out;
+	size_t widest;
+	void (*put)(struct evbuffer *out, const char *prefix, const char *s, size_t len);
+};
+void text_sink_line(void *arg, const char *prefix, const char *s, size_t len);
+
+/*
  * Word-wraps the clean text s[0..len) (no control characters: see
  * text_clean) to width columns, prefix included: the first line starts with
  * first, the others with rest (a hanging indent). Runs of spaces between

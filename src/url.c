@@ -14,8 +14,8 @@
 
 #include "utf8.h"
 
-static int
-hexval(int c)
+int
+url_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -73,8 +73,8 @@ url_decode(const char *s, size_t len, char *out, size_t size, bool plus_is_space
 		if (c == '%') {
 			if (i + 2 >= len)
 				return -1;
-			hi = hexval((unsigned char)s[i + 1]);
-			lo = hexval((unsigned char)s[i + 2]);
+			hi = url_hex_digit((unsigned char)s[i + 1]);
+			lo = url_hex_digit((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return -1;
 			out[o++] = (char)(hi << 4 | lo);
@@ -134,8 +134,8 @@ escapes_ok(const char *s, size_t len)
 
 	for (i = 0; i < len; i++)
 		if (s[i] == '%') {
-			if (i + 2 >= len || hexval((unsigned char)s[i + 1]) < 0 ||
-			    hexval((unsigned char)s[i + 2]) < 0)
+			if (i + 2 >= len || url_hex_digit((unsigned char)s[i + 1]) < 0 ||
+			    url_hex_digit((unsigned char)s[i + 2]) < 0)
 				return false;
 			i += 2;
 		}
@@ -237,22 +237,30 @@ parse_host(const char *s, size_t len, struct url *u)
 	return NULL;
 }
 
+long
+url_port(const char *s, size_t n)
+{
+	long port = 0;
+	size_t i;
+
+	if (n == 0 || n > 5)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (!is_digit((unsigned char)s[i]))
+			return -1;
+		port = port * 10 + (s[i] - '0');
+	}
+	return port <= 65535 ? port : -1;
+}
+
 static const char *
 parse_port(const char *s, size_t len, struct url *u)
 {
-	size_t i;
-	long port = 0;
+	long port;
 
 	if (len == 0)
 		return NULL;	/* "host:" means the default port */
-	if (len > 5)
-		return "bad port";
-	for (i = 0; i < len; i++) {
-		if (!is_digit((unsigned char)s[i]))
-			return "bad port";
-		port = port * 10 + (s[i] - '0');
-	}
-	if (port > 65535)
+	if ((port = url_port(s, len)) < 0)
 		return "bad port";
 	u->port = (int)port;
 	return NULL;

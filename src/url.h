@@ -66,6 +66,12 @@ long url_encode_path(const char *path, size_t len, char *out, size_t size);
  */
 long url_path_resolve(const char *s, size_t len, char *out, size_t size);
 
+/* The value of a hex digit (either case), or -1. */
+int url_hex_digit(int c);
+
+/* A port number of 1 to 5 digits, 0 to 65535; -1 when s[0..n) is none. */
+long url_port(const char *s, size_t n);
+
 /* The same for a query component: also escapes '&', '+', '=' and '/'. */
 long url_encode_query(const char *s, size_t len, char *out, size_t size);
 
