@@ -142,55 +142,56 @@ find_key(const char *name)
 	return NULL;
 }
 
-/* "10s", "500ms", "2m", "1h"; a bare number is seconds. */
+struct unit {
+	const char *suffix;	/* "" for a bare number */
+	long long scale;
+};
+
+/*
+ * A number with one of units' suffixes (any case), scaled: *out, or -1 when
+ * v is none, or above limit (before scaling) or past LLONG_MAX (after).
+ */
 static int
-parse_duration(const char *v, long long *ms)
+parse_scaled(const char *v, const struct unit *units, long long limit, long long *out)
 {
 	char *end;
 	long long n;
 
 	errno = 0;
 	n = strtoll(v, &end, 10);
-	if (errno != 0 || end == v || n < 0 || n > 1000000000LL)
+	if (errno != 0 || end == v || n < 0 || n > limit)
 		return -1;
-	if (*end == '\0' || strcmp(end, "s") == 0)
-		n *= 1000;
-	else if (strcmp(end, "ms") == 0)
-		;
-	else if (strcmp(end, "m") == 0)
-		n *= 60 * 1000;
-	else if (strcmp(end, "h") == 0)
-		n *= 3600 * 1000;
-	else
-		return -1;
-	*ms = n;
-	return 0;
+	for (; units->suffix != NULL; units++)
+		if (strcasecmp(end, units->suffix) == 0) {
+			/* 2^40 giga overflows: saturate, out of every key's range. */
+			*out = n > LLONG_MAX / units->scale ? LLONG_MAX : n * units->scale;
+			return 0;
+		}
+	return -1;
+}
+
+/* "10s", "500ms", "2m", "1h"; a bare number is seconds. */
+static int
+parse_duration(const char *v, long long *ms)
+{
+	static const struct unit units[] = {
+		{ "", 1000 }, { "s", 1000 }, { "ms", 1 }, { "m", 60 * 1000 },
+		{ "h", 3600 * 1000 }, { NULL, 0 },
+	};
+
+	return parse_scaled(v, units, 1000000000LL, ms);
 }
 
 /* "64k", "1M", "2G"; a bare number is bytes. */
 static int
 parse_size(const char *v, long long *bytes)
 {
-	char *end;
-	long long n;
+	static const struct unit units[] = {
+		{ "", 1 }, { "k", 1LL << 10 }, { "m", 1LL << 20 }, { "g", 1LL << 30 },
+		{ NULL, 0 },
+	};
 
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	if (errno != 0 || end == v || n < 0 || n > (1LL << 40))
-		return -1;
-	if (*end == '\0')
-		;
-	else if (strcasecmp(end, "k") == 0)
-		n <<= 10;
-	else if (strcasecmp(end, "m") == 0)
-		n <<= 20;
-	else if (strcasecmp(end, "g") == 0)
-		/* 2^40 << 30 overflows: saturate, out of every key's range. */
-		n = n > (LLONG_MAX >> 30) ? LLONG_MAX : n << 30;
-	else
-		return -1;
-	*bytes = n;
-	return 0;
+	return parse_scaled(v, units, 1LL << 40, bytes);
 }
 
 /*

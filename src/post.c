@@ -228,12 +228,33 @@ last_line(const char *d, size_t len)
  * character that is not blank. *out is NULL when s is blank. Returns -1 when
  * memory runs out.
  */
+/*
+ * Appends the words of s[0..n) to out at *len, every run of blanks one
+ * space; space says whether a space goes before the first word. out has room
+ * for n more bytes.
+ */
+static void
+join_words(char *out, size_t *len, const char *s, size_t n, bool space)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (is_blank(s[i])) {
+			space = true;
+			continue;
+		}
+		if (space)
+			out[(*len)++] = ' ';
+		space = false;
+		out[(*len)++] = s[i];
+	}
+}
+
 static int
 clean_copy(const char *s, size_t n, size_t max, bool ellipsis, char **out,
     unsigned *warnings)
 {
-	size_t i, len = 0;
-	bool space = false;
+	size_t len = 0;
 	char *o;
 
 	*out = NULL;
@@ -245,16 +266,7 @@ clean_copy(const char *s, size_t n, size_t max, bool ellipsis, char **out,
 		return 0;
 	if ((o = malloc(n + 1)) == NULL)
 		return -1;
-	for (i = 0; i < n; i++) {
-		if (is_blank(s[i])) {
-			space = true;
-			continue;
-		}
-		if (space)
-			o[len++] = ' ';
-		space = false;
-		o[len++] = s[i];
-	}
+	join_words(o, &len, s, n, false);
 	if (len > max) {
 		*warnings |= POST_WARN_TRUNCATED;
 		len = ellipsis ? max - 3 : max;
@@ -790,21 +802,10 @@ static int
 add_words(struct parse *ps, const char *s, size_t n)
 {
 	struct buf *t = &ps->text;
-	bool space = t->len > 0;
-	size_t i;
 
 	if (buf_reserve(t, n + 1) == -1)
 		return -1;
-	for (i = 0; i < n; i++) {
-		if (is_blank(s[i])) {
-			space = true;
-			continue;
-		}
-		if (space)
-			t->p[t->len++] = ' ';
-		space = false;
-		t->p[t->len++] = s[i];
-	}
+	join_words(t->p, &t->len, s, n, t->len > 0);
 	return 0;
 }
 
