@@ -64,7 +64,7 @@ TEST(cache_versions_budget_and_refs)
 	CHECK_INT(cache_send(c, 1, "big", out), -1);
 	/* Past the budget, the oldest go first. */
 	for (int i = 0; i < 12; i++) {
-		char key[8];
+		char key[16];
 		snprintf(key, sizeof(key), "p%d", i);
 		cache_put(c, 1, key, 20, a);
 	}
