@@ -64,12 +64,38 @@ text_fit(const char *s, size_t len, size_t width)
 	return i;
 }
 
+/*
+ * Measures the word at s (up to a space or the end of len) while it fits in
+ * avail columns: true, with its bytes and width, when all of it does. Never
+ * looks further than avail columns in, so a line costs its width, however
+ * long the word (a megabyte without a space wraps in linear time).
+ */
+static bool
+word_fits(const char *s, size_t len, size_t avail, size_t *bytes, size_t *width)
+{
+	size_t i = 0, w = 0, n;
+	uint32_t cp;
+	int cw;
+
+	while (i < len && s[i] != ' ') {
+		n = utf8_decode(s + i, len - i, &cp);
+		cw = n == 0 ? 1 : utf8_cp_width(cp);
+		if (cw > 0 && w + (size_t)cw > avail)
+			return false;
+		w += cw;
+		i += n == 0 ? 1 : n;
+	}
+	*bytes = i;
+	*width = w;
+	return true;
+}
+
 void
 text_wrap(const char *s, size_t len, size_t width, const char *first, const char *rest,
     text_line_fn emit, void *arg)
 {
 	const char *prefix = first;
-	size_t pos = 0, start, end, w, ws, we, ww, pw, room;
+	size_t pos = 0, start, end, w, ws, wb, ww, pw, room, gap;
 
 	for (;;) {
 		while (pos < len && s[pos] == ' ')
@@ -85,21 +111,21 @@ text_wrap(const char *s, size_t len, size_t width, const char *first, const char
 				;
 			if (ws == len)
 				break;
-			for (we = ws; we < len && s[we] != ' '; we++)
-				;
-			ww = utf8_width(s + ws, we - ws);
 			if (end == start) {
 				/* The line's first word: it goes here, broken if it must. */
-				if (ww > room) {
-					end = pos = ws + text_fit(s + ws, we - ws, room);
+				if (!word_fits(s + ws, len - ws, room, &wb, &ww)) {
+					end = pos = ws + text_fit(s + ws, len - ws, room);
 					break;
 				}
 				w = ww;
-			} else if (w + (ws - end) + ww <= room)
-				w += (ws - end) + ww;
-			else
-				break;
-			end = pos = we;
+			} else {
+				gap = ws - end;
+				if (w + gap > room ||
+				    !word_fits(s + ws, len - ws, room - w - gap, &wb, &ww))
+					break;
+				w += gap + ww;
+			}
+			end = pos = ws + wb;
 		}
 		emit(arg, prefix, s + start, end - start);
 		prefix = rest;

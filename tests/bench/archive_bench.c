@@ -25,6 +25,7 @@
 #include "pages.h"
 #include "postdir.h"
 #include "store.h"
+#include "text.h"
 
 static double
 now_us(void)
@@ -102,7 +103,7 @@ static size_t
 render(struct store *s, enum page which, long post)
 {
 	const struct index *x = store_index(s);
-	struct pages_site site = { "Bench", "A benchmark capsule.", 10 };
+	struct pages_site site = { "Bench", "A benchmark capsule.", 10, "localhost", 1965 };
 	struct evbuffer *out = evbuffer_new();
 	struct post full;
 	struct doc d;
@@ -147,6 +148,52 @@ measure(struct store *s, const char *name, enum page which, int rounds, long npo
 	printf("| %-6s | %8.1f | %8.1f | %7zu |\n", name, t[rounds / 2],
 	    t[(int)(rounds * 0.99)], bytes);
 	free(t);
+}
+
+/*
+ * A post that is one line of a megabyte with no space (the default
+ * max_post_size): parsed, then rendered as Gopher text and as a Gemini page.
+ * Every renderer is linear, so this costs milliseconds, not seconds.
+ */
+static void
+long_line(void)
+{
+	size_t n = 1 << 20, len;
+	char *data = malloc(n + 32);
+	struct pages_site site = { "Bench", "", 10, "localhost", 1965 };
+	struct evbuffer *out;
+	struct index_entry in;
+	const char *why;
+	struct index x;
+	struct post p;
+	struct doc d;
+	double t0, t_text, t_gem;
+	void *img;
+
+	memcpy(data, "Title: Long\n\n", 14);
+	memset(data + 14, 'x', n);
+	if (post_parse("2020-01-01-long.txt", data, n + 14, 0, POST_FULL, &p, &why) == -1)
+		return;
+	out = evbuffer_new();
+	t0 = now_us();
+	text_post(&p, out);
+	t_text = now_us() - t0;
+	evbuffer_drain(out, evbuffer_get_length(out));
+	in = (struct index_entry){ "2020-01-01-long.txt", &p, { 0, 1, 0, 0, 0 } };
+	img = index_build(&in, 1, NULL, 0, 1, &len);
+	index_map(img, len, &x, &why);
+	t0 = now_us();
+	doc_init(&d);
+	pages_post(&d, &site, &x, 0, &p);
+	gemtext_render(&d, out);
+	t_gem = now_us() - t0;
+	doc_clear(&d);
+	printf("| a 1 MiB post of one line: Gopher text | %.1f ms |\n", t_text / 1e3);
+	printf("| the same as a Gemini page | %.1f ms |\n\n", t_gem / 1e3);
+	free(img);
+	post_free(&p);
+	evbuffer_free(out);
+	free(data);
 }
 
 int
@@ -218,8 +265,9 @@ main(int argc, char **argv)
 	printf("| indexer: memory of its records (RSS growth) | %.1f MiB |\n",
 	    (rss1 - rss0) / 1024.0);
 	printf("| indexer: image build | %.0f ms |\n", t_build / 1e3);
-	printf("| index image, shared by every worker | %.1f MiB |\n\n",
+	printf("| index image, shared by every worker | %.1f MiB |\n",
 	    size / (1024.0 * 1024.0));
+	long_line();
 	printf("| page   | median µs | p99 µs | bytes |\n|---|---|---|---|\n");
 	measure(s, "home", HOME, rounds, (long)posts_n);
 	measure(s, "month", MONTH, rounds, (long)posts_n);
