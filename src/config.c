@@ -125,6 +125,7 @@ static const struct config_key keys[] = {
 	H_STR("description", description, ""),
 	H_STR_CHECKED("lang", lang, "en", check_lang),
 	H_INT("home_posts", T_INT, home_posts, 0, 1000, "10"),
+	H_INT("page_size", T_INT, page_size, 10, 10000, "100"),
 	H_INT("feed_posts", T_INT, feed_posts, 1, 1000, "20"),
 	H_INT("max_post_size", T_SIZE, max_post_size, 1024, 64 << 20, "1M"),
 	{ "require_cert", T_CERT_PATH, HOST, 0, 0, 0, 0, "", NULL },

@@ -37,6 +37,7 @@ struct host_config {
 	char description[1024];
 	char lang[64];			/* BCP 47 tags, comma-separated */
 	int home_posts;			/* posts on the home page */
+	int page_size;			/* entries on a page of a long list */
 	int feed_posts;			/* entries in the Atom feed */
 	int max_post_size;		/* bytes of a post file read */
 	int ncert_paths;

@@ -180,6 +180,14 @@ doc_link_item(struct doc *d, const char *href, const char *label, char item)
 }
 
 void
+doc_link_results(struct doc *d, const char *href, const char *label, const char *words)
+{
+	doc_link(d, DOC_TO_SEARCH, href, label);
+	if (!d->failed && d->n > 0)
+		d->blocks[d->n - 1].alt = copy(d, words, -1);
+}
+
+void
 doc_link_gopher(struct doc *d, char item, const char *sel, const char *host, int port)
 {
 	struct doc_block *b;

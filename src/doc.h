@@ -24,7 +24,7 @@ enum doc_target {
 	DOC_TO_MENU,	/* a local generated page or folder (ends with '/') */
 	DOC_TO_FILE,	/* a local static file */
 	DOC_TO_POST,	/* a post: href is /posts/NAME without extension */
-	DOC_TO_SEARCH,	/* a page that takes a query */
+	DOC_TO_SEARCH,	/* a page that takes a query; alt: the words, if it has them */
 	DOC_TO_FEED,	/* a feed only Gemini serves */
 };
 
@@ -64,6 +64,9 @@ void doc_text(struct doc *d, const char *text, long len);
 void doc_link(struct doc *d, enum doc_target target, const char *href, const char *label);
 /* A link to a local file whose Gopher item type is known (by its bytes, say). */
 void doc_link_item(struct doc *d, const char *href, const char *label, char item);
+/* A page of results for the words (href such as /search/page/2). */
+void doc_link_results(struct doc *d, const char *href, const char *label,
+    const char *words);
 /* Gives the last link, a URL, its Gopher item (host NULL: this server). */
 void doc_link_gopher(struct doc *d, char item, const char *sel, const char *host, int port);
 void doc_item(struct doc *d, const char *text, long len);

@@ -36,7 +36,7 @@ looks_special(const char *s)
 static void
 add_link(struct evbuffer *out, const struct doc_block *b)
 {
-	char enc[3 * URL_MAX + 8];
+	char enc[3 * URL_MAX + 8], words[3 * URL_MAX + 1];
 	const char *href = b->href;
 
 	evbuffer_add(out, "=> ", 3);
@@ -46,6 +46,10 @@ add_link(struct evbuffer *out, const struct doc_block *b)
 		if (b->target == DOC_TO_POST)
 			strcat(enc, ".gmi");
 		evbuffer_add(out, enc, strlen(enc));
+		/* A page of results carries its words as the query. */
+		if (b->target == DOC_TO_SEARCH && b->alt != NULL &&
+		    url_encode_query(b->alt, strlen(b->alt), words, sizeof(words)) >= 0)
+			evbuffer_add_printf(out, "?%s", words);
 	} else
 		evbuffer_add(out, "/", 1);
 	if (b->text[0] != '\0') {

@@ -182,6 +182,26 @@ url_item(const struct gophermap_ctx *c, struct evbuffer *out, const char *label,
 		gophermap_info(out, 'i', label);
 }
 
+/*
+ * A page of results: a menu whose selector carries the words after a '?',
+ * as curl sends a search; words a selector cannot hold leave it as text.
+ */
+static void
+results_item(const struct gophermap_ctx *c, struct evbuffer *out, const char *label,
+    const struct doc_block *b)
+{
+	char sel[GOPHER_SELECTOR_MAX + 1];
+	long n = local_selector(b->href, "", sel, sizeof(sel));
+	const char *w;
+
+	for (w = b->alt; *w != '\0' && (unsigned char)*w >= 0x20 && *w != 0x7f; w++)
+		;
+	if (n < 0 || *w != '\0' || (size_t)snprintf(sel + n, sizeof(sel) - n, "?%s",
+	    b->alt) >= sizeof(sel) - n || gophermap_item(out, '1', label, sel, c->host,
+	    c->port) == -1)
+		gophermap_info(out, 'i', label);
+}
+
 static void
 link_item(const struct gophermap_ctx *c, struct evbuffer *out, const struct doc_block *b)
 {
@@ -201,7 +221,10 @@ link_item(const struct gophermap_ctx *c, struct evbuffer *out, const struct doc_
 		local_item(c, out, '0', label, b->href, ".txt");
 		break;
 	case DOC_TO_SEARCH:
-		local_item(c, out, '7', label, b->href, "");
+		if (b->alt != NULL)
+			results_item(c, out, label, b);
+		else
+			local_item(c, out, '7', label, b->href, "");
 		break;
 	case DOC_TO_FEED:
 		/* Gopher has no feeds. */

@@ -87,6 +87,82 @@ count_label(struct doc *d, size_t n)
 	return doc_printf(d, "%zu post%s", n, n == 1 ? "" : "s");
 }
 
+/*
+ * Which part of a long list a page shows: page 1 is the newest size entries
+ * at the list's own path, page N at base/page/N/. Positions count from the
+ * newest entry.
+ */
+struct pager {
+	size_t from, to;	/* [from, to) of the list, newest first */
+	long page, pages;
+};
+
+/* false when the list has no such page (page 1 always exists). */
+static bool
+pager_init(struct pager *pg, size_t n, int size, long page)
+{
+	size_t per = size > 0 ? (size_t)size : 1;
+
+	pg->pages = n == 0 ? 1 : (long)((n - 1) / per + 1);
+	if (page < 1 || page > pg->pages)
+		return false;
+	pg->page = page;
+	pg->from = (size_t)(page - 1) * per;
+	pg->to = n - pg->from < per ? n : pg->from + per;
+	return true;
+}
+
+/* The list's title, which names a later page; page 1 keeps its own. */
+static const char *
+pager_title(struct doc *d, const char *title, const struct pager *pg)
+{
+	return pg->page == 1 ? title :
+	    doc_printf(d, "%s, page %ld of %ld", title, pg->page, pg->pages);
+}
+
+/* base is a folder ("/tags/x/" gives "/tags/x/page/2/") or a search ("/search"). */
+static const char *
+pager_href(struct doc *d, const char *base, long page)
+{
+	size_t n = strlen(base);
+
+	if (page == 1)
+		return base;
+	return base[n - 1] == '/' ? doc_printf(d, "%spage/%ld/", base, page) :
+	    doc_printf(d, "%s/page/%ld", base, page);
+}
+
+/*
+ * "Newer" and "Older" links to the neighbouring pages, when there are any,
+ * after a blank line; words, for search results, go with each link.
+ */
+static void
+pager_links(struct doc *d, const struct pager *pg, const char *base, const char *what,
+    const char *words)
+{
+	/* Results are ranked, not dated. */
+	static const char *const dated[2] = { "Newer", "Older" }, *const ranked[2] = {
+		"Previous", "More" };
+	const char *const *dir = words != NULL ? ranked : dated;
+	int k;
+
+	if (pg->pages == 1)
+		return;
+	doc_blank(d);
+	for (k = 0; k < 2; k++) {
+		long to = pg->page + (k == 0 ? -1 : 1);
+		const char *href, *label;
+		if (to < 1 || to > pg->pages)
+			continue;
+		href = pager_href(d, base, to);
+		label = doc_printf(d, "%s %s: page %ld of %ld", dir[k], what, to, pg->pages);
+		if (words != NULL)
+			doc_link_results(d, href, label, words);
+		else
+			doc_link(d, DOC_TO_MENU, href, label);
+	}
+}
+
 void
 pages_home(struct doc *d, const struct pages_site *site, const struct index *x)
 {
@@ -117,23 +193,29 @@ nav_home(struct doc *d)
 	doc_link(d, DOC_TO_MENU, "/", "Home");
 }
 
-static void
-pages_archive(struct doc *d, const struct index *x)
+/* The months, newest first, under a heading for each year; paged by months. */
+static int
+pages_archive(struct doc *d, const struct index *x, int size, long page)
 {
-	size_t i, total;
-	long y;
+	struct pager pg;
+	size_t k, total;
+	long i, y;
 
-	doc_heading(d, 1, "Archive");
+	if (!pager_init(&pg, x->nmonths, size, page))
+		return -1;
+	doc_heading(d, 1, pager_title(d, "Archive", &pg));
 	if (x->nmonths == 0) {
 		doc_blank(d);
 		doc_text(d, "Nothing has been posted yet.", -1);
 	}
-	for (i = x->nmonths; i-- > 0;) {
-		const struct index_month *m = &x->months[i];
-		if (i + 1 == x->nmonths || x->months[i + 1].year != m->year) {
+	for (k = pg.from; k < pg.to; k++) {
+		const struct index_month *m = &x->months[i = (long)(x->nmonths - 1 - k)];
+		if (k == pg.from || x->months[i + 1].year != m->year) {
 			/* A year's months are contiguous: sum them for its heading. */
 			total = 0;
-			for (y = (long)i; y >= 0 && x->months[y].year == m->year; y--)
+			for (y = i; y >= 0 && x->months[y].year == m->year; y--)
+				total += x->months[y].count;
+			for (y = i + 1; (size_t)y < x->nmonths && x->months[y].year == m->year; y++)
 				total += x->months[y].count;
 			doc_blank(d);
 			doc_heading(d, 2, doc_printf(d, "%04d", m->year));
@@ -143,27 +225,40 @@ pages_archive(struct doc *d, const struct index *x)
 		doc_link(d, DOC_TO_MENU, month_href(d, m), doc_printf(d, "%s %04d: %s",
 		    pages_month_name(m->month), m->year, count_label(d, m->count)));
 	}
+	pager_links(d, &pg, "/archive/", "months", NULL);
 	doc_blank(d);
 	doc_link(d, DOC_TO_MENU, "/", "Home");
+	return 0;
 }
 
 static int
-pages_year(struct doc *d, const struct index *x, int year)
+pages_year(struct doc *d, const struct index *x, int year, int size, long page)
 {
 	long first = index_find_year(x, year);
-	size_t i, last;
+	size_t i, last, lo, hi, a, b;
+	struct pager pg;
 
 	if (first < 0)
 		return -1;
 	for (last = first; last + 1 < x->nmonths && x->months[last + 1].year == year; last++)
 		;
-	doc_heading(d, 1, doc_printf(d, "Yearly Archives: %04d", year));
+	/* A year's posts are contiguous in the index, as its months are. */
+	lo = x->months[first].first;
+	hi = x->months[last].first + x->months[last].count;
+	if (!pager_init(&pg, hi - lo, size, page))
+		return -1;
+	doc_heading(d, 1, pager_title(d, doc_printf(d, "Yearly Archives: %04d", year), &pg));
 	for (i = last + 1; i-- > (size_t)first;) {
 		const struct index_month *m = &x->months[i];
+		a = m->first > hi - pg.to ? m->first : hi - pg.to;
+		b = m->first + m->count < hi - pg.from ? m->first + m->count : hi - pg.from;
+		if (a >= b)
+			continue;
 		doc_blank(d);
 		doc_heading(d, 2, doc_printf(d, "%s %04d", pages_month_name(m->month), year));
-		post_links(d, x, m->first, m->count);
+		post_links(d, x, a, b - a);
 	}
+	pager_links(d, &pg, doc_printf(d, "/archive/%04d/", year), "posts", NULL);
 	doc_blank(d);
 	if (first > 0)
 		doc_link(d, DOC_TO_MENU, doc_printf(d, "/archive/%04d/",
@@ -178,18 +273,24 @@ pages_year(struct doc *d, const struct index *x, int year)
 }
 
 int
-pages_month(struct doc *d, const struct index *x, int year, int month)
+pages_month(struct doc *d, const struct index *x, int year, int month, int size, long page)
 {
 	long i = index_find_month(x, year, month);
 	const struct index_month *m;
+	struct pager pg;
+	size_t end;
 
 	if (i < 0)
 		return -1;
 	m = &x->months[i];
-	doc_heading(d, 1, doc_printf(d, "Monthly Archives: %s %04d",
-	    pages_month_name(month), year));
+	if (!pager_init(&pg, m->count, size, page))
+		return -1;
+	doc_heading(d, 1, pager_title(d, doc_printf(d, "Monthly Archives: %s %04d",
+	    pages_month_name(month), year), &pg));
 	doc_blank(d);
-	post_links(d, x, m->first, m->count);
+	end = m->first + m->count;
+	post_links(d, x, end - pg.to, pg.to - pg.from);
+	pager_links(d, &pg, month_href(d, m), "posts", NULL);
 	doc_blank(d);
 	if (i > 0)
 		doc_link(d, DOC_TO_MENU, month_href(d, &x->months[i - 1]),
@@ -241,22 +342,27 @@ pages_tags(struct doc *d, const struct index *x)
 }
 
 static int
-pages_tag(struct doc *d, const struct index *x, const char *name)
+pages_tag(struct doc *d, const struct index *x, const char *name, int size, long page)
 {
 	long ti = index_find_tag(x, name);
 	const struct index_tag *t;
 	const char *tname;
-	size_t i;
+	struct pager pg;
+	size_t k;
 
 	if (ti < 0)
 		return -1;
 	t = &x->tags[ti];
+	if (!pager_init(&pg, t->n, size, page))
+		return -1;
 	tname = index_str(x, t->name);
-	doc_heading(d, 1, t->as_source == t->n ? doc_printf(d, "Posts from %s", tname) :
-	    doc_printf(d, "Posts tagged %s", tname));
+	doc_heading(d, 1, pager_title(d, t->as_source == t->n ?
+	    doc_printf(d, "Posts from %s", tname) : doc_printf(d, "Posts tagged %s", tname),
+	    &pg));
 	doc_blank(d);
-	for (i = t->n; i-- > 0;)
-		post_link(d, x, x->pool[t->posts + i]);
+	for (k = pg.from; k < pg.to; k++)
+		post_link(d, x, x->pool[t->posts + t->n - 1 - k]);
+	pager_links(d, &pg, doc_printf(d, "/tags/%s/", index_str(x, t->key)), "posts", NULL);
 	doc_blank(d);
 	doc_link(d, DOC_TO_MENU, "/tags/", "All tags and sources");
 	doc_link(d, DOC_TO_MENU, "/", "Home");
@@ -409,13 +515,16 @@ pages_post(struct doc *d, const struct pages_site *site, const struct index *x, 
 	doc_link(d, DOC_TO_MENU, "/", "Home");
 }
 
-static void
+static int
 pages_search(struct doc *d, const struct index *x, const char *query,
-    const size_t *found, size_t n, size_t searched)
+    const size_t *found, size_t n, size_t searched, int size, long page)
 {
-	size_t i;
+	struct pager pg;
+	size_t k;
 
-	doc_heading(d, 1, doc_printf(d, "Search: %s", query));
+	if (!pager_init(&pg, n, size, page))
+		return -1;
+	doc_heading(d, 1, pager_title(d, doc_printf(d, "Search: %s", query), &pg));
 	doc_blank(d);
 	if (n == 0)
 		doc_text(d, "No post matches every word.", -1);
@@ -426,12 +535,14 @@ pages_search(struct doc *d, const struct index *x, const char *query,
 		doc_text(d, doc_printf(d, "Only the newest %zu of %zu posts were searched; "
 		    "more words narrow it down.", searched, x->nposts), -1);
 	doc_blank(d);
-	for (i = 0; i < n; i++)
-		post_link(d, x, found[i]);
+	for (k = pg.from; k < pg.to; k++)
+		post_link(d, x, found[k]);
+	pager_links(d, &pg, "/search", "results", query);
 	if (n > 0)
 		doc_blank(d);
 	doc_link(d, DOC_TO_SEARCH, "/search", "Search again");
 	doc_link(d, DOC_TO_MENU, "/", "Home");
+	return 0;
 }
 
 /* PAGES_OK, or PAGES_NOT_FOUND for -1. */
@@ -450,21 +561,27 @@ pages_build(struct doc *d, const struct pages_site *site, const struct store *st
 	long i;
 
 	switch (rt->kind) {
+	case ROUTE_ARCHIVE:
+		return found(pages_archive(d, x, site->page_size, rt->page));
+	case ROUTE_YEAR:
+		return found(pages_year(d, x, rt->year, site->page_size, rt->page));
+	case ROUTE_MONTH:
+		return found(pages_month(d, x, rt->year, rt->month, site->page_size, rt->page));
+	case ROUTE_TAG:
+		return found(pages_tag(d, x, rt->name, site->page_size, rt->page));
+	default:
+		break;
+	}
+	/* The rest are one page each. */
+	if (rt->page != 1)
+		return PAGES_NOT_FOUND;
+	switch (rt->kind) {
 	case ROUTE_HOME:
 		pages_home(d, site, x);
 		return PAGES_OK;
-	case ROUTE_ARCHIVE:
-		pages_archive(d, x);
-		return PAGES_OK;
-	case ROUTE_YEAR:
-		return found(pages_year(d, x, rt->year));
-	case ROUTE_MONTH:
-		return found(pages_month(d, x, rt->year, rt->month));
 	case ROUTE_TAGS:
 		pages_tags(d, x);
 		return PAGES_OK;
-	case ROUTE_TAG:
-		return found(pages_tag(d, x, rt->name));
 	case ROUTE_POST:
 		if ((i = index_find_post(x, rt->name)) < 0)
 			return PAGES_NOT_FOUND;
@@ -485,8 +602,8 @@ pages_build(struct doc *d, const struct pages_site *site, const struct store *st
 }
 
 int
-pages_search_words(struct doc *d, const struct store *store, const char *words, size_t max,
-    long budget_ms)
+pages_search_words(struct doc *d, const struct pages_site *site, const struct store *store,
+    const char *words, long page, size_t max, long budget_ms)
 {
 	const struct index *x = store_index(store);
 	size_t found[PAGES_SEARCH_MAX], n, searched;
@@ -497,6 +614,6 @@ pages_search_words(struct doc *d, const struct store *store, const char *words, 
 	if (max > PAGES_SEARCH_MAX)
 		max = PAGES_SEARCH_MAX;
 	n = store_search(store, &t, found, max, budget_ms, &searched);
-	pages_search(d, x, words, found, n, searched);
-	return 0;
+	return pages_search(d, x, words, found, n, searched, site->page_size, page) == 0 ?
+	    0 : -2;
 }

@@ -22,6 +22,7 @@ struct pages_site {
 	const char *title;
 	const char *description;
 	int home_posts;		/* how many posts the home page lists */
+	int page_size;		/* how many entries a page of a long list shows */
 	const char *host;	/* gemini:// links to this host and port are local */
 	int gemini_port;
 };
@@ -36,7 +37,8 @@ void pages_folder_entries(struct doc *d, const char *path, const struct files_it
 /* The page builders pages_build dispatches to; the benchmark calls them too. */
 void pages_home(struct doc *d, const struct pages_site *site, const struct index *x);
 /* -1 (and nothing built) when the month has no posts. */
-int pages_month(struct doc *d, const struct index *x, int year, int month);
+int pages_month(struct doc *d, const struct index *x, int year, int month, int size,
+    long page);
 /* Post i of the index, whose full parse is p. */
 void pages_post(struct doc *d, const struct pages_site *site, const struct index *x,
     size_t i, const struct post *p);
@@ -56,13 +58,14 @@ enum pages_result pages_build(struct doc *d, const struct pages_site *site,
     const struct store *store, const struct route *rt);
 
 /*
- * Searches for the words (decoded, UTF-8) and builds the results page, at most
- * max matches, reading bodies for at most budget_ms. Returns -1, having built
- * nothing, when the words hold no letter or digit to search for.
+ * Searches for the words (decoded, UTF-8) and builds the page of results,
+ * at most max matches, reading bodies for at most budget_ms. Returns -1,
+ * having built nothing, when the words hold no letter or digit to search
+ * for, -2 when the results have no such page.
  */
 #define PAGES_SEARCH_MAX 1000
-int pages_search_words(struct doc *d, const struct store *store, const char *words,
-    size_t max, long budget_ms);
+int pages_search_words(struct doc *d, const struct pages_site *site,
+    const struct store *store, const char *words, long page, size_t max, long budget_ms);
 
 /*
  * A link to url, with what it is to Gopher: a gemini:// URL of this capsule

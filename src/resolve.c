@@ -290,9 +290,13 @@ ask_words(struct answer *a, bool bad)
 	doc_link(d, DOC_TO_MENU, "/", "Home");
 }
 
-/* /search: the results for the words, or a prompt for them. Never cached. */
+/*
+ * /search: the results for the words, or a prompt for them; /search/page/N
+ * a later page of them. Never cached.
+ */
 static void
-search(const struct resolve_request *rq, struct answer *a)
+search(const struct resolve_request *rq, const struct pages_site *ps, long page,
+    struct answer *a)
 {
 	const struct config *cfg = rq->srv->cfg;
 	char words[URL_MAX + 1];
@@ -320,9 +324,16 @@ search(const struct resolve_request *rq, struct answer *a)
 			ask_words(a, true);
 		return;
 	}
-	if (pages_search_words(new_doc(a, ANSWER_DOC), rq->site->store, q,
-	    (size_t)cfg->search_results, cfg->search_time_ms) == 0)
+	switch (pages_search_words(new_doc(a, ANSWER_DOC), ps, rq->site->store, q, page,
+	    (size_t)cfg->search_results, cfg->search_time_ms)) {
+	case 0:
 		return;
+	case -2:
+		doc_clear(&a->doc);
+		a->has_doc = false;
+		not_found(a);
+		return;
+	}
 	if (rq->proto->asks_input) {
 		doc_clear(&a->doc);
 		a->has_doc = false;
@@ -422,7 +433,8 @@ resolve(const struct resolve_request *rq, struct answer *a)
 	const struct site *site = rq->site;
 	const struct resolve_proto *p = rq->proto;
 	struct pages_site ps = { site->cfg->title, site->cfg->description,
-	    site->cfg->home_posts, site->cfg->name, rq->srv->cfg->gemini_port };
+	    site->cfg->home_posts, site->cfg->page_size, site->cfg->name,
+	    rq->srv->cfg->gemini_port };
 	const struct index *x;
 	struct route rt;
 	int cached;
@@ -469,7 +481,7 @@ resolve(const struct resolve_request *rq, struct answer *a)
 		return;
 	}
 	if (rt.kind == ROUTE_SEARCH) {
-		search(rq, a);
+		search(rq, &ps, rt.page, a);
 		return;
 	}
 	if (rt.kind == ROUTE_POST_TEXT && !p->post_text) {

@@ -14,11 +14,12 @@ enum route_kind {
 	ROUTE_ARCHIVE,		/* /archive/ (and /posts/) */
 	ROUTE_YEAR,		/* /archive/YYYY/ */
 	ROUTE_MONTH,		/* /archive/YYYY/MM/ */
+	/* ... and each list of them, /tags/NAME/ too, in pages: LIST/page/N/, N >= 2 */
 	ROUTE_POST,		/* /posts/NAME.gmi */
 	ROUTE_POST_TEXT,	/* /posts/NAME.txt */
 	ROUTE_TAGS,		/* /tags/ */
 	ROUTE_TAG,		/* /tags/NAME/ */
-	ROUTE_SEARCH,		/* /search */
+	ROUTE_SEARCH,		/* /search, /search/page/N */
 	ROUTE_FEED,		/* /atom.xml */
 	ROUTE_CAPS,		/* /caps.txt */
 };
@@ -27,6 +28,7 @@ struct route {
 	enum route_kind kind;
 	bool needs_slash;	/* a folder-like page named without its '/' */
 	int year, month;
+	long page;		/* which page of a long list: 1 for the list's own path */
 	const char *name;	/* ROUTE_POST*: the stem; ROUTE_TAG: the tag (points into buf) */
 	char buf[1100];
 };

@@ -103,7 +103,7 @@ static size_t
 render(struct store *s, enum page which, long post)
 {
 	const struct index *x = store_index(s);
-	struct pages_site site = { "Bench", "A benchmark capsule.", 10, "localhost", 1965 };
+	struct pages_site site = { "Bench", "A benchmark capsule.", 10, 100, "localhost", 1965 };
 	struct evbuffer *out = evbuffer_new();
 	struct post full;
 	struct doc d;
@@ -115,7 +115,7 @@ render(struct store *s, enum page which, long post)
 		pages_home(&d, &site, x);
 		break;
 	case MONTH:
-		pages_month(&d, x, x->posts[post].year, x->posts[post].month);
+		pages_month(&d, x, x->posts[post].year, x->posts[post].month, site.page_size, 1);
 		break;
 	case POST:
 		if (store_load(s, &x->posts[post], &full) == STORE_LOADED) {
@@ -160,7 +160,7 @@ long_line(void)
 {
 	size_t n = 1 << 20, len;
 	char *data = malloc(n + 32);
-	struct pages_site site = { "Bench", "", 10, "localhost", 1965 };
+	struct pages_site site = { "Bench", "", 10, 100, "localhost", 1965 };
 	struct evbuffer *out;
 	struct index_entry in;
 	const char *why;

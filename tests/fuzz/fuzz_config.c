@@ -46,6 +46,7 @@ check_host(const struct config *c, const struct host_config *h)
 	STR(h->description);
 	STR(h->lang);
 	INT(h->home_posts, 0, 1000);
+	INT(h->page_size, 10, 10000);
 	INT(h->feed_posts, 1, 1000);
 	INT(h->max_post_size, 1024, 64 << 20);
 	INT(h->ncert_paths, 0, CONFIG_MAX_CERT_PATHS);

@@ -25,7 +25,7 @@
 #include "utf8.h"
 
 static const struct gophermap_ctx ctx = { "localhost", 70 };
-static const struct pages_site site = { "Fuzz", "A capsule.", 10, "localhost", 1965 };
+static const struct pages_site site = { "Fuzz", "A capsule.", 10, 10, "localhost", 1965 };
 
 /* Gemtext: UTF-8, no CR, fences balanced, every link line "=> URL[ label]". */
 static void
@@ -190,7 +190,7 @@ FUZZ_TARGET(pages)
 				render_both(&d);
 				doc_clear(&d);
 				doc_init(&d);
-				EXPECT(pages_month(&d, &x, x.posts[i].year, x.posts[i].month) == 0);
+				EXPECT(pages_month(&d, &x, x.posts[i].year, x.posts[i].month, 10, 1) == 0);
 				render_both(&d);
 				doc_clear(&d);
 				e = (struct atom_entry){ index_str(&x, x.posts[i].stem),
