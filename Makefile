@@ -10,9 +10,9 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 
 CC       ?= cc
-PKGS     := openssl libevent libmagic libidn2
+PKGS     := openssl libevent libmagic libidn2 sqlite3
 # Debian packages that provide $(PKGS) and the tools the build and tests use.
-DEB_PKGS := pkg-config libssl-dev libevent-dev libmagic-dev libidn2-dev
+DEB_PKGS := pkg-config libssl-dev libevent-dev libmagic-dev libidn2-dev libsqlite3-dev
 
 BUILD    ?= build
 OPT      ?= -O2
@@ -80,7 +80,7 @@ $(BUILD)/gazette-test: $(TEST_OBJS) $(LIB_OBJS)
 
 run: $(BUILD)/gazette
 	@echo "gazette: serving content/ on gemini://localhost:1965/ and gopher://localhost:7070/"
-	./$(BUILD)/gazette -f -c server/gazette.conf -o gopher_port=7070
+	./$(BUILD)/gazette -f -c server/gazette.conf -o gopher_port=7070 -o state_dir=state
 
 test: $(BUILD)/gazette $(BUILD)/gazette-test
 	GAZETTE=$(BUILD)/gazette ./$(BUILD)/gazette-test $(TEST_ARGS)

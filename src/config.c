@@ -90,6 +90,7 @@ check_gopher_host(const char *v)
 static const struct config_key keys[] = {
 	G_STR("user", user, "gazette"),
 	G_STR("chroot", chroot, ""),
+	G_STR("state_dir", state_dir, "/var/lib/gazette"),
 	G_STR("listen", listen, "*"),
 	G_INT("gemini_port", T_INT, gemini_port, 1, 65535, "1965"),
 	G_INT("gopher_port", T_INT, gopher_port, 0, 65535, "70"),
@@ -107,9 +108,7 @@ static const struct config_key keys[] = {
 	G_STR("log_file", log_file, "-"),
 	{ "log_clients", T_STRING, GLOBAL, offsetof(struct config, log_clients),
 	    sizeof(((struct config *)0)->log_clients), 0, 0, "full", check_log_clients },
-	G_INT("search_results", T_INT, search_results, 1, 1000, "50"),
 	G_INT("cache_size", T_SIZE, cache_size, 0, 1 << 30, "4M"),
-	G_INT("search_time", T_DURATION, search_time_ms, 10, 10000, "200ms"),
 	{ "access_log", T_BOOL, GLOBAL, offsetof(struct config, access_log), 0, 0, 1, "yes", NULL },
 	G_INT("ticket_rotation", T_DURATION, ticket_rotation_ms, 1000, 7 * 86400000, "12h"),
 	G_STR("ticket_key_file", ticket_key_file, ""),
@@ -131,6 +130,27 @@ static const struct config_key keys[] = {
 	{ "require_cert", T_CERT_PATH, HOST, 0, 0, 0, 0, "", NULL },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+/* Keys of earlier versions, refused with what to do instead. */
+static const struct {
+	const char *name, *why;
+} gone[] = {
+	{ "search_results", "no longer used: every match is found, page_size a page; "
+	    "remove the line" },
+	{ "search_time", "no longer used: searches are complete and never hold up other "
+	    "requests; remove the line" },
+};
+
+static const char *
+gone_key(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		if (strcmp(gone[i].name, name) == 0)
+			return gone[i].why;
+	return NULL;
+}
 
 static const struct config_key *
 find_key(const char *name)
@@ -451,7 +471,7 @@ parse_line(struct config *c, char *line)
 	while (end > line && (end[-1] == ' ' || end[-1] == '\t'))
 		*--end = '\0';
 	if ((k = find_key(line)) == NULL)
-		return "unknown key";
+		return gone_key(line) ? gone_key(line) : "unknown key";
 	if ((err = parse_value(eq + 1, &value)) != NULL)
 		return err;
 	if (k->scope == GLOBAL && c->nhosts > 0)

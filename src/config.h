@@ -50,6 +50,7 @@ struct config {
 	char file[CONFIG_PATH_MAX];	/* the file read, for messages */
 	char user[64];
 	char chroot[CONFIG_PATH_MAX];	/* workers chroot here; "": they do not */
+	char state_dir[CONFIG_PATH_MAX];	/* the search indexes; "": no search */
 	bool seccomp;			/* workers filter their system calls */
 	char listen[256];		/* addresses, space-separated; "*" is every one */
 	int gemini_port;
@@ -68,9 +69,7 @@ struct config {
 	char proxy_from[512];		/* peers that may send one (proxy.h); "": any */
 	char log_file[CONFIG_PATH_MAX];	/* "-" stderr, "syslog", or a file */
 	char log_clients[8];		/* full, masked (last IPv4 byte, IPv6 past /48), none */
-	int search_results;		/* matches shown at most */
 	int cache_size;			/* bytes of rendered pages kept per host and worker */
-	int search_time_ms;		/* reading post bodies stops after this */
 	bool access_log;
 	int ticket_rotation_ms;		/* a new session-ticket key this often */
 	char ticket_key_file[CONFIG_PATH_MAX];	/* or the key from here; "": none */

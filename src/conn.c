@@ -5,8 +5,9 @@
  *
  * preceded, on a listener behind a load balancer, by PROXY ──header──> READ.
  * A request for a generated page while the indexer is behind the disk goes
- * READ ──> WAIT_INDEX ──caught up, or INDEX_WAIT_MS──> WRITE, so that a post
- * saved before the request is in its answer.
+ * READ ──> WAIT ──caught up, or INDEX_WAIT_MS──> WRITE, so that a post
+ * saved before the request is in its answer; a search waits the same way
+ * (up to SEARCH_WAIT_MS) for the worker's search thread.
  *
  * conn_step() runs the current state until it has to wait; it is entered from
  * the socket event and once right after accept. Every operation on the socket
@@ -47,6 +48,7 @@
 #define STOP_GRACE_MS 1000	/* on SIGTERM, a new connection's time to send its first bytes */
 #define READ_BUF (URL_MAX + 2)
 #define INDEX_WAIT_MS 1000	/* the longest a request waits for a fresher index */
+#define SEARCH_WAIT_MS 10000	/* ... and for its search, queued behind others */
 
 enum { IO_WAIT = -1, IO_EOF = -2, IO_ERR = -3 };
 
@@ -56,7 +58,7 @@ _Static_assert(READ_BUF >= PROXY_MAX_LEN, "the read buffer holds a PROXY header"
 enum conn_state {
 	CONN_PROXY,	/* the load balancer's PROXY protocol header */
 	CONN_READ,
-	CONN_WAIT_INDEX,
+	CONN_WAIT,
 	CONN_WRITE,
 	CONN_SHUTDOWN,
 	CONN_LINGER,
@@ -64,7 +66,7 @@ enum conn_state {
 
 struct conn {
 	TAILQ_ENTRY(conn) entry;
-	TAILQ_ENTRY(conn) waiting;	/* in the server's list, while CONN_WAIT_INDEX */
+	TAILQ_ENTRY(conn) waiting;	/* in the server's list, while CONN_WAIT */
 	struct server *srv;
 	const struct proto_ops *ops;
 	int fd;
@@ -126,8 +128,8 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	/* Waited long enough for the index: answer from the one there is. */
-	if (c->state == CONN_WAIT_INDEX) {
+	/* Waited long enough: answer from the index there is, or say the search is slow. */
+	if (c->state == CONN_WAIT) {
 		if (answer(c, false) == 0)
 			conn_step(c);
 		return;
@@ -290,7 +292,7 @@ conn_close(struct conn *c)
 		SSL_shutdown(c->ssl);
 	}
 	conn_log(c);
-	if (c->state == CONN_WAIT_INDEX)
+	if (c->state == CONN_WAIT)
 		TAILQ_REMOVE(&s->waiting, c, waiting);
 	event_del(&c->ev);
 	evtimer_del(&c->timer);
@@ -399,24 +401,29 @@ answer(struct conn *c, bool may_wait)
 {
 	struct request_ctx ctx;
 	struct server *s = c->srv;
+	enum response_wait was;
 
 	ctx.client = c->client;
 	ctx.ssl = c->ssl;
 	ctx.sni = c->ssl ? tls_servername(c->ssl, c->sni, sizeof(c->sni)) : NULL;
 	ctx.may_wait = may_wait;
-	c->resp.wait_index = false;
+	was = c->state == CONN_WAIT ? c->resp.wait : WAIT_NONE;
+	c->resp.wait = WAIT_NONE;
 	c->ops->handle(s, &ctx, c->frame == FRAME_LINE ? c->buf : NULL, c->frame_len,
 	    &c->resp);
-	if (c->resp.wait_index && may_wait) {
-		if (c->state != CONN_WAIT_INDEX) {
-			c->state = CONN_WAIT_INDEX;
+	if (c->resp.wait != WAIT_NONE && may_wait) {
+		if (c->state != CONN_WAIT) {
+			c->state = CONN_WAIT;
 			TAILQ_INSERT_TAIL(&s->waiting, c, waiting);
-			arm_timer(c, INDEX_WAIT_MS);
-			server_wait_index(s);
 		}
+		/* Each wait has its own time: the index's, then perhaps the search's. */
+		if (c->resp.wait != was)
+			arm_timer(c, c->resp.wait == WAIT_INDEX ? INDEX_WAIT_MS : SEARCH_WAIT_MS);
+		if (c->resp.wait == WAIT_INDEX)
+			server_wait_index(s);
 		return IO_WAIT;
 	}
-	if (c->state == CONN_WAIT_INDEX) {
+	if (c->state == CONN_WAIT) {
 		TAILQ_REMOVE(&s->waiting, c, waiting);
 		evtimer_del(&c->timer);
 	}
@@ -613,7 +620,7 @@ conn_step(struct conn *c)
 		case CONN_READ:
 			r = step_read(c);
 			break;
-		case CONN_WAIT_INDEX:
+		case CONN_WAIT:
 			r = IO_WAIT;
 			break;
 		case CONN_WRITE:

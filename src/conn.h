@@ -20,7 +20,7 @@ struct request_ctx {
 	const char *client;	/* the client's address, as text */
 	const char *sni;	/* lowercased SNI name, or NULL */
 	SSL *ssl;		/* NULL on plain TCP */
-	bool may_wait;		/* the handler may set response.wait_index */
+	bool may_wait;		/* the handler may set response.wait */
 };
 
 enum frame_result {

@@ -164,7 +164,7 @@ route(const struct server *s, const struct site *site, const struct request_ctx 
 		header(r, a.status, a.message);
 		break;
 	case ANSWER_WAIT:
-		r->wait_index = true;
+		r->wait = a.wait;
 		break;
 	case ANSWER_POST:
 	case ANSWER_GOPHERMAP:

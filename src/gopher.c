@@ -347,7 +347,7 @@ serve(const struct menu_arg *a, const struct gopher_request *rq, struct response
 			send_error(r, an.status, an.message);
 		break;
 	case ANSWER_WAIT:
-		r->wait_index = true;
+		r->wait = an.wait;
 		break;
 	case ANSWER_FEED:
 	case ANSWER_REDIRECT:

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "search.h"
+#include "fold.h"
 #include "strmap.h"
 #include "utf8.h"
 
@@ -649,7 +649,7 @@ index_tag_slug(const char *name, char *out, size_t size)
 
 	if (n >= sizeof(folded))
 		n = sizeof(folded) - 1;
-	n = search_fold(name, n, folded);
+	n = fold_case(name, n, folded);
 	for (i = 0; i < n && o + 1 < size; i++) {
 		unsigned char c = (unsigned char)folded[i];
 		if (c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))

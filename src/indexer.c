@@ -31,6 +31,7 @@
 #include "clock.h"
 #include "config.h"
 #include "ctl.h"
+#include "fts.h"
 #include "index.h"
 #include "log.h"
 #include "postdir.h"
@@ -39,6 +40,8 @@
 #define PUBLISH_GAP 2		/* times an image's build time before the next */
 #define FOLLOW_MS 2000		/* checks where posts/ leads at least this often */
 #define POLL_RESCAN_MS 2000	/* without inotify: full rescans this often */
+#define SEARCH_RETRY_MS 2000	/* a search index that cannot be opened is tried again */
+#define REBUILD_BATCH 500	/* posts indexed per cycle while the search index is rebuilt */
 #define ROOT_MASK (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR)
 #define POSTS_MASK (IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_FROM | \
 	IN_MOVED_TO | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
@@ -59,6 +62,11 @@ struct isite {
 	int unsent;			/* an image the supervisor has not taken yet, or -1 */
 	unsigned long unsent_version;
 	bool announced;			/* the first image was logged */
+	struct fts *fts;		/* the search index, or NULL */
+	bool rebuilding;		/* ... being filled from scratch */
+	long long fts_tried_ms;		/* when it was last opened, or tried */
+	long long rebuild_ms;		/* when the rebuild began */
+	bool fts_warned;		/* that it cannot be opened */
 };
 
 static int
@@ -175,6 +183,140 @@ publish(struct isite *s, int ctl, struct indexer_progress *progress)
 	send_unsent(s, ctl);
 }
 
+/* One touched name brought into the search index: indexed anew, or dropped. */
+struct sync {
+	struct isite *s;
+	bool failed;
+	size_t read;
+};
+
+static void
+sync_name(void *arg, const char *name)
+{
+	struct sync *y = arg;
+	struct index_file file;
+	struct post p;
+
+	if (y->failed)
+		return;
+	if (!postdir_lookup(y->s->dir, name, &file))
+		y->failed = fts_remove(y->s->fts, name) == -1;
+	else if (!fts_has(y->s->fts, name, &file) &&
+	    postdir_read(y->s->dir, name, &file, &p) == 0) {
+		y->failed = fts_put(y->s->fts, name, &file, &p) == -1;
+		post_free(&p);
+		y->read++;
+	}
+}
+
+/* A name the search index holds: touched, so that one gone from posts/ is dropped. */
+static void
+indexed_name(void *arg, const char *name)
+{
+	postdir_touch(arg, name);
+}
+
+static void
+ignore_name(void *arg, const char *name)
+{
+	(void)arg;
+	(void)name;
+}
+
+/* Closes the search index; a damaged one is deleted, to be built again. */
+static void
+search_close(struct isite *s, const char *why)
+{
+	bool broken = fts_broken(s->fts);
+
+	log_warn("%s: search index %s: %s%s", s->cfg->label, s->cfg->search_db, why,
+	    broken ? ": damaged, building it again" : "");
+	fts_close(s->fts);
+	s->fts = NULL;
+	s->fts_tried_ms = 0;
+	if (broken)
+		fts_destroy(s->cfg->search_db);
+}
+
+/*
+ * Opens the search index; one that is new, or was left incomplete, is
+ * filled from scratch, a batch each cycle; any other is checked against
+ * posts/ whole (a stat per post, a read only of what changed meanwhile).
+ */
+static void
+search_open(struct isite *s)
+{
+	char err[256];
+
+	s->fts_tried_ms = clock_ms();
+	if ((s->fts = fts_open_writer(s->cfg->search_db, err, sizeof(err))) == NULL) {
+		if (!s->fts_warned)
+			log_err("%s: search index %s: %s; searches say it is being rebuilt "
+			    "(trying again every %d ms)", s->cfg->label, s->cfg->search_db, err,
+			    SEARCH_RETRY_MS);
+		s->fts_warned = true;
+		return;
+	}
+	s->fts_warned = false;
+	s->rebuilding = !fts_complete(s->fts);
+	if (s->rebuilding) {
+		s->rebuild_ms = clock_ms();
+		log_info("%s: building the search index %s", s->cfg->label, s->cfg->search_db);
+	}
+	/* Every name indexed, and every post: all touched, all checked. */
+	postdir_touch_all(s->dir);
+	if (fts_each_name(s->fts, indexed_name, s->dir) == -1)
+		search_close(s, "unreadable");
+}
+
+/*
+ * Brings the search index up to date with the records, before they are
+ * published: whatever an image lists, a search finds. While rebuilding, a
+ * batch a cycle (searches meanwhile say so); a failure closes it, to be
+ * opened again and checked whole.
+ */
+static void
+search_sync(struct isite *s)
+{
+	struct sync y = { s, false, 0 };
+	bool left;
+
+	if (s->cfg->search_db == NULL) {
+		postdir_take_touched(s->dir, (size_t)-1, ignore_name, NULL);
+		return;
+	}
+	if (s->fts != NULL && !fts_current(s->fts))
+		search_close(s, "deleted or replaced: building it again");
+	else if (s->fts != NULL && fts_broken(s->fts))
+		search_close(s, "unreadable");
+	if (s->fts == NULL) {
+		if (clock_ms() - s->fts_tried_ms < SEARCH_RETRY_MS)
+			return;
+		search_open(s);
+		if (s->fts == NULL)
+			return;
+	}
+	if (!postdir_touched(s->dir) && !s->rebuilding)
+		return;
+	if (fts_begin(s->fts) == -1) {
+		search_close(s, "cannot write");
+		return;
+	}
+	postdir_take_touched(s->dir, s->rebuilding ? REBUILD_BATCH : (size_t)-1, sync_name, &y);
+	left = postdir_touched(s->dir);
+	if (!y.failed && s->rebuilding && !left)
+		y.failed = fts_set_complete(s->fts, true) == -1;
+	if (y.failed || fts_commit(s->fts) == -1) {
+		search_close(s, "cannot write");
+		return;
+	}
+	if (s->rebuilding && !left) {
+		s->rebuilding = false;
+		log_info("%s: search index built in %lld ms", s->cfg->label,
+		    clock_ms() - s->rebuild_ms);
+	}
+}
+
 /* Starts from the earlier image the supervisor passed, if any. */
 static void
 seed(struct isite *s)
@@ -269,6 +411,9 @@ step(struct isite *s, int ifd, int ctl, struct indexer_progress *progress)
 	}
 	if ((wait = postdir_apply(s->dir)) >= 0 && wait < next)
 		next = wait;
+	search_sync(s);
+	if (s->rebuilding)
+		next = 0;
 	if (postdir_changed(s->dir)) {
 		since = clock_ms() - s->last_publish_ms;
 		if (since >= s->gap_ms)

@@ -5,7 +5,6 @@
 #include <strings.h>
 
 #include "mime.h"
-#include "search.h"
 #include "url.h"
 
 static const char *const month_names[] = {
@@ -515,34 +514,48 @@ pages_post(struct doc *d, const struct pages_site *site, const struct index *x, 
 	doc_link(d, DOC_TO_MENU, "/", "Home");
 }
 
-static int
-pages_search(struct doc *d, const struct index *x, const char *query,
-    const size_t *found, size_t n, size_t searched, int size, long page)
+int
+pages_search(struct doc *d, const struct pages_site *site, const char *words, long page,
+    const struct fts_result *r)
 {
 	struct pager pg;
 	size_t k;
 
-	if (!pager_init(&pg, n, size, page))
+	/* The result holds this page's hits alone; the pager needs where they start. */
+	if (!pager_init(&pg, (size_t)r->total, site->page_size, page))
 		return -1;
-	doc_heading(d, 1, pager_title(d, doc_printf(d, "Search: %s", query), &pg));
+	doc_heading(d, 1, pager_title(d, doc_printf(d, "Search: %s", words), &pg));
 	doc_blank(d);
-	if (n == 0)
+	if (r->total == 0)
 		doc_text(d, "No post matches every word.", -1);
 	else
-		doc_text(d, doc_printf(d, "%s match%s.", count_label(d, n),
-		    n == 1 ? "es" : ""), -1);
-	if (searched < x->nposts)
-		doc_text(d, doc_printf(d, "Only the newest %zu of %zu posts were searched; "
-		    "more words narrow it down.", searched, x->nposts), -1);
+		doc_text(d, doc_printf(d, "%s match%s.", count_label(d, (size_t)r->total),
+		    r->total == 1 ? "es" : ""), -1);
 	doc_blank(d);
-	for (k = pg.from; k < pg.to; k++)
-		post_link(d, x, found[k]);
-	pager_links(d, &pg, "/search", "results", query);
-	if (n > 0)
+	for (k = 0; k < r->n; k++) {
+		const struct fts_hit *h = &r->hits[k];
+		doc_link(d, DOC_TO_POST, doc_printf(d, "/posts/%s", h->stem),
+		    doc_printf(d, "%s %s", h->date, h->title));
+		if (h->snippet[0] != '\0')
+			doc_text(d, h->snippet, -1);
+	}
+	pager_links(d, &pg, "/search", "results", words);
+	if (r->n > 0)
 		doc_blank(d);
 	doc_link(d, DOC_TO_SEARCH, "/search", "Search again");
 	doc_link(d, DOC_TO_MENU, "/", "Home");
 	return 0;
+}
+
+void
+pages_search_rebuilding(struct doc *d)
+{
+	doc_heading(d, 1, "Search");
+	doc_blank(d);
+	doc_text(d, "The search index is being built; try again in a minute.", -1);
+	doc_blank(d);
+	doc_link(d, DOC_TO_MENU, "/archive/", "Archive");
+	doc_link(d, DOC_TO_MENU, "/", "Home");
 }
 
 /* PAGES_OK, or PAGES_NOT_FOUND for -1. */
@@ -599,21 +612,4 @@ pages_build(struct doc *d, const struct pages_site *site, const struct store *st
 	default:
 		return PAGES_NOT_FOUND;
 	}
-}
-
-int
-pages_search_words(struct doc *d, const struct pages_site *site, const struct store *store,
-    const char *words, long page, size_t max, long budget_ms)
-{
-	const struct index *x = store_index(store);
-	size_t found[PAGES_SEARCH_MAX], n, searched;
-	struct search_terms t;
-
-	if (search_terms_parse(&t, words, strlen(words)) == 0)
-		return -1;
-	if (max > PAGES_SEARCH_MAX)
-		max = PAGES_SEARCH_MAX;
-	n = store_search(store, &t, found, max, budget_ms, &searched);
-	return pages_search(d, x, words, found, n, searched, site->page_size, page) == 0 ?
-	    0 : -2;
 }

@@ -4,8 +4,8 @@
  * of links "YYYY-MM-DD Title" under the page's single level-1 heading: the
  * Gemini subscription form, which Lagrange and other readers subscribe to.
  * Builders are deterministic: the same index gives the same document. They
- * know no protocol, but they are not pure: a post page reads its post
- * (store_load), and a search its bodies.
+ * know no protocol, but pages_build is not pure: a post page reads its post
+ * (store_load). Search results come in whole from the search index.
  */
 #ifndef GAZETTE_PAGES_H
 #define GAZETTE_PAGES_H
@@ -14,6 +14,7 @@
 
 #include "doc.h"
 #include "files.h"
+#include "fts.h"
 #include "post.h"
 #include "route.h"
 #include "store.h"
@@ -58,14 +59,15 @@ enum pages_result pages_build(struct doc *d, const struct pages_site *site,
     const struct store *store, const struct route *rt);
 
 /*
- * Searches for the words (decoded, UTF-8) and builds the page of results,
- * at most max matches, reading bodies for at most budget_ms. Returns -1,
- * having built nothing, when the words hold no letter or digit to search
- * for, -2 when the results have no such page.
+ * Page page of the results r of a search for words (r holds that page's
+ * hits and the total): each post's link with a snippet under it. -1, and
+ * nothing built, when there is no such page.
  */
-#define PAGES_SEARCH_MAX 1000
-int pages_search_words(struct doc *d, const struct pages_site *site,
-    const struct store *store, const char *words, long page, size_t max, long budget_ms);
+int pages_search(struct doc *d, const struct pages_site *site, const char *words, long page,
+    const struct fts_result *r);
+
+/* What a search says while the search index is being built (or cannot be read). */
+void pages_search_rebuilding(struct doc *d);
 
 /*
  * A link to url, with what it is to Gopher: a gemini:// URL of this capsule

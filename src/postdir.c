@@ -37,6 +37,7 @@ struct postdir {
 	struct strmap files;		/* name -> struct file_rec */
 	struct strmap pending;		/* names to look at again; keys are ours */
 	struct strmap writing;		/* names modified, not yet closed -> struct timespec */
+	struct strmap touched;		/* names read anew or forgotten, for the search index */
 	bool changed;
 };
 
@@ -100,12 +101,26 @@ rec_get(struct postdir *p, const char *name)
 	return f;
 }
 
+/* Adds name to a set of names the set owns. */
+static void
+add_name(struct strmap *set, const char *name)
+{
+	char *key;
+
+	if (strmap_get(set, name) != NULL || (key = strdup(name)) == NULL)
+		return;
+	if (strmap_put(set, key, key) == -1)
+		free(key);
+}
+
 static void
 forget(struct postdir *p, const char *name)
 {
 	struct file_rec *f = strmap_del(&p->files, name);
 
 	if (f != NULL) {
+		/* name may be the record's own: touched before it is freed. */
+		add_name(&p->touched, name);
 		free(f->post);
 		free(f);
 		p->changed = true;
@@ -188,6 +203,7 @@ update_file(struct postdir *p, const char *name)
 	index_file_set(&f->file, &st);
 	close(fd);
 	p->changed = true;
+	add_name(&p->touched, name);
 }
 
 struct postdir *
@@ -204,6 +220,7 @@ postdir_new(int rootfd, size_t max_post_size, const char *label)
 	strmap_init(&p->files);
 	strmap_init(&p->pending);
 	strmap_init(&p->writing);
+	strmap_init(&p->touched);
 	/* The first image says "no posts" too, if that is so. */
 	p->changed = true;
 	return p;
@@ -235,6 +252,7 @@ postdir_free(struct postdir *p)
 	free_values(&p->files);
 	free_values(&p->pending);
 	free_values(&p->writing);
+	free_values(&p->touched);
 	if (p->postsfd != -1)
 		close(p->postsfd);
 	free(p);
@@ -342,12 +360,7 @@ postdir_rescan(struct postdir *p)
 static void
 mark_pending(struct postdir *p, const char *name)
 {
-	char *key;
-
-	if (strmap_get(&p->pending, name) != NULL || (key = strdup(name)) == NULL)
-		return;
-	if (strmap_put(&p->pending, key, key) == -1)
-		free(key);
+	add_name(&p->pending, name);
 }
 
 static void
@@ -474,4 +487,72 @@ postdir_counts(const struct postdir *p, size_t *posts, size_t *skipped)
 			++*posts;
 		else
 			++*skipped;
+}
+
+size_t
+postdir_take_touched(struct postdir *p, size_t max, void (*fn)(void *arg, const char *name),
+    void *arg)
+{
+	const char *name;
+	void *value;
+	size_t i = 0, n = 0;
+
+	while (n < max && strmap_next(&p->touched, &i, &name, &value)) {
+		fn(arg, name);
+		strmap_del(&p->touched, name);
+		free(value);
+		n++;
+	}
+	return n;
+}
+
+void
+postdir_touch(struct postdir *p, const char *name)
+{
+	add_name(&p->touched, name);
+}
+
+void
+postdir_touch_all(struct postdir *p)
+{
+	const char *name;
+	void *value;
+	size_t i = 0;
+
+	while (strmap_next(&p->files, &i, &name, &value))
+		add_name(&p->touched, name);
+}
+
+bool
+postdir_touched(const struct postdir *p)
+{
+	return p->touched.n > 0;
+}
+
+bool
+postdir_lookup(const struct postdir *p, const char *name, struct index_file *file)
+{
+	const struct file_rec *f = strmap_get(&p->files, name);
+
+	if (f == NULL || f->post == NULL)
+		return false;
+	*file = f->file;
+	return true;
+}
+
+int
+postdir_read(const struct postdir *p, const char *name, const struct index_file *file,
+    struct post *out)
+{
+	struct stat st;
+	const char *why;
+	int fd, rc;
+
+	if (p->postsfd == -1 || (fd = store_open_post(p->postsfd, name, &st)) == -1)
+		return -1;
+	/* Another file than the record's: its own change is on its way. */
+	rc = index_file_is(file, &st) ? store_read_post(fd, name, &st, p->max_size, POST_FULL,
+	    out, &why) : -1;
+	close(fd);
+	return rc == 0 ? 0 : -1;
 }

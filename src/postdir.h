@@ -68,6 +68,25 @@ bool postdir_changed(const struct postdir *p);
 /* Builds the image of the current records (a malloc'd buffer of *size bytes). */
 void *postdir_image(struct postdir *p, unsigned long version, size_t *size);
 
+/*
+ * The search index follows the records: each name whose record was read
+ * anew or forgotten is "touched" until taken. Takes up to max of them,
+ * calling fn for each; returns how many.
+ */
+size_t postdir_take_touched(struct postdir *p, size_t max,
+    void (*fn)(void *arg, const char *name), void *arg);
+/* Touches a name, or every record (a search index checked whole). */
+void postdir_touch(struct postdir *p, const char *name);
+void postdir_touch_all(struct postdir *p);
+bool postdir_touched(const struct postdir *p);
+
+/* Whether name is a post, and which file its record is. */
+bool postdir_lookup(const struct postdir *p, const char *name, struct index_file *file);
+
+/* Reads posts/NAME in full, if it is still that file: 0, or -1. */
+int postdir_read(const struct postdir *p, const char *name, const struct index_file *file,
+    struct post *out);
+
 /* Counts, for the log and the benchmark. */
 void postdir_counts(const struct postdir *p, size_t *posts, size_t *skipped);
 

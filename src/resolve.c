@@ -10,6 +10,7 @@
 #include "mime.h"
 #include "pages.h"
 #include "route.h"
+#include "searcher.h"
 #include "server.h"
 #include "store.h"
 #include "text.h"
@@ -292,15 +293,20 @@ ask_words(struct answer *a, bool bad)
 
 /*
  * /search: the results for the words, or a prompt for them; /search/page/N
- * a later page of them. Never cached.
+ * a later page of them. The search runs on the worker's search thread:
+ * until it is done the request waits (ANSWER_WAIT), then finds the result
+ * there. A page of results is cached like any page, under its words, for
+ * the index version it was searched at.
  */
 static void
 search(const struct resolve_request *rq, const struct pages_site *ps, long page,
     struct answer *a)
 {
-	const struct config *cfg = rq->srv->cfg;
+	const struct site *site = rq->site;
+	const struct fts_result *r;
 	char words[URL_MAX + 1];
 	const char *q = rq->query;
+	int cached, n;
 
 	if (q == NULL || q[0] == '\0') {
 		if (rq->proto->asks_input) {
@@ -324,23 +330,57 @@ search(const struct resolve_request *rq, const struct pages_site *ps, long page,
 			ask_words(a, true);
 		return;
 	}
-	switch (pages_search_words(new_doc(a, ANSWER_DOC), ps, rq->site->store, q, page,
-	    (size_t)cfg->search_results, cfg->search_time_ms)) {
-	case 0:
+	if (site->search_db == NULL) {
+		pages_search_rebuilding(new_doc(a, ANSWER_DOC));
 		return;
-	case -2:
+	}
+	a->cache = site->cache;
+	a->version = store_index(site->store)->version;
+	n = snprintf(a->key, sizeof(a->key), "%c/search/page/%ld?%s", rq->proto->cache_prefix,
+	    page, q);
+	if (n > 0 && (size_t)n < sizeof(a->key) &&
+	    (cached = cache_send(a->cache, a->version, a->key, rq->out)) >= 0) {
+		a->kind = ANSWER_CACHED;
+		a->status = cached;
+		return;
+	}
+	switch (searcher_find(rq->srv->searcher, site->search_db, a->version, q,
+	    (page - 1) * ps->page_size, ps->page_size, &r)) {
+	case SEARCHER_WAIT:
+		if (rq->may_wait) {
+			a->kind = ANSWER_WAIT;
+			a->wait = WAIT_SEARCH;
+		} else
+			status(a, 40, "Search is taking long: try again in a moment");
+		return;
+	case SEARCHER_BUSY:
+		status(a, 44, "1");
+		return;
+	case SEARCHER_DONE:
+		break;
+	}
+	switch (r->status) {
+	case FTS_REBUILDING:
+		pages_search_rebuilding(new_doc(a, ANSWER_DOC));
+		return;
+	case FTS_NO_WORDS:
+		if (rq->proto->asks_input) {
+			a->kind = ANSWER_INPUT;
+			a->message = "Search posts for these words (letters or digits)";
+		} else
+			ask_words(a, true);
+		return;
+	case FTS_FOUND:
+		break;
+	}
+	if (pages_search(new_doc(a, ANSWER_DOC), ps, q, page, r) == -1) {
 		doc_clear(&a->doc);
 		a->has_doc = false;
 		not_found(a);
 		return;
 	}
-	if (rq->proto->asks_input) {
-		doc_clear(&a->doc);
-		a->has_doc = false;
-		a->kind = ANSWER_INPUT;
-		a->message = "Search posts for these words (letters or digits)";
-	} else
-		ask_words(a, true);
+	/* Kept, unless its words made the key too long to tell it from another. */
+	a->keep = n > 0 && (size_t)n < sizeof(a->key);
 }
 
 /* The Atom feed of the latest posts, each read in full for its summary. */
@@ -478,6 +518,7 @@ resolve(const struct resolve_request *rq, struct answer *a)
 	/* Only a page of the index waits for it to catch up with the disk. */
 	if (rq->may_wait && store_behind(site->store, rq->ticket)) {
 		a->kind = ANSWER_WAIT;
+		a->wait = WAIT_INDEX;
 		return;
 	}
 	if (rt.kind == ROUTE_SEARCH) {

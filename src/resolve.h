@@ -39,6 +39,7 @@
 #include "gophermap.h"
 #include "index.h"
 #include "post.h"
+#include "response.h"
 #include "url.h"
 
 struct server;
@@ -72,11 +73,12 @@ enum answer_kind {
 	ANSWER_REDIRECT,	/* to path, which ends with '/' */
 	ANSWER_INPUT,		/* ask for search words: message */
 	ANSWER_STATUS,		/* status (51, 40, 59) and message */
-	ANSWER_WAIT,		/* the post index is behind the disk: ask again */
+	ANSWER_WAIT,		/* ask again once wait is over */
 };
 
 struct answer {
 	enum answer_kind kind;
+	enum response_wait wait;	/* WAIT: what for */
 	int status;
 	const char *message;
 	struct doc doc;

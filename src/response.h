@@ -6,6 +6,12 @@
 #include <sys/types.h>
 #include <event2/buffer.h>
 
+enum response_wait {
+	WAIT_NONE,
+	WAIT_INDEX,		/* for the indexer to catch up */
+	WAIT_SEARCH,		/* for the search thread */
+};
+
 struct response {
 	int status;		/* for the access log: Gemini status, or 0 */
 	const char *host;	/* the host that answered, for the log */
@@ -19,11 +25,12 @@ struct response {
 	void (*filter)(unsigned *state, const char *in, size_t len, struct evbuffer *out);
 	unsigned filter_state;	/* the filter's, starts at 0 */
 	/*
-	 * Set instead of answering when the page needs the post index and the
-	 * indexer is behind the disk (request_ctx.may_wait): the connection asks
-	 * again once it has caught up, so a post saved before the request shows.
+	 * Set instead of answering (request_ctx.may_wait) when the page needs
+	 * the post index and the indexer is behind the disk, so a post saved
+	 * before the request shows; or when a search is under way on the search
+	 * thread. The connection asks again when that is over.
 	 */
-	bool wait_index;
+	enum response_wait wait;
 	unsigned long index_ticket;	/* what it waits for; 0: not asked yet */
 };
 

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -91,11 +93,29 @@ sandbox_chroot(const char *dir, char *err, size_t errsize)
 #define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
 #endif
 
-int
-sandbox_landlock(const int *rootfds, int n, char *err, size_t errsize)
+static int
+add_rule(int rfd, int fd, unsigned long long access, char *err, size_t errsize)
 {
-	struct landlock_ruleset_attr attr = { 0 };
 	struct landlock_path_beneath_attr beneath = { 0 };
+
+	beneath.allowed_access = access;
+	beneath.parent_fd = fd;
+	if (syscall(SYS_landlock_add_rule, rfd, LANDLOCK_RULE_PATH_BENEATH, &beneath, 0) == -1) {
+		snprintf(err, errsize, "landlock_add_rule: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+sandbox_landlock(const int *rootfds, int n, int statefd, bool state_write, char *err,
+    size_t errsize)
+{
+	/* The search index's writer: SQLite makes, writes, truncates and removes its journal. */
+	unsigned long long writes = LANDLOCK_ACCESS_FS_WRITE_FILE |
+	    LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_REMOVE_FILE;
+	unsigned long long reads = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+	struct landlock_ruleset_attr attr = { 0 };
 	int abi, rfd, i;
 
 	abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0,
@@ -117,15 +137,17 @@ sandbox_landlock(const int *rootfds, int n, char *err, size_t errsize)
 		snprintf(err, errsize, "landlock_create_ruleset: %s", strerror(errno));
 		return -1;
 	}
-	beneath.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
-	for (i = 0; i < n; i++) {
-		beneath.parent_fd = rootfds[i];
-		if (syscall(SYS_landlock_add_rule, rfd, LANDLOCK_RULE_PATH_BENEATH, &beneath,
-		    0) == -1) {
-			snprintf(err, errsize, "landlock_add_rule: %s", strerror(errno));
+	if (abi >= 3)
+		writes |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	for (i = 0; i < n; i++)
+		if (add_rule(rfd, rootfds[i], reads, err, errsize) == -1) {
 			close(rfd);
 			return -1;
 		}
+	if (statefd != -1 && add_rule(rfd, statefd, reads | (state_write ? writes : 0), err,
+	    errsize) == -1) {
+		close(rfd);
+		return -1;
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
 	    syscall(SYS_landlock_restrict_self, rfd, 0) == -1) {
@@ -171,8 +193,18 @@ static const int common_calls[] = {
 	__NR_getuid, __NR_geteuid, __NR_getgid, __NR_getegid,
 };
 
-/* A worker: sockets and its event loop. */
+/*
+ * A worker: sockets and its event loop; its search thread (started after
+ * confinement, see allow_threads) and SQLite reading the search index.
+ */
 static const int worker_calls[] = {
+	__NR_set_robust_list, __NR_access, __NR_faccessat,
+#ifdef __NR_faccessat2
+	__NR_faccessat2,
+#endif
+#ifdef __NR_rseq
+	__NR_rseq,
+#endif
 	__NR_accept4, __NR_shutdown, __NR_setsockopt, __NR_getsockopt, __NR_getsockname,
 	__NR_getpeername, __NR_ioctl, __NR_dup,
 	__NR_epoll_ctl, __NR_epoll_pwait,
@@ -184,16 +216,21 @@ static const int worker_calls[] = {
 #endif
 };
 
-/* The indexer: inotify, the memfds it fills and seals, poll. */
+/* The indexer: inotify, the memfds it fills and seals, poll; SQLite writing its files. */
 static const int indexer_calls[] = {
 	__NR_inotify_init1, __NR_inotify_add_watch, __NR_inotify_rm_watch,
 	__NR_memfd_create, __NR_ftruncate, __NR_ppoll,
 #ifdef __NR_poll
 	__NR_poll,
 #endif
+	__NR_pwrite64, __NR_fsync, __NR_fdatasync, __NR_unlink, __NR_unlinkat, __NR_fchmod,
+	__NR_access, __NR_faccessat,
+#ifdef __NR_faccessat2
+	__NR_faccessat2,
+#endif
 };
 
-#define FILTER_MAX 128
+#define FILTER_MAX 256
 
 /* Appends "if nr == calls[i]: allow" for each call. */
 static size_t
@@ -206,6 +243,39 @@ allow_calls(struct sock_filter *f, size_t n, const int *calls, size_t ncalls)
 		    0, 1);
 		f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	}
+	return n;
+}
+
+/*
+ * What starting a thread takes, and no more: clone only with CLONE_THREAD
+ * (a thread, never a new process), clone3 answered ENOSYS so that glibc
+ * falls back to clone (its flags are behind a pointer a filter cannot
+ * read), and mprotect for the stack's guard page, never to make memory
+ * executable. Leaves the system call number loaded.
+ */
+static size_t
+allow_threads(struct sock_filter *f, size_t n)
+{
+	const unsigned args = offsetof(struct seccomp_data, args);
+
+	/* clone: allowed when args[0] (its flags, low 32 bits) has CLONE_THREAD. */
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 4);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, args);
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_THREAD, 0, 1);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+#ifdef __NR_clone3
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
+#endif
+	/* mprotect: allowed unless args[2] (prot) asks for PROT_EXEC. */
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mprotect, 0, 4);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, args + 2 * 8);
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, PROT_EXEC, 1, 0);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+	    offsetof(struct seccomp_data, nr));
 	return n;
 }
 
@@ -224,9 +294,11 @@ sandbox_seccomp(enum sandbox_role role, char *err, size_t errsize)
 	filter[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 	    offsetof(struct seccomp_data, nr));
 	n = allow_calls(filter, n, common_calls, sizeof(common_calls) / sizeof(common_calls[0]));
-	if (role == SANDBOX_WORKER)
+	if (role == SANDBOX_WORKER) {
+		n = allow_threads(filter, n);
 		n = allow_calls(filter, n, worker_calls,
 		    sizeof(worker_calls) / sizeof(worker_calls[0]));
+	}
 	else
 		n = allow_calls(filter, n, indexer_calls,
 		    sizeof(indexer_calls) / sizeof(indexer_calls[0]));

@@ -27,10 +27,13 @@ int sandbox_chroot(const char *dir, char *err, size_t errsize);
 
 /*
  * Landlock: from here on, the file system is read-only and only beneath the
- * given roots (open folder descriptors). Returns the ABI (>= 1) when applied, 0 when the kernel has no Landlock
- * (a warning was logged), -1 on error.
+ * given roots (open folder descriptors), and the state folder statefd (-1:
+ * none), where state_write also allows making, writing and removing files.
+ * Returns the ABI (>= 1) when applied, 0 when the kernel has no Landlock (a
+ * warning was logged), -1 on error.
  */
-int sandbox_landlock(const int *rootfds, int n, char *err, size_t errsize);
+int sandbox_landlock(const int *rootfds, int n, int statefd, bool state_write, char *err,
+    size_t errsize);
 
 enum sandbox_role {
 	SANDBOX_WORKER,		/* sockets and an event loop */

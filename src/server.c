@@ -26,6 +26,7 @@
 #include "gopher.h"
 #include "log.h"
 #include "mime.h"
+#include "searcher.h"
 
 #define LISTEN_BACKLOG 1024
 #define ACCEPT_BATCH 64
@@ -416,6 +417,13 @@ on_log_backlog(void *arg)
 		event_add(s->log_ev, NULL);
 }
 
+/* Searches finished on the search thread: the requests waiting for them look again. */
+static void
+on_search_done(void *arg)
+{
+	conn_resume_waiting(arg);
+}
+
 int
 server_prepare(struct server *s, int ctl)
 {
@@ -447,6 +455,10 @@ server_prepare(struct server *s, int ctl)
 		return -1;
 	}
 	event_add(s->ctl_ev, NULL);
+	if ((s->searcher = searcher_new(s->base, on_search_done, s)) == NULL) {
+		log_err("out of memory");
+		return -1;
+	}
 	log_on_backlog(on_log_backlog, s);
 	if (log_backlog())
 		event_add(s->log_ev, NULL);
@@ -485,7 +497,9 @@ server_clear(struct server *s)
 		store_free(s->sites[j].store);
 		cache_free(s->sites[j].cache);
 		close(s->sites[j].rootfd);
+		free(s->sites[j].search_db);
 	}
+	searcher_free(s->searcher);
 	if (s->ctl_ev != NULL)
 		event_free(s->ctl_ev);
 	if (s->log_ev != NULL) {

@@ -22,6 +22,7 @@ struct site {
 	struct store *store;	/* the posts under rootfd/posts, as the indexer sees them */
 	struct cache *cache;	/* its rendered pages */
 	struct mime *mime;	/* the server's */
+	char *search_db;	/* its search index, as a worker opens it; NULL: none */
 };
 
 enum proto {
@@ -56,7 +57,8 @@ struct server {
 	int nlisteners;
 	struct conn_list conns;
 	int nconns;
-	struct conn_list waiting;	/* for a fresher post index */
+	struct conn_list waiting;	/* for a fresher post index, or a search */
+	struct searcher *searcher;	/* a worker's search thread */
 	struct event index_tick;	/* ... and how often they ask again */
 	struct quota *quota;	/* per-client limits: the supervisor's table, shared */
 	int quota_ledger;	/* this worker's ledger in it, or -1 */

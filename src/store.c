@@ -12,7 +12,6 @@
 
 #include "clock.h"
 #include "indexer.h"
-#include "search.h"
 
 /* What an image must be sealed against before a worker maps it: it cannot change under us. */
 #define IMAGE_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
@@ -224,60 +223,4 @@ store_check(const struct store *s, const char *stem)
 	if (fstatat(s->rootfd, path, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return STORE_GONE;
 	return index_file_is(f, &st) ? STORE_LOADED : STORE_BUSY;
-}
-
-/* Folds text and marks the words it holds; buf grows as needed. */
-static void
-scan_text(const struct search_terms *t, const char *text, unsigned *found, char **buf,
-    size_t *cap)
-{
-	size_t n = strlen(text);
-	char *grown;
-
-	if (n + 1 > *cap) {
-		if ((grown = realloc(*buf, n + 1)) == NULL)
-			return;
-		*buf = grown;
-		*cap = n + 1;
-	}
-	n = search_fold(text, n, *buf);
-	search_scan(t, *buf, n, found);
-}
-
-size_t
-store_search(const struct store *s, const struct search_terms *t, size_t *out, size_t max,
-    long budget_ms, size_t *searched)
-{
-	const struct index *x = &s->index;
-	long long deadline = clock_ms() + budget_ms;
-	const struct index_post *sp;
-	size_t n = 0, i, j, cap = 0;
-	char *buf = NULL;
-	struct post full;
-	unsigned found;
-
-	*searched = 0;
-	for (i = x->nposts; i-- > 0 && n < max; (*searched)++) {
-		sp = &x->posts[i];
-		found = 0;
-		scan_text(t, index_str(x, sp->title), &found, &buf, &cap);
-		for (j = 0; j < sp->ntags; j++)
-			scan_text(t, index_post_tag(x, sp, j), &found, &buf, &cap);
-		if (sp->source != 0)
-			scan_text(t, index_str(x, sp->source), &found, &buf, &cap);
-		if (!search_complete(t, found)) {
-			/* Bodies cost a read each: only while the budget lasts. */
-			if (clock_ms() >= deadline)
-				break;
-			if (store_load(s, sp, &full) == STORE_LOADED) {
-				for (j = 0; j < full.nblocks && !search_complete(t, found); j++)
-					scan_text(t, full.blocks[j].text, &found, &buf, &cap);
-				post_free(&full);
-			}
-		}
-		if (search_complete(t, found))
-			out[n++] = i;
-	}
-	free(buf);
-	return n;
 }

@@ -67,16 +67,6 @@ enum store_load store_load(const struct store *s, const struct index_post *sp,
 enum store_load store_check(const struct store *s, const char *stem);
 
 /*
- * Searches the posts newest first for every word of t in title, tags, source
- * and body; stores at most max matching indexes into out. Reading bodies stops
- * once budget_ms have passed; *searched then tells how many posts were
- * looked at (all of them when it equals nposts).
- */
-struct search_terms;
-size_t store_search(const struct store *s, const struct search_terms *t, size_t *out,
-    size_t max, long budget_ms, size_t *searched);
-
-/*
  * What the indexer shares with the workers: opening a post file (a regular
  * file, never through a symlink, never blocking on a FIFO) relative to
  * dirfd, -1 when it is not a post file; and reading and parsing it, -1 (with

@@ -114,6 +114,8 @@ struct generation {
 	dev_t tried_dev[CONFIG_MAX_HOSTS];	/* a folder a reload was tried for */
 	ino_t tried_ino[CONFIG_MAX_HOSTS];
 	bool root_missing[CONFIG_MAX_HOSTS];	/* said once */
+	int statefd;			/* the state folder, or -1: no search index */
+	char *index_db[CONFIG_MAX_HOSTS];	/* each search index, as the indexer opens it */
 };
 
 struct supervisor {
@@ -171,6 +173,61 @@ find_generation(struct supervisor *sv, int id)
 
 /* ---- Generations --------------------------------------------------------- */
 
+/*
+ * The state folder, where the indexer writes the search indexes: made when
+ * missing and, when we are root, given to the user the children run as.
+ * Children reach it through /proc/self/fd (its parents may be closed to
+ * that user), or inside the chroot. -1, with a warning, when it cannot be
+ * had: searches then say the index is being rebuilt.
+ */
+static int
+state_open(struct generation *g)
+{
+	const struct config *cfg = g->cfg;
+	char real[PATH_MAX], jail[PATH_MAX];
+	struct stat st;
+	size_t n;
+	int fd, i;
+
+	if (cfg->state_dir[0] == '\0')
+		return -1;
+	if ((mkdir(cfg->state_dir, 0750) == -1 && errno != EEXIST) ||
+	    (fd = open(cfg->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		log_warn("state_dir %s: %s; search is off", cfg->state_dir, strerror(errno));
+		return -1;
+	}
+	if (g->user.root && g->user.found && fstat(fd, &st) == 0 &&
+	    (st.st_uid != g->user.uid || st.st_gid != g->user.gid) &&
+	    fchown(fd, g->user.uid, g->user.gid) == -1) {
+		log_warn("state_dir %s: cannot give it to %s: %s; search is off", cfg->state_dir,
+		    g->user.name, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	for (i = 0; i < g->srv.nsites; i++) {
+		const char *host = cfg->hosts[i].name;
+		if (asprintf(&g->index_db[i], "/proc/self/fd/%d/search-%s.db", fd, host) == -1) {
+			g->index_db[i] = NULL;
+			continue;
+		}
+		/* A worker in a chroot has no /proc: the path inside the chroot, if it is there. */
+		if (cfg->chroot[0] != '\0' && g->user.root) {
+			n = realpath(cfg->chroot, jail) != NULL && realpath(cfg->state_dir, real) !=
+			    NULL ? strlen(jail) : 0;
+			if (n == 0 || strncmp(real, jail, n) != 0 || real[n] != '/') {
+				log_warn("state_dir %s is outside chroot %s: search is off",
+				    cfg->state_dir, cfg->chroot);
+				continue;
+			}
+			if (asprintf(&g->srv.sites[i].search_db, "%s/search-%s.db", real + n,
+			    host) == -1)
+				g->srv.sites[i].search_db = NULL;
+		} else
+			g->srv.sites[i].search_db = strdup(g->index_db[i]);
+	}
+	return fd;
+}
+
 static void
 generation_close_watch(struct generation *g)
 {
@@ -194,6 +251,7 @@ generation_load(struct config *cfg, const struct server *old, struct supervisor 
 	}
 	g->id = id;
 	g->cfg = cfg;
+	g->statefd = -1;
 	for (i = 0; i < CONFIG_MAX_HOSTS; i++)
 		g->image[i] = -1;
 	/* Made here, before the fork, so the indexer and the workers share them. */
@@ -225,6 +283,7 @@ generation_load(struct config *cfg, const struct server *old, struct supervisor 
 			g->root_dev[i] = st.st_dev;
 			g->root_ino[i] = st.st_ino;
 		}
+	g->statefd = state_open(g);
 	g->nworkers = worker_count(cfg);
 	return g;
 }
@@ -234,9 +293,13 @@ generation_free(struct generation *g)
 {
 	if (g == NULL)
 		return;
-	for (int i = 0; i < CONFIG_MAX_HOSTS; i++)
+	for (int i = 0; i < CONFIG_MAX_HOSTS; i++) {
 		if (g->image[i] != -1)
 			close(g->image[i]);
+		free(g->index_db[i]);
+	}
+	if (g->statefd != -1)
+		close(g->statefd);
 	generation_close_watch(g);
 	munmap(g->progress, sizeof(*g->progress));
 	server_clear(&g->srv);
@@ -328,13 +391,16 @@ confine(struct generation *g, enum sandbox_role role, pid_t supervisor)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != supervisor)
 		return -1;
-	if ((r = sandbox_landlock(rootfds, g->srv.nsites, err, sizeof(err))) == -1) {
+	if ((r = sandbox_landlock(rootfds, g->srv.nsites, g->statefd, role == SANDBOX_INDEXER,
+	    err, sizeof(err))) == -1) {
 		log_err("%s", err);
 		return -1;
 	}
 	if (r > 0)
-		log_info("%s %d: landlock (ABI %d): content roots read-only, nothing else",
-		    what, (int)getpid(), r);
+		log_info("%s %d: landlock (ABI %d): content roots read-only, %s, nothing else",
+		    what, (int)getpid(), r, g->statefd == -1 ? "no state folder" :
+		    role == SANDBOX_INDEXER ? "the state folder writable" :
+		    "the state folder read-only");
 	if (!g->cfg->seccomp) {
 		log_warn("%s %d: seccomp = no: system calls are not filtered", what,
 		    (int)getpid());
@@ -351,7 +417,7 @@ confine(struct generation *g, enum sandbox_role role, pid_t supervisor)
 static void __attribute__((noreturn))
 worker_main(struct supervisor *sv, struct generation *g, int ctl, pid_t supervisor)
 {
-	int keep[SERVER_MAX_LISTENERS + 2 * CONFIG_MAX_HOSTS + 3], n = 0, i, rc;
+	int keep[SERVER_MAX_LISTENERS + 2 * CONFIG_MAX_HOSTS + 4], n = 0, i, rc;
 	char err[256];
 
 	child_start(sv, ctl, "gazette-worker");
@@ -360,6 +426,8 @@ worker_main(struct supervisor *sv, struct generation *g, int ctl, pid_t supervis
 		keep[n++] = g->inotify;
 	if (g->doorbell != -1)
 		keep[n++] = g->doorbell;
+	if (g->statefd != -1)
+		keep[n++] = g->statefd;
 	for (i = 0; i < g->srv.nlisteners; i++)
 		keep[n++] = g->srv.listeners[i].fd;
 	for (i = 0; i < g->srv.nsites; i++) {
@@ -392,7 +460,7 @@ indexer_main(struct supervisor *sv, struct generation *g, int ctl, const int *se
     pid_t supervisor)
 {
 	struct indexer_site sites[CONFIG_MAX_HOSTS];
-	int keep[2 * CONFIG_MAX_HOSTS + 3], n = 0, i, rc;
+	int keep[2 * CONFIG_MAX_HOSTS + 4], n = 0, i, rc;
 
 	child_start(sv, ctl, "gazette-indexer");
 	keep[n++] = ctl;
@@ -400,13 +468,15 @@ indexer_main(struct supervisor *sv, struct generation *g, int ctl, const int *se
 		keep[n++] = g->inotify;
 	if (g->doorbell != -1)
 		keep[n++] = g->doorbell;
+	if (g->statefd != -1)
+		keep[n++] = g->statefd;
 	for (i = 0; i < g->srv.nsites; i++) {
 		keep[n++] = g->srv.sites[i].rootfd;
 		if (seeds[i] != -1)
 			keep[n++] = seeds[i];
 		sites[i] = (struct indexer_site){ g->srv.sites[i].rootfd,
 		    (size_t)g->cfg->hosts[i].max_post_size, g->cfg->hosts[i].name,
-		    g->cfg->hosts[i].root, seeds[i] };
+		    g->cfg->hosts[i].root, seeds[i], g->index_db[i] };
 	}
 	close_all_but(keep, n);
 	if (confine(g, SANDBOX_INDEXER, supervisor) == -1)

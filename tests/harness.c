@@ -254,6 +254,7 @@ gazette_start(struct gazette *g, const struct gazette_opts *o)
 	    "gemini_port = %d\n"
 	    "gopher_port = %d\n"
 	    "log_file = %s\n"
+	    "state_dir = %s/state\n"
 	    /* Tests hammer from one address; limits are tested where they are set. */
 	    "client_connections = 0\n"
 	    "client_rate = 0\n"
@@ -263,7 +264,7 @@ gazette_start(struct gazette *g, const struct gazette_opts *o)
 	    "cert = %s/certs/localhost.crt\n"
 	    "key = %s/certs/localhost.key\n"
 	    "%s\n%s\n",
-	    g->gemini_port, g->gopher_port, g->log, o->global ? o->global : "", g->root,
+	    g->gemini_port, g->gopher_port, g->log, g->dir, o->global ? o->global : "", g->root,
 	    g->dir, g->dir, o->host ? o->host : "", o->hosts ? o->hosts : "");
 	if (write_file(g->conf, conf, strlen(conf)) == -1) {
 		test_fail(__FILE__, __LINE__, "cannot write %s", g->conf);

@@ -75,6 +75,7 @@ check_globals(const struct config *c)
 	STR(c->file);
 	STR(c->user);
 	STR(c->chroot);
+	STR(c->state_dir);
 	BOOL(c->seccomp);
 	STR(c->listen);
 	INT(c->gemini_port, 1, 65535);
@@ -93,9 +94,7 @@ check_globals(const struct config *c)
 	STR(c->proxy_from);
 	STR(c->log_file);
 	STR(c->log_clients);
-	INT(c->search_results, 1, 1000);
 	INT(c->cache_size, 0, 1 << 30);
-	INT(c->search_time_ms, 10, 10000);
 	BOOL(c->access_log);
 	INT(c->nhosts, 0, CONFIG_MAX_HOSTS);
 	for (i = 0; i < c->nhosts && i < CONFIG_MAX_HOSTS; i++)

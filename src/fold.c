@@ -1,4 +1,4 @@
-#include "search.h"
+#include "fold.h"
 
 #include <string.h>
 
@@ -39,7 +39,7 @@ put_cp(char *out, unsigned cp)
 }
 
 size_t
-search_fold(const char *s, size_t len, char *out)
+fold_case(const char *s, size_t len, char *out)
 {
 	size_t i = 0, o = 0, n;
 	uint32_t cp;
@@ -65,56 +65,4 @@ search_fold(const char *s, size_t len, char *out)
 	}
 	out[o] = '\0';
 	return o;
-}
-
-/* Word characters: letters, digits and every non-ASCII byte. */
-static bool
-is_word_byte(unsigned char c)
-{
-	return c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-	    (c >= 'A' && c <= 'Z') || c == '_' || c == '\'';
-}
-
-int
-search_terms_parse(struct search_terms *t, const char *query, size_t len)
-{
-	size_t i = 0, o, start;
-
-	memset(t, 0, sizeof(*t));
-	if (len > SEARCH_MAX_QUERY) {
-		/* Cut at a character boundary, never inside a UTF-8 sequence. */
-		len = SEARCH_MAX_QUERY;
-		while (len > 0 && ((unsigned char)query[len] & 0xc0) == 0x80)
-			len--;
-	}
-	o = search_fold(query, len, t->buf);
-	while (i < o && t->n < SEARCH_MAX_WORDS) {
-		while (i < o && !is_word_byte((unsigned char)t->buf[i]))
-			t->buf[i++] = '\0';
-		start = i;
-		while (i < o && is_word_byte((unsigned char)t->buf[i]))
-			i++;
-		if (i > start) {
-			t->word[t->n++] = t->buf + start;
-			if (i < o)
-				t->buf[i++] = '\0';
-		}
-	}
-	return t->n;
-}
-
-void
-search_scan(const struct search_terms *t, const char *folded, size_t len, unsigned *found)
-{
-	int i;
-
-	for (i = 0; i < t->n; i++)
-		if (!(*found & (1u << i)) && memmem(folded, len, t->word[i], strlen(t->word[i])))
-			*found |= 1u << i;
-}
-
-bool
-search_complete(const struct search_terms *t, unsigned found)
-{
-	return t->n > 0 && found == (1u << t->n) - 1;
 }
