@@ -9,7 +9,11 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
+
+/* "Being rebuilt" is true for a moment only: after this, such a search runs again. */
+#define REBUILDING_MS 1000
 
 enum job_state { JOB_FREE, JOB_QUEUED, JOB_RUNNING, JOB_DONE };
 
@@ -20,6 +24,7 @@ struct job {
 	long offset, limit;
 	char *words;
 	unsigned long long used;	/* when last asked for, for eviction */
+	long long done_ms;		/* when it finished */
 	struct fts_result result;
 };
 
@@ -94,6 +99,7 @@ thread_main(void *arg)
 			fts_search(fts, j->words, j->offset, j->limit, &r);
 		pthread_mutex_lock(&s->lock);
 		j->result = r;
+		j->done_ms = clock_ms();
 		j->state = JOB_DONE;
 		if (write(s->efd, &one, sizeof(one)) == -1 && errno != EAGAIN)
 			break;
@@ -209,7 +215,7 @@ searcher_find(struct searcher *s, const char *db, unsigned long version, const c
 		if ((j = take_slot(s)) == NULL || (j->words = strdup(words)) == NULL)
 			state = SEARCHER_BUSY;
 		else {
-			*j = (struct job){ JOB_QUEUED, db, version, offset, limit, j->words, 0,
+			*j = (struct job){ JOB_QUEUED, db, version, offset, limit, j->words, 0, 0,
 			    { 0 } };
 			/* Started here, after confinement: the thread is confined as the worker is. */
 			if (!s->started && pthread_create(&s->thread, NULL, thread_main, s) == 0)
@@ -222,6 +228,13 @@ searcher_find(struct searcher *s, const char *db, unsigned long version, const c
 			} else
 				pthread_cond_signal(&s->work);
 		}
+	}
+	/* An index being rebuilt a while ago may be there now: ask it again. */
+	if (j != NULL && j->state == JOB_DONE && j->result.status == FTS_REBUILDING &&
+	    clock_ms() - j->done_ms >= REBUILDING_MS) {
+		fts_result_free(&j->result);
+		j->state = JOB_QUEUED;
+		pthread_cond_signal(&s->work);
 	}
 	if (j != NULL && state != SEARCHER_BUSY) {
 		j->used = ++s->clock;

@@ -28,6 +28,7 @@
  */
 #include "supervisor.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -174,6 +175,36 @@ find_generation(struct supervisor *sv, int id)
 /* ---- Generations --------------------------------------------------------- */
 
 /*
+ * Gives the state folder and what is in it to the children's user: systemd
+ * hands a StateDirectory= back to root (the service's user) at each start.
+ */
+static int
+state_give(int fd, const struct sandbox_user *u)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int dfd;
+
+	if (fstat(fd, &st) == -1 || ((st.st_uid != u->uid || st.st_gid != u->gid) &&
+	    fchown(fd, u->uid, u->gid) == -1))
+		return -1;
+	if ((dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    (d = fdopendir(dfd)) == NULL) {
+		if (dfd != -1)
+			close(dfd);
+		return -1;
+	}
+	/* cppcheck-suppress readdirCalled */
+	while ((de = readdir(d)) != NULL)
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    (st.st_uid != u->uid || st.st_gid != u->gid))
+			fchownat(fd, de->d_name, u->uid, u->gid, AT_SYMLINK_NOFOLLOW);
+	closedir(d);
+	return 0;
+}
+
+/*
  * The state folder, where the indexer writes the search indexes: made when
  * missing and, when we are root, given to the user the children run as.
  * Children reach it through /proc/self/fd (its parents may be closed to
@@ -185,7 +216,6 @@ state_open(struct generation *g)
 {
 	const struct config *cfg = g->cfg;
 	char real[PATH_MAX], jail[PATH_MAX];
-	struct stat st;
 	size_t n;
 	int fd, i;
 
@@ -196,9 +226,7 @@ state_open(struct generation *g)
 		log_warn("state_dir %s: %s; search is off", cfg->state_dir, strerror(errno));
 		return -1;
 	}
-	if (g->user.root && g->user.found && fstat(fd, &st) == 0 &&
-	    (st.st_uid != g->user.uid || st.st_gid != g->user.gid) &&
-	    fchown(fd, g->user.uid, g->user.gid) == -1) {
+	if (g->user.root && g->user.found && state_give(fd, &g->user) == -1) {
 		log_warn("state_dir %s: cannot give it to %s: %s; search is off", cfg->state_dir,
 		    g->user.name, strerror(errno));
 		close(fd);
