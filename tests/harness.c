@@ -494,6 +494,18 @@ gemini_path(const struct gazette *g, const char *path, struct reply *r)
 	gemini_get(g->gemini_port, req, r);
 }
 
+char *
+gemini_page(const struct gazette *g, const char *path)
+{
+	struct reply r;
+	char *s;
+
+	gemini_path(g, path, &r);
+	s = strdup(r.data != NULL ? r.data : "");
+	reply_free(&r);
+	return s;
+}
+
 int
 gazette_children(const struct gazette *g, const char *name, pid_t *pids, int max)
 {

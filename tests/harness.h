@@ -78,6 +78,9 @@ void expect_file(const struct gazette *g, const char *name, const char *got, siz
 struct reply;
 void gemini_path(const struct gazette *g, const char *path, struct reply *r);
 
+/* The same, the whole reply as a string (malloc'd; "" when there was none). */
+char *gemini_page(const struct gazette *g, const char *path);
+
 /* The worker processes of g (children of its supervisor); returns how many. */
 int gazette_workers(const struct gazette *g, pid_t *pids, int max);
 

@@ -47,18 +47,6 @@ post_links(const char *page, int *newest)
 	return n;
 }
 
-static char *
-fetch(const struct gazette *g, const char *path)
-{
-	struct reply r;
-	char *s;
-
-	gemini_path(g, path, &r);
-	s = strdup(r.data != NULL ? r.data : "");
-	reply_free(&r);
-	return s;
-}
-
 /* Page by page, the list holds want posts, newest first, from newest down. */
 static void
 expect_pages(const struct gazette *g, const char *base, int want, int newest)
@@ -73,7 +61,7 @@ expect_pages(const struct gazette *g, const char *base, int want, int newest)
 		else
 			snprintf(path, sizeof(path), "%spage/%d/", base, page);
 		test_context("%s", path);
-		body = fetch(g, path);
+		body = gemini_page(g, path);
 		if (page > pages) {
 			CHECK_STR(body, "51 Not found\r\n");
 			free(body);
@@ -131,20 +119,20 @@ TEST(paging_lists_in_pages)
 		reply_free(&r);
 	}
 	/* The archive pages by months: 25 months, the oldest 5 on page 3... of 3. */
-	body = fetch(&g, "/archive/");
+	body = gemini_page(&g, "/archive/");
 	CHECK(strstr(body, "=> /archive/page/2/ Older months: page 2 of 3\n") != NULL);
 	free(body);
-	body = fetch(&g, "/archive/page/3/");
+	body = gemini_page(&g, "/archive/page/3/");
 	CHECK(strstr(body, "# Archive, page 3 of 3\n") != NULL);
 	CHECK(strstr(body, "=> /archive/2019/12/ December 2019: 1 post\n") != NULL);
 	CHECK(strstr(body, "=> /archive/page/2/ Newer months: page 2 of 3\n") != NULL);
 	free(body);
 	/* Results page too, their words kept in each link. */
-	body = fetch(&g, "/search?spring");
+	body = gemini_page(&g, "/search?spring");
 	CHECK(strstr(body, "25 posts match.") != NULL);
 	CHECK(strstr(body, "=> /search/page/2?spring More results: page 2 of 3\n") != NULL);
 	free(body);
-	body = fetch(&g, "/search/page/3?spring");
+	body = gemini_page(&g, "/search/page/3?spring");
 	CHECK(post_links(body, &(int){ 0 }) == 5);
 	CHECK(strstr(body, "=> /search/page/2?spring Previous results: page 2 of 3\n") !=
 	    NULL);
@@ -179,7 +167,7 @@ TEST(paging_over_gopher)
 		return;
 	write_posts(&g, 1, 25);
 	/* The Gemini page builds the index first: a Gopher request does not wait. */
-	free(fetch(&g, "/tags/many/"));
+	free(gemini_page(&g, "/tags/many/"));
 	CHECK(tcp_fetch(g.gopher_port, "/tags/many/page/2/\r\n", 20, 5000, &r) == 0);
 	snprintf(sel, sizeof(sel), "\t/tags/many/page/3/\tlocalhost\t%d\r\n", g.gopher_port);
 	CHECK(r.data != NULL && strstr(r.data, "iPosts tagged many, page 2 of 3\t") != NULL);

@@ -57,18 +57,6 @@ result_names(const char *page, char *out, size_t size)
 	}
 }
 
-static char *
-get(const struct gazette *g, const char *path)
-{
-	struct reply r;
-	char *s;
-
-	gemini_path(g, path, &r);
-	s = strdup(r.data != NULL ? r.data : "");
-	reply_free(&r);
-	return s;
-}
-
 TEST(search_finds_what_readers_type)
 {
 	static const struct {
@@ -104,7 +92,7 @@ TEST(search_finds_what_readers_type)
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		test_context("%s", rows[i].query);
 		snprintf(path, sizeof(path), "/search?%s", rows[i].query);
-		page = get(&g, path);
+		page = gemini_page(&g, path);
 		CHECK(strncmp(page, "20 text/gemini", 14) == 0);
 		result_names(page, names, sizeof(names));
 		CHECK_STR(names, rows[i].names);
@@ -114,7 +102,7 @@ TEST(search_finds_what_readers_type)
 	}
 	test_context("%s", "");
 	/* A snippet under each result; the count of all. */
-	page = get(&g, "/search?cafe");
+	page = gemini_page(&g, "/search?cafe");
 	CHECK(strstr(page, "1 post matches.\n") != NULL);
 	CHECK(strstr(page, "=> /posts/2020-01-02-cafe.gmi 2020-01-02 A café opens\n"
 	    "The café culture grows.\n") != NULL);
@@ -131,7 +119,7 @@ TEST(search_over_gopher)
 		return;
 	write_fixture(&g);
 	/* A typed apostrophe finds the typographic one, over Gopher too. */
-	free(get(&g, "/"));
+	free(gemini_page(&g, "/"));
 	CHECK(tcp_fetch(g.gopher_port, "/search\tkorea's\r\n", 17, 5000, &r) == 0);
 	CHECK(r.data != NULL && strstr(r.data, "iSearch: korea's\t") != NULL);
 	CHECK(r.data != NULL && strstr(r.data, "i1 post matches.\t") != NULL);
@@ -158,7 +146,7 @@ TEST(search_queries_are_bounded)
 	for (i = 0; n + 20 < 1000; i++)
 		n += (size_t)snprintf(query + n, 12000 - n, "%s", (const char *[]){ "cafe%20",
 		    "%22", "NEAR(", "*%20", "%E2%80%99" }[i % 5]);
-	page = get(&g, query);
+	page = gemini_page(&g, query);
 	CHECK(strncmp(page, "20 text/gemini", 14) == 0);
 	free(page);
 	/* 10,000 bytes over Gopher: refused as too long, the server unharmed. */
@@ -168,7 +156,7 @@ TEST(search_queries_are_bounded)
 	CHECK(tcp_fetch(g.gopher_port, query, 10010, 5000, &r) == 0);
 	CHECK(r.data != NULL && r.data[0] == '3');
 	reply_free(&r);
-	page = get(&g, "/search?cafe");
+	page = gemini_page(&g, "/search?cafe");
 	CHECK(strstr(page, "1 post matches.") != NULL);
 	free(page);
 	free(query);
@@ -186,26 +174,26 @@ TEST(search_follows_the_posts)
 	/* Each change shows in the very next search. */
 	CHECK(gazette_write(&g, "posts/2020-02-01-walrus.txt", "Title: A walrus\n\n"
 	    "The walrus sang.\n", -1) == 0);
-	page = get(&g, "/search?walrus");
+	page = gemini_page(&g, "/search?walrus");
 	CHECK(strstr(page, "=> /posts/2020-02-01-walrus.gmi") != NULL);
 	free(page);
 	CHECK(gazette_write(&g, "posts/2020-02-01-walrus.txt", "Title: A seal\n\n"
 	    "The seal sang.\n", -1) == 0);
-	page = get(&g, "/search?walrus");
+	page = gemini_page(&g, "/search?walrus");
 	CHECK(strstr(page, "No post matches every word.") != NULL);
 	free(page);
-	page = get(&g, "/search?seal");
+	page = gemini_page(&g, "/search?seal");
 	CHECK(strstr(page, "=> /posts/2020-02-01-walrus.gmi 2020-02-01 A seal") != NULL);
 	free(page);
 	snprintf(path, sizeof(path), "%s/posts/2020-02-01-walrus.txt", g.root);
 	snprintf(to, sizeof(to), "%s/posts/2020-02-02-seal.txt", g.root);
 	CHECK(rename(path, to) == 0);
-	page = get(&g, "/search?seal");
+	page = gemini_page(&g, "/search?seal");
 	CHECK(strstr(page, "=> /posts/2020-02-02-seal.gmi") != NULL);
 	CHECK(strstr(page, "walrus.gmi") == NULL);
 	free(page);
 	CHECK(unlink(to) == 0);
-	page = get(&g, "/search?seal");
+	page = gemini_page(&g, "/search?seal");
 	CHECK(strstr(page, "No post matches every word.") != NULL);
 	free(page);
 	gazette_stop(&g);
@@ -248,7 +236,7 @@ TEST(search_index_deleted_is_rebuilt)
 		return;
 	}
 	write_fixture(&g);
-	free(get(&g, "/search?cafe"));
+	free(gemini_page(&g, "/search?cafe"));
 	pid = spawn_child(searching, 0, &g, s);
 	/* Deleted under the server, with posts arriving all the while. */
 	snprintf(db, sizeof(db), "%s/state/search-localhost.db", g.dir);
@@ -261,14 +249,14 @@ TEST(search_index_deleted_is_rebuilt)
 	/* Built again: every post found, and the file is back. */
 	for (t0 = now_ms(); now_ms() - t0 < REBUILT_MS; sleep_ms(20)) {
 		free(page);
-		page = get(&g, "/search?walrus");
+		page = gemini_page(&g, "/search?walrus");
 		if (strstr(page, "50 posts match.") != NULL)
 			break;
 	}
 	CHECK(page != NULL && strstr(page, "50 posts match.") != NULL);
 	free(page);
 	CHECK(access(db, F_OK) == 0);
-	page = get(&g, "/search?cafe");
+	page = gemini_page(&g, "/search?cafe");
 	CHECK(strstr(page, "1 post matches.") != NULL);
 	free(page);
 	/* Deleted again, the posts unchanged: a search asked meanwhile finds in the end. */
@@ -276,7 +264,7 @@ TEST(search_index_deleted_is_rebuilt)
 	page = NULL;
 	for (t0 = now_ms(); now_ms() - t0 < REBUILT_MS; sleep_ms(20)) {
 		free(page);
-		page = get(&g, "/search?tower");
+		page = gemini_page(&g, "/search?tower");
 		if (strstr(page, "1 post matches.") != NULL)
 			break;
 	}
