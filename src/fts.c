@@ -14,7 +14,19 @@
 #define STR(x) #x
 #define XSTR(x) STR(x)
 #define BUSY_MS 2000		/* how long a lock held by the other side is waited for */
-#define READER_CACHE_KB 2048	/* a reader's page cache: small, it is one per worker */
+/*
+ * A reader maps the file (shared with every worker and the kernel's page
+ * cache, no read call per page) and keeps a small cache of its own.
+ */
+#define READER_MMAP (1LL << 30)
+#define READER_CACHE_KB 512
+/*
+ * A post's rowid is its date in seconds, shifted, plus the first free of
+ * DATE_SLOTS: rowid order is date order, so "newest first among equals"
+ * needs no column read.
+ */
+#define DATE_SHIFT 16
+#define DATE_SLOTS (1 << DATE_SHIFT)
 
 /* title, body, about (tags, source, author), then the bigram columns of the first two. */
 #define RANK "bm25(10.0, 1.0, 2.0, 10.0, 1.0)"
@@ -30,7 +42,7 @@
 	"PRAGMA user_version = " XSTR(SCHEMA_VERSION) ";"
 
 enum stmt {
-	S_HAS, S_DOCID, S_DELETE, S_INSERT, S_FILE, S_UNFILE, S_NAMES, S_COMPLETE,
+	S_HAS, S_DOCID, S_LAST_SLOT, S_DELETE, S_INSERT, S_FILE, S_UNFILE, S_NAMES, S_COMPLETE,
 	S_SET_COMPLETE, S_COUNT, S_HITS, S_BEGIN, S_COMMIT, S_ROLLBACK, S_READ, S_END, S_N,
 };
 
@@ -38,9 +50,10 @@ static const char *const sql[S_N] = {
 	[S_HAS] = "SELECT 1 FROM files WHERE name = ?1 AND dev = ?2 AND ino = ?3 AND"
 	    " size = ?4 AND msec = ?5 AND mnsec = ?6",
 	[S_DOCID] = "SELECT docid FROM files WHERE name = ?1",
+	[S_LAST_SLOT] = "SELECT max(rowid) FROM posts WHERE rowid >= ?1 AND rowid < ?2",
 	[S_DELETE] = "DELETE FROM posts WHERE rowid = ?1",
-	[S_INSERT] = "INSERT INTO posts(title, body, about, title_cjk, body_cjk, stem, date)"
-	    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_INSERT] = "INSERT INTO posts(rowid, title, body, about, title_cjk, body_cjk, stem,"
+	    " date) VALUES(?8, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[S_FILE] = "INSERT OR REPLACE INTO files VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[S_UNFILE] = "DELETE FROM files WHERE name = ?1",
 	[S_NAMES] = "SELECT name FROM files",
@@ -48,7 +61,7 @@ static const char *const sql[S_N] = {
 	[S_SET_COMPLETE] = "UPDATE meta SET value = ?1 WHERE key = 'complete'",
 	[S_COUNT] = "SELECT count(*) FROM posts WHERE posts MATCH ?1",
 	[S_HITS] = "SELECT stem, title, substr(date, 1, 10), snippet(posts, 1, '', '', '…', 24)"
-	    " FROM posts WHERE posts MATCH ?1 ORDER BY rank, date DESC LIMIT ?2 OFFSET ?3",
+	    " FROM posts WHERE posts MATCH ?1 ORDER BY rank, rowid DESC LIMIT ?2 OFFSET ?3",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -425,12 +438,12 @@ struct fts *
 fts_open_reader(const char *path, char *err, size_t errsize)
 {
 	struct fts *f = open_db(path, SQLITE_OPEN_READONLY, err, errsize);
-	char pragma[64];
+	char pragma[128];
 
 	if (f == NULL)
 		return NULL;
-	snprintf(pragma, sizeof(pragma), "PRAGMA cache_size = -%d; PRAGMA temp_store = MEMORY;",
-	    READER_CACHE_KB);
+	snprintf(pragma, sizeof(pragma), "PRAGMA cache_size = -%d; PRAGMA temp_store = MEMORY;"
+	    " PRAGMA mmap_size = %lld;", READER_CACHE_KB, READER_MMAP);
 	sqlite3_exec(f->db, pragma, NULL, NULL, NULL);
 	return f;
 }
@@ -562,6 +575,37 @@ post_text(struct buf *b, const struct post *p)
 	}
 }
 
+/*
+ * Runs the bound insert with a free rowid of the post's date: after the
+ * last one taken (one lookup), else the first gap (a day of 65,536 posts).
+ */
+static int
+insert_dated(struct fts *f, sqlite3_stmt *ins, long long when)
+{
+	sqlite3_stmt *st = stmt(f, S_LAST_SLOT);
+	long long base = when * DATE_SLOTS, slot = 0, tries;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, base);
+	sqlite3_bind_int64(st, 2, base + DATE_SLOTS);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		slot = sqlite3_column_int64(st, 0) - base + 1;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return fail(f, rc);
+	for (rc = SQLITE_CONSTRAINT, tries = 0; rc == SQLITE_CONSTRAINT && tries < DATE_SLOTS;
+	    slot++, tries++) {
+		if (slot == DATE_SLOTS)
+			slot = 0;
+		sqlite3_bind_int64(ins, 8, base + slot);
+		rc = sqlite3_step(ins);
+		sqlite3_reset(ins);
+	}
+	return rc == SQLITE_DONE ? 0 : fail(f, rc);
+}
+
 int
 fts_put(struct fts *f, const char *name, const struct index_file *file, const struct post *p)
 {
@@ -602,7 +646,7 @@ fts_put(struct fts *f, const char *name, const struct index_file *file, const st
 		sqlite3_bind_text(st, 5, bcjk.s ? bcjk.s : "", -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 6, stem, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 7, date, -1, SQLITE_STATIC);
-		if (run(f, st) == 0 && (st = stmt(f, S_FILE)) != NULL) {
+		if (insert_dated(f, st, post_when(p)) == 0 && (st = stmt(f, S_FILE)) != NULL) {
 			bind_file(st, name, file);
 			sqlite3_bind_int64(st, 7, sqlite3_last_insert_rowid(f->db));
 			rc = run(f, st);

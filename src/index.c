@@ -108,20 +108,6 @@ add_pool(struct builder *b, uint32_t v)
 	b->pool[b->npool++] = v;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static long long
-days_from_civil(int y, int m, int d)
-{
-	long long era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 struct sorted {
 	const struct index_entry *e;
 	long long when;
@@ -313,8 +299,7 @@ index_build(const struct index_entry *in, size_t n, const struct index_skip *ski
 	b->nstr = 1;
 	for (i = 0; i < n; i++) {
 		const struct post *p = in[i].meta;
-		w.order[i] = (struct sorted){ &in[i], days_from_civil(p->year, p->month,
-		    p->day) * 86400LL + p->hour * 3600 + p->minute * 60 + p->second };
+		w.order[i] = (struct sorted){ &in[i], post_when(p) };
 	}
 	qsort(w.order, n, sizeof(*w.order), entry_cmp);
 	add_posts(b, w.order, n, w.posts, w.months, &nmonths);

@@ -688,6 +688,27 @@ parse_name(struct parse *ps, const char *filename)
 	return 0;
 }
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
+static long long
+days_from_civil(int y, int m, int d)
+{
+	long long era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+long long
+post_when(const struct post *p)
+{
+	return days_from_civil(p->year, p->month, p->day) * 86400LL + p->hour * 3600 +
+	    p->minute * 60 + p->second;
+}
+
 /* Seconds since the epoch as a UTC calendar date (proleptic Gregorian). */
 static void
 civil_from_epoch(long long t, struct date *d)

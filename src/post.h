@@ -155,6 +155,9 @@ int post_parse(const char *filename, const char *data, size_t len, long long mti
  */
 bool post_block_apart(const struct post *p, size_t i);
 
+/* Its date as seconds since the epoch (negative before 1970). */
+long long post_when(const struct post *p);
+
 /* Frees what post_parse() gave p and empties it; harmless on an empty post. */
 void post_free(struct post *p);
 

@@ -3,7 +3,10 @@
  * years into a scratch folder, scans them as the indexer does, builds the
  * index image and maps it as a worker does, and reports the scan and build
  * times, the image's size, and the time to build and render the home, a
- * month and a post page as gemtext (median and p99 over many rounds).
+ * month, a post and the largest tag's page as gemtext (median and p99 over
+ * many rounds). Then the search index as the indexer keeps it: its build,
+ * its size on disk, a restart's check of it, and searches of one, two and
+ * three words and a phrase as a worker's search thread runs them.
  *
  *   archive-bench [-n posts] [-r rounds] [-k]   (-k keeps the scratch folder)
  */
@@ -19,6 +22,7 @@
 #include <event2/buffer.h>
 
 #include "doc.h"
+#include "fts.h"
 #include "gemtext.h"
 #include "indexer.h"
 #include "log.h"
@@ -36,21 +40,28 @@ now_us(void)
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
-/* Resident set size in KiB, from /proc/self/status. */
+/* A line of /proc/self/status in KiB ("VmRSS", "RssAnon"). */
 static long
-rss_kib(void)
+status_kib(const char *key)
 {
-	char line[256];
+	char line[256], fmt[64];
 	long kib = -1;
 	FILE *f = fopen("/proc/self/status", "r");
 
 	if (f == NULL)
 		return -1;
+	snprintf(fmt, sizeof(fmt), "%s: %%ld kB", key);
 	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+		if (sscanf(line, fmt, &kib) == 1)
 			break;
 	fclose(f);
 	return kib;
+}
+
+static long
+rss_kib(void)
+{
+	return status_kib("VmRSS");
 }
 
 static const char *const words[] = {
@@ -58,10 +69,58 @@ static const char *const words[] = {
 	"sanctions", "economy", "harvest", "river", "market", "village", "report",
 };
 
+/*
+ * Body text drawn from a vocabulary of VOCAB words with Zipf's law, as in
+ * natural language: the word of rank r has a chance 1/(r H) per word, so
+ * the first few are in nearly every post and most are rare. The topical
+ * words come first; the rest are made of syllables.
+ */
+#define VOCAB 5000
+static char vocab[VOCAB][24];
+static double zipf_cdf[VOCAB];
+
+static void
+make_vocab(void)
+{
+	static const char *const syl[] = { "ka", "ri", "mo", "sun", "tel", "bra", "vi", "no",
+	    "ches", "lan", "dor", "pe", "gu", "han", "shi", "ta" };
+	double h = 0;
+	int r, k, v;
+
+	for (r = 0; r < VOCAB; r++) {
+		if (r < 14)
+			snprintf(vocab[r], sizeof(vocab[r]), "%s", words[r]);
+		else
+			for (v = r, k = 0; k == 0 || v > 0; v /= 16, k++)
+				strcat(vocab[r], syl[v % 16]);
+		h += 1.0 / (r + 1);
+		zipf_cdf[r] = h;
+	}
+	for (r = 0; r < VOCAB; r++)
+		zipf_cdf[r] /= h;
+}
+
+/* A word by Zipf's law, from a uniform u in [0, 1). */
+static const char *
+zipf_word(double u)
+{
+	int lo = 0, hi = VOCAB - 1, mid;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (zipf_cdf[mid] < u)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return vocab[lo];
+}
+
 static void
 write_posts(const char *dir, long n)
 {
 	char path[1024], body[2048];
+	unsigned long long rng = 88172645463325252ULL;
 	long i;
 	int y, m, d, fd, len, w;
 
@@ -75,9 +134,15 @@ write_posts(const char *dir, long n)
 		len = snprintf(body, sizeof(body), "Title: Post number %ld about %s\n"
 		    "Tags: %s, %s\nSource: Source %ld\n\n", i, words[i % 14], words[i % 14],
 		    words[(i / 7) % 14], i % 50);
-		for (w = 0; w < 120 && len < (int)sizeof(body) - 16; w++)
+		for (w = 0; w < 120 && len < (int)sizeof(body) - 32; w++) {
+			/* xorshift64: the same posts on every run. */
+			rng ^= rng << 13;
+			rng ^= rng >> 7;
+			rng ^= rng << 17;
 			len += snprintf(body + len, sizeof(body) - len, "%s%s",
-			    words[(i + w) % 14], w % 12 == 11 ? ".\n" : " ");
+			    zipf_word((rng >> 11) * (1.0 / 9007199254740992.0)),
+			    w % 12 == 11 ? ".\n" : " ");
+		}
 		len += snprintf(body + len, sizeof(body) - len, "\n");
 		if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644)) == -1 ||
 		    write(fd, body, len) != len) {
@@ -96,7 +161,19 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-enum page { HOME, MONTH, POST };
+enum page { HOME, MONTH, POST, TAG };
+
+/* The tag with the most posts: its page is the longest list there is. */
+static const char *
+largest_tag(const struct index *x)
+{
+	size_t i, best = 0;
+
+	for (i = 1; i < x->ntags; i++)
+		if (x->tags[i].n > x->tags[best].n)
+			best = i;
+	return x->ntags ? index_str(x, x->tags[best].key) : "";
+}
 
 /* Builds and renders one page; returns the bytes rendered. */
 static size_t
@@ -122,6 +199,10 @@ render(struct store *s, enum page which, long post)
 			pages_post(&d, &site, x, (size_t)post, &full);
 			post_free(&full);
 		}
+		break;
+	case TAG:
+		pages_build(&d, &site, s, &(struct route){ .kind = ROUTE_TAG, .page = 1,
+		    .name = largest_tag(x) });
 		break;
 	}
 	gemtext_render(&d, out);
@@ -196,6 +277,144 @@ long_line(void)
 	free(data);
 }
 
+struct fill {
+	struct fts *fts;
+	struct postdir *pd;
+	long read;
+};
+
+/* What the indexer does with a touched name (indexer.c's sync_name, unconfined). */
+static void
+fill_one(void *arg, const char *name)
+{
+	struct fill *f = arg;
+	struct index_file file;
+	struct post p;
+
+	if (postdir_lookup(f->pd, name, &file) && !fts_has(f->fts, name, &file) &&
+	    postdir_read(f->pd, name, &file, &p) == 0) {
+		fts_put(f->fts, name, &file, &p);
+		post_free(&p);
+		f->read++;
+	}
+}
+
+/* Brings the index in step with every post, in batches of 500 as a rebuild does. */
+static void
+fill(struct fill *f)
+{
+	postdir_touch_all(f->pd);
+	while (postdir_touched(f->pd)) {
+		fts_begin(f->fts);
+		postdir_take_touched(f->pd, 500, fill_one, f);
+		fts_commit(f->fts);
+	}
+}
+
+static void
+search_row(struct fts *r, const char *what, const char *const *queries, int nq, int rounds)
+{
+	double *t = malloc(rounds * sizeof(*t)), t0;
+	struct fts_result res;
+	long total = 0;
+	int i;
+
+	for (i = 0; i < rounds; i++) {
+		t0 = now_us();
+		fts_search(r, queries[i % nq], 0, 100, &res);
+		t[i] = now_us() - t0;
+		total = res.total;
+		fts_result_free(&res);
+	}
+	qsort(t, rounds, sizeof(*t), cmp_double);
+	printf("| %s (\"%s\": %ld found) | %.2f | %.2f |\n", what, queries[0], total,
+	    t[rounds / 2] / 1e3, t[(int)(rounds * 0.99)] / 1e3);
+	free(t);
+}
+
+/*
+ * The search index of the posts: built from scratch as a rebuild does, then
+ * checked whole as at a restart (a lookup a post, nothing read), then
+ * searched as a worker's thread does: the count and the first page of 100,
+ * ranked, with snippets.
+ */
+static void
+search_bench(const char *dir, struct postdir *pd, int rounds)
+{
+	/* By rank: 1 is in nearly every post, 15 in about half, 150 in 1 in 10, 1500 in 1 in 100. */
+	const char *common[] = { vocab[0], vocab[1], vocab[2] };
+	const char *half[] = { vocab[14], vocab[15], vocab[16] };
+	const char *tenth[] = { vocab[150], vocab[151], vocab[152] };
+	const char *hundredth[] = { vocab[1500], vocab[1501], vocab[1502] };
+	char two_buf[3][3 * 24], three_buf[3][4 * 24], phrase_buf[3][3 * 24];
+	/* Each vocabulary word is under 24 bytes: these fit. */
+	const char *two[3], *three[3], *phrase[3];
+	int q;
+	char path[128], err[256];
+	struct fill f = { NULL, pd, 0 };
+	struct fts *r;
+	struct stat st;
+	double t0, t_build, t_check;
+	long built, rss0, file0;
+
+	snprintf(path, sizeof(path), "%s/search.db", dir);
+	if ((f.fts = fts_open_writer(path, err, sizeof(err))) == NULL) {
+		printf("search index: %s\n", err);
+		return;
+	}
+	t0 = now_us();
+	fill(&f);
+	fts_begin(f.fts);
+	fts_set_complete(f.fts, true);
+	fts_commit(f.fts);
+	t_build = now_us() - t0;
+	built = f.read;
+	fts_close(f.fts);
+	/* A restart: the index is there; each post is looked up, none read. */
+	t0 = now_us();
+	f.fts = fts_open_writer(path, err, sizeof(err));
+	f.read = 0;
+	if (f.fts != NULL)
+		fill(&f);
+	t_check = now_us() - t0;
+	fts_close(f.fts);
+	printf("\n| search index | value |\n|---|---|\n");
+	printf("| built from scratch | %.1f s (%ld posts read) |\n", t_build / 1e6, built);
+	printf("| size on disk | %.1f MiB |\n", stat(path, &st) == 0 ?
+	    st.st_size / (1024.0 * 1024.0) : -1.0);
+	printf("| a restart's check, index built | %.0f ms (%ld posts read again) |\n",
+	    t_check / 1e3, f.read);
+	rss0 = status_kib("RssAnon");
+	file0 = status_kib("RssFile");
+	if ((r = fts_open_reader(path, err, sizeof(err))) == NULL) {
+		printf("reader: %s\n", err);
+		return;
+	}
+	for (q = 0; q < 3; q++) {
+		snprintf(two_buf[q], sizeof(two_buf[q]), "%.23s %.23s", vocab[14 + q], vocab[60 + q]);
+		snprintf(three_buf[q], sizeof(three_buf[q]), "%.23s %.23s %.23s", vocab[3 + q],
+		    vocab[30 + q], vocab[300 + q]);
+		snprintf(phrase_buf[q], sizeof(phrase_buf[q]), "\"%.23s %.23s\"", vocab[q],
+		    vocab[10 + q]);
+		two[q] = two_buf[q];
+		three[q] = three_buf[q];
+		phrase[q] = phrase_buf[q];
+	}
+	printf("\n| search: count + first 100 ranked, snippets | median ms | p99 ms |\n"
+	    "|---|---|---|\n");
+	search_row(r, "one word, in nearly every post", common, 3, rounds);
+	search_row(r, "one word, in about half", half, 3, rounds);
+	search_row(r, "one word, in 1 post in 10", tenth, 3, rounds);
+	search_row(r, "one word, in 1 post in 100", hundredth, 3, rounds);
+	search_row(r, "two words", two, 3, rounds);
+	search_row(r, "three words", three, 3, rounds);
+	search_row(r, "a phrase", phrase, 3, rounds);
+	printf("| a reader's own memory, the index open and searched (RssAnon growth) | %.1f MiB "
+	    "|\n| ... and the index's pages it mapped, shared (RssFile growth) | %.1f MiB |\n",
+	    (status_kib("RssAnon") - rss0) / 1024.0, (status_kib("RssFile") - file0) / 1024.0);
+	fts_close(r);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -227,6 +446,7 @@ main(int argc, char **argv)
 	}
 	snprintf(posts, sizeof(posts), "%s/posts", dir);
 	mkdir(posts, 0755);
+	make_vocab();
 	t0 = now_us();
 	write_posts(posts, n);
 	t_write = now_us() - t0;
@@ -272,6 +492,8 @@ main(int argc, char **argv)
 	measure(s, "home", HOME, rounds, (long)posts_n);
 	measure(s, "month", MONTH, rounds, (long)posts_n);
 	measure(s, "post", POST, rounds, (long)posts_n);
+	measure(s, "tag", TAG, rounds, (long)posts_n);
+	search_bench(dir, pd, rounds);
 	store_free(s);
 	postdir_free(pd);
 	close(rootfd);
