@@ -118,7 +118,7 @@ cache_put(struct cache *c, unsigned long version, const char *key, int status,
 	size_t len = evbuffer_get_length(page), klen = strlen(key);
 	struct page *p;
 
-	if (version != c->version || len > c->budget / 4 || strmap_get(&c->map, key) != NULL)
+	if (version != c->version || len > c->budget || strmap_get(&c->map, key) != NULL)
 		return;
 	while (c->bytes + len > c->budget && !TAILQ_EMPTY(&c->order))
 		evict(c, TAILQ_FIRST(&c->order));

@@ -18,8 +18,8 @@
 
 /*
  * The one table of file name extensions: the media type a name settles
- * (NULL: libmagic decides) and the Gopher item type it settles (0: by the
- * media type).
+ * (NULL: libmagic decides, as for text whose charset only its bytes tell)
+ * and the Gopher item type it settles (0: by the media type).
  */
 static const struct {
 	const char *ext;
@@ -30,17 +30,23 @@ static const struct {
 	{ ".gemini", MIME_GEMINI, '0' },
 	{ ".txt", "text/plain; charset=utf-8", '0' },
 	{ ".md", NULL, '0' },
-	{ ".gif", NULL, 'g' },
-	{ ".png", NULL, 'I' },
-	{ ".jpg", NULL, 'I' },
-	{ ".jpeg", NULL, 'I' },
-	{ ".webp", NULL, 'I' },
+	{ ".gif", "image/gif", 'g' },
+	{ ".png", "image/png", 'I' },
+	{ ".jpg", "image/jpeg", 'I' },
+	{ ".jpeg", "image/jpeg", 'I' },
+	{ ".webp", "image/webp", 'I' },
+	{ ".svg", "image/svg+xml", 'I' },
 	{ ".html", NULL, 'h' },
 	{ ".htm", NULL, 'h' },
-	{ ".mp3", NULL, 's' },
-	{ ".ogg", NULL, 's' },
-	{ ".wav", NULL, 's' },
-	{ ".flac", NULL, 's' },
+	{ ".mp3", "audio/mpeg", 's' },
+	{ ".ogg", "audio/ogg", 's' },
+	{ ".opus", "audio/ogg", 's' },
+	{ ".wav", "audio/wav", 's' },
+	{ ".flac", "audio/flac", 's' },
+	{ ".pdf", "application/pdf", '9' },
+	{ ".zip", "application/zip", '9' },
+	{ ".gz", "application/gzip", '9' },
+	{ ".tar", "application/x-tar", '9' },
 };
 
 struct cache_slot {

@@ -17,8 +17,9 @@ void mime_free(struct mime *m);
 
 /*
  * The media type of the open regular file fd, whose name (last path segment)
- * is name: by extension for .gmi, .gemini and .txt, else by libmagic on the
- * file's first bytes, cached by device, inode, size and modification time.
+ * is name: by extension when the table knows it (.gmi, .txt, .png...), else
+ * by libmagic on the file's first bytes, cached by device, inode, size and
+ * modification time.
  * Never NULL: falls back to application/octet-stream.
  */
 const char *mime_type(struct mime *m, const char *name, int fd, const struct stat *st);

@@ -1,8 +1,10 @@
 #include "resolve.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -171,19 +173,72 @@ listing(const struct resolve_request *rq, struct answer *a, const char *folder, 
 	return 0;
 }
 
-/* Reads at most GOPHERMAP_MAX bytes of the open file fd. */
+/* Reads the open gophermap fd (st its status), at most GOPHERMAP_MAX bytes. */
 static char *
-read_map(int fd, size_t *len)
+read_map(int fd, const struct stat *st, size_t *len)
 {
+	size_t want = st->st_size < GOPHERMAP_MAX ? (size_t)st->st_size : GOPHERMAP_MAX;
 	char *buf;
 	ssize_t n;
 
-	if ((buf = malloc(GOPHERMAP_MAX)) == NULL)
+	/* One byte more than its size: a file that grew meanwhile is read to the cap. */
+	if ((buf = malloc(want + 1)) == NULL)
 		return NULL;
 	*len = 0;
-	while (*len < GOPHERMAP_MAX && (n = read(fd, buf + *len, GOPHERMAP_MAX - *len)) > 0)
+	while (*len < want + 1 && *len < GOPHERMAP_MAX &&
+	    (n = read(fd, buf + *len, want + 1 - *len)) > 0)
 		*len += (size_t)n;
 	return buf;
+}
+
+/*
+ * A change this recent may share its timestamp with one still to come (file
+ * systems stamp in ticks, some in whole seconds), so what it made is not kept.
+ */
+#define SETTLE_S 2
+
+static bool
+settled(const struct stat *st)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return now.tv_sec - st->st_mtim.tv_sec > SETTLE_S;
+}
+
+/*
+ * Whether a kept page of the folder path (open as dirfd, its gophermap's
+ * status map or NULL) is sent: the key names the folder and the last change
+ * of it and of its gophermap, so a file added, removed or renamed there, or
+ * the gophermap edited, asks for a new page. A file rewritten in place keeps
+ * the item type its bytes gave until the folder next changes.
+ */
+static bool
+folder_cached(const struct resolve_request *rq, struct answer *a, const char *path,
+    int dirfd, const struct stat *map)
+{
+	struct stat dir;
+	int n, cached;
+
+	if (fstat(dirfd, &dir) == -1 || !settled(&dir) || (map != NULL && !settled(map)))
+		return false;
+	a->cache = rq->site->cache;
+	a->version = store_index(rq->site->store)->version;
+	n = snprintf(a->key, sizeof(a->key), "%c%s\n%jx.%jx.%jd.%ld.%jx.%jd.%jd.%ld",
+	    rq->proto->cache_prefix, path, (uintmax_t)dir.st_dev, (uintmax_t)dir.st_ino,
+	    (intmax_t)dir.st_mtim.tv_sec, dir.st_mtim.tv_nsec,
+	    (uintmax_t)(map != NULL ? map->st_ino : 0), (intmax_t)(map != NULL ? map->st_size : -1),
+	    (intmax_t)(map != NULL ? map->st_mtim.tv_sec : 0),
+	    map != NULL ? map->st_mtim.tv_nsec : 0L);
+	if (n < 0 || (size_t)n >= sizeof(a->key))
+		return false;
+	if ((cached = cache_send(a->cache, a->version, a->key, rq->out)) >= 0) {
+		a->kind = ANSWER_CACHED;
+		a->status = cached;
+		return true;
+	}
+	a->keep = true;
+	return false;
 }
 
 /* A folder (path ends with '/'): its index.gmi or gophermap, else its listing. */
@@ -202,7 +257,11 @@ folder(const struct resolve_request *rq, struct answer *a, const char *path, int
 				file(rq, a, &e);
 				return;
 			}
-			a->map = read_map(e.fd, &a->map_len);
+			if (folder_cached(rq, a, path, dirfd, &e.st)) {
+				close(e.fd);
+				return;
+			}
+			a->map = read_map(e.fd, &e.st, &a->map_len);
 			close(e.fd);
 			if (a->map != NULL) {
 				a->kind = ANSWER_GOPHERMAP;
@@ -213,11 +272,16 @@ folder(const struct resolve_request *rq, struct answer *a, const char *path, int
 					a->has_doc = false;
 				return;
 			}
+			a->keep = false;
 		} else if (e.fd != -1)
 			close(e.fd);
 	}
-	if (listing(rq, a, path, dirfd, NULL) == -1)
+	if (folder_cached(rq, a, path, dirfd, NULL))
+		return;
+	if (listing(rq, a, path, dirfd, NULL) == -1) {
+		a->keep = false;
 		not_found(a);
+	}
 }
 
 /* A file or folder under the root. */

@@ -103,7 +103,7 @@ struct answer {
 	bool keep;
 	struct cache *cache;
 	unsigned long version;
-	char key[URL_MAX + 4];
+	char key[URL_MAX + 128];	/* a path, and for a folder what it was made from */
 };
 
 struct resolve_request {

@@ -46,7 +46,7 @@ take(struct evbuffer *b)
 TEST(cache_versions_budget_and_refs)
 {
 	struct cache *c = cache_new(100);
-	struct evbuffer *a = page("20 a\r\n0123456789"), *big, *out = evbuffer_new();
+	struct evbuffer *a = page("20 a\r\n0123456789"), *big, *whole, *out = evbuffer_new();
 	char *s, text[200];
 
 	/* Nothing for a version it has not seen; a page kept under one is sent by reference. */
@@ -56,12 +56,18 @@ TEST(cache_versions_budget_and_refs)
 	s = take(out);
 	CHECK_STR(s, "20 a\r\n0123456789");
 	free(s);
-	/* A page over a quarter of the budget is not kept at all. */
+	/* A page over the budget is not kept at all; one that fills it pushes all out. */
 	memset(text, 'x', 150);
 	text[150] = '\0';
 	big = page(text);
 	cache_put(c, 1, "big", 20, big);
 	CHECK_INT(cache_send(c, 1, "big", out), -1);
+	text[100] = '\0';
+	whole = page(text);
+	cache_put(c, 1, "whole", 20, whole);
+	CHECK_INT(cache_send(c, 1, "k", out), -1);
+	CHECK_INT(cache_send(c, 1, "whole", out), 20);
+	evbuffer_drain(out, evbuffer_get_length(out));
 	/* Past the budget, the oldest go first. */
 	for (int i = 0; i < 12; i++) {
 		char key[16];
@@ -82,6 +88,7 @@ TEST(cache_versions_budget_and_refs)
 	free(s);
 	evbuffer_free(a);
 	evbuffer_free(big);
+	evbuffer_free(whole);
 	evbuffer_free(out);
 	cache_free(c);
 }
