@@ -169,7 +169,7 @@ files_list(int rootfd, const char *path, int dirfd, struct files_item **out, siz
 	rewinddir(d);
 	/*
 	 * cppcheck's readdirCalled wants readdir_r, which glibc deprecates:
-	 * readdir is safe on a stream of one's own, and gazette has no threads.
+	 * readdir is safe on a stream of one's own.
 	 */
 	/* cppcheck-suppress readdirCalled */
 	while (n < FILES_LIST_MAX && (de = readdir(d)) != NULL) {

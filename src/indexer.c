@@ -229,8 +229,8 @@ search_close(struct isite *s, const char *why)
 {
 	bool broken = fts_broken(s->fts);
 
-	log_warn("%s: search index %s: %s%s", s->cfg->label, s->cfg->search_db, why,
-	    broken ? ": damaged, building it again" : "");
+	log_warn("%s: search index %s/search-%s.db: %s%s", s->cfg->label, s->cfg->state_dir,
+	    s->cfg->label, why, broken ? ": damaged, building it again" : "");
 	fts_close(s->fts);
 	s->fts = NULL;
 	s->fts_tried_ms = 0;
@@ -251,9 +251,9 @@ search_open(struct isite *s)
 	s->fts_tried_ms = clock_ms();
 	if ((s->fts = fts_open_writer(s->cfg->search_db, err, sizeof(err))) == NULL) {
 		if (!s->fts_warned)
-			log_err("%s: search index %s: %s; searches say it is being rebuilt "
-			    "(trying again every %d ms)", s->cfg->label, s->cfg->search_db, err,
-			    SEARCH_RETRY_MS);
+			log_err("%s: search index %s/search-%s.db: %s; searches say it is being "
+			    "rebuilt (trying again every %d ms)", s->cfg->label, s->cfg->state_dir,
+			    s->cfg->label, err, SEARCH_RETRY_MS);
 		s->fts_warned = true;
 		return;
 	}
@@ -261,7 +261,8 @@ search_open(struct isite *s)
 	s->rebuilding = !fts_complete(s->fts);
 	if (s->rebuilding) {
 		s->rebuild_ms = clock_ms();
-		log_info("%s: building the search index %s", s->cfg->label, s->cfg->search_db);
+		log_info("%s: building the search index %s/search-%s.db", s->cfg->label,
+		    s->cfg->state_dir, s->cfg->label);
 	}
 	/* Every name indexed, and every post: all touched, all checked. */
 	postdir_touch_all(s->dir);

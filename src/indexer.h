@@ -61,6 +61,7 @@ struct indexer_site {
 	const char *root;	/* the root as configured, for the log */
 	int seed;		/* an earlier image of this same root, or -1 */
 	const char *search_db;	/* the search index to keep, or NULL: none */
+	const char *state_dir;	/* its folder as configured, for the log */
 };
 
 /*

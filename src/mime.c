@@ -12,6 +12,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "utf8.h"
+
 /* libmagic's verdict rarely needs more than the first few KiB. */
 #define MAGIC_PEEK (16 * 1024)
 #define CACHE_SLOTS 512
@@ -147,6 +149,27 @@ mime_item(const char *type)
 		return 'I';
 	if (has_prefix(type, "audio/"))
 		return 's';
+	return '9';
+}
+
+/* Bytes of a file looked at to tell text from binary in a listing. */
+#define SNIFF_PEEK 512
+
+char
+mime_item_sniff(int fd)
+{
+	char buf[SNIFF_PEEK];
+	ssize_t n = pread(fd, buf, sizeof(buf), 0);
+	size_t cut;
+
+	if (n < 0)
+		return '9';
+	if (memchr(buf, '\0', (size_t)n) != NULL)
+		return '9';
+	/* A character the peek cut in two is no sign of binary. */
+	for (cut = 0; cut < 4 && cut <= (size_t)n; cut++)
+		if (utf8_valid(buf, (size_t)n - cut))
+			return '0';
 	return '9';
 }
 

@@ -30,6 +30,13 @@ const char *mime_by_extension(const char *name);
 /* The Gopher item type a file name's extension settles, or 0 when it does not. */
 char mime_item_by_name(const char *name);
 
+/*
+ * The Gopher item type of the open file fd whose name's extension settles
+ * none, from its first bytes alone: text (UTF-8, no NUL) or binary. Cheap
+ * enough for every entry of a long listing, where libmagic is not.
+ */
+char mime_item_sniff(int fd);
+
 /* The Gopher item type of a media type as mime_type gives it ("image/png; ..."). */
 char mime_item(const char *type);
 

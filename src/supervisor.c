@@ -504,7 +504,7 @@ indexer_main(struct supervisor *sv, struct generation *g, int ctl, const int *se
 			keep[n++] = seeds[i];
 		sites[i] = (struct indexer_site){ g->srv.sites[i].rootfd,
 		    (size_t)g->cfg->hosts[i].max_post_size, g->cfg->hosts[i].name,
-		    g->cfg->hosts[i].root, seeds[i], g->index_db[i] };
+		    g->cfg->hosts[i].root, seeds[i], g->index_db[i], g->cfg->state_dir };
 	}
 	close_all_but(keep, n);
 	if (confine(g, SANDBOX_INDEXER, supervisor) == -1)

@@ -410,7 +410,7 @@ search_bench(const char *dir, struct postdir *pd, int rounds)
 	search_row(r, "three words", three, 3, rounds);
 	search_row(r, "a phrase", phrase, 3, rounds);
 	printf("| a reader's own memory, the index open and searched (RssAnon growth) | %.1f MiB "
-	    "|\n| ... and the index's pages it mapped, shared (RssFile growth) | %.1f MiB |\n",
+	    "|\n| ... and pages of the index file in its memory (RssFile growth) | %.1f MiB |\n",
 	    (status_kib("RssAnon") - rss0) / 1024.0, (status_kib("RssFile") - file0) / 1024.0);
 	fts_close(r);
 }

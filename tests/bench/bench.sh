@@ -211,6 +211,40 @@ tree_mem() {
 	echo "$rss $pss $n"
 }
 
+# Sum of Rss and Pss (KiB) over a supervisor's workers, and how many: "rss pss n".
+worker_mem() {
+	local p rss=0 pss=0 n=0 r s
+	for p in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		[ "$(cat /proc/"$p"/comm 2>/dev/null)" = gazette-worker ] || continue
+		read -r r s < <(awk '/^Rss:/ { r = $2 } /^Pss:/ { s = $2 } END { print r + 0, s + 0 }' \
+		    /proc/"$p"/smaps_rollup 2>/dev/null) || continue
+		rss=$((rss + r)); pss=$((pss + s)); n=$((n + 1))
+	done
+	echo "$rss $pss $n"
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# search_page PORT QUERY: gazette's Gemini search page for QUERY (URL-encoded).
+search_page() {
+	printf 'gemini://localhost:%s/search?%s\r\n' "$1" "$2" |
+	    timeout 10 openssl s_client -quiet -connect "127.0.0.1:$1" -servername localhost 2>/dev/null
+}
+
+# until_found PORT WORD SECONDS T0: polls a search for WORD until it finds a
+# post (for at most SECONDS), then prints the milliseconds since T0.
+until_found() {
+	local end=$((SECONDS + $3))
+	while [ $SECONDS -lt $end ]; do
+		if search_page "$1" "$2" | grep -Eq ' match(es)?\.'; then
+			echo $(($(now_ms) - $4))
+			return 0
+		fi
+		sleep 0.02
+	done
+	return 1
+}
+
 # CPU clock ticks used by a process tree so far (own + reaped children).
 tree_ticks() {
 	local p t=0 v
@@ -245,6 +279,13 @@ POST_STEM=${POST_FILE%.txt}
 head -c 2048 /dev/urandom | base64 -w 64 | head -c 1023 >"$S/root/1k.txt"
 echo >>"$S/root/1k.txt"
 head -c $((10 << 20)) /dev/urandom >"$S/root/10m.bin"
+# A folder of 3,000 files for the Gopher listing rows: half named .txt, half
+# with no extension (typed by their bytes).
+mkdir "$S/root/many"
+for ((i = 0; i < 1500; i++)); do
+	printf 'note %d\n' "$i" >"$S/root/many/note-$i.txt"
+	printf 'data %d\n' "$i" >"$S/root/many/data-$i"
+done
 chmod -R a+rX "$S/root"
 
 # --- gazette --------------------------------------------------------------------------
@@ -264,6 +305,7 @@ start_gazette() {
 		workers = 1
 		access_log = no
 		log_file = $S/$name.log
+		state_dir = $S/$name.state
 		$LIMITS
 		[host localhost]
 		root = $root
@@ -430,6 +472,31 @@ run_speed() {
 	say "  round $1  openssl speed: $(tr '\n' ' ' <"$S/res/speed.$1.rates")"
 }
 
+# The 3,000-file folder over Gopher: its listing asked by 4 clients at once
+# while one more asks for the small file (does a long listing hold it up?);
+# "kept": the folder unchanged, so its page is kept; "changing": a file made
+# or removed every 0.2 s, so every listing is made anew (a page is kept only
+# once its folder has been still for 2 s).
+run_folder() {
+	local r=$1 how lg ticker out
+	for how in kept changing; do
+		ticker=
+		if [ "$how" = changing ]; then
+			( while :; do : >"$S/root/many/tick"; sleep 0.1; rm -f "$S/root/many/tick"; sleep 0.1; done ) &
+			ticker=$!
+		fi
+		out=$S/res/gdir-$how-4.gazette.$r.json
+		"${PIN_GEN[@]}" "$LOADGEN" -m plain -p "$G_GOPH" -r /many/ -c 4 -d "$DUR" -w "$WARM" \
+		    -T 10 -P "$G_PID" -o json >"$out" 2>"$out.err" &
+		lg=$!
+		"${PIN_GEN[@]}" "$LOADGEN" -m plain -p "$G_GOPH" -r /1k.txt -c 1 -d "$DUR" -w "$WARM" \
+		    -T 10 -o json >"$S/res/gbehind-$how-1.gazette.$r.json" 2>/dev/null
+		wait "$lg"
+		[ -n "$ticker" ] && { kill "$ticker"; wait "$ticker" 2>/dev/null; rm -f "$S/root/many/tick"; }
+		say "  round $r  gazette  3,000-file folder ($how): p99 $(jget "$out" p99_ms) ms, the small file behind it p99 $(jget "$S/res/gbehind-$how-1.gazette.$r.json" p99_ms) ms"
+	done
+}
+
 # --- the rounds ------------------------------------------------------------------------------
 NRUNS=${#CASES[@]}
 say "bench: $ROUNDS round(s) of $NRUNS cases, ${WARM}s warm-up + ${DUR}s each"
@@ -455,6 +522,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		done
 		i=$((i + 1))
 	done
+	run_folder "$r"
 done
 kids_cpu; KID1=$KIDS
 SRV_T1=$(tree_ticks "$G_PID"); [ "$MOLLY" = 1 ] && SRV_T1=$((SRV_T1 + $(tree_ticks "$M_PID")))
@@ -480,10 +548,34 @@ if [ "$POSTS" != 0 ]; then
 	if [ -n "$ARCHIVE_DIR" ] && [ -d "$ARCHIVE_DIR" ]; then
 		chmod -R a+rX "$ARCHIVE_DIR"
 		say "bench: gazette on $POSTS posts ($ARCHIVE_DIR)"
+		t0=$(now_ms)
 		if start_gazette big "$ARCHIVE_DIR" 0 120; then
 			B_PID=$SRV_PID; B_GEM=$SRV_GEM
 			read -r B_IDLE_RSS B_IDLE_PSS B_NPROC < <(tree_mem "$B_PID")
 			B_SCAN=$(grep -o 'indexed in [0-9.]* ms' "$S/big.log" | head -n1 | awk '{ print $3 }')
+			say "bench: waiting for the search index to be built"
+			B_BUILT=$(until_found "$B_GEM" north 900 "$t0")
+			# A post saved now: how long until a search finds it.
+			printf 'Title: Saved during the bench\n\nOne word, zyxbenchword, in no other post.\n' \
+			    >"$ARCHIVE_DIR/saved.tmp"
+			chmod a+r "$ARCHIVE_DIR/saved.tmp"
+			t0=$(now_ms)
+			mv "$ARCHIVE_DIR/saved.tmp" "$ARCHIVE_DIR/posts/2031-01-01-saved.txt"
+			B_SAVED=$(until_found "$B_GEM" zyxbenchword 30 "$t0")
+			for q in north river korea+talks '%22north+river%22'; do search_page "$B_GEM" "$q" >/dev/null; done
+			read -r B_W_RSS B_W_PSS B_W_N < <(worker_mem "$B_PID")
+			# A restart over the index already built: until a search answers again.
+			stop_tree "$B_PID"; forget "$B_PID"
+			t0=$(now_ms)
+			if start_gazette big "$ARCHIVE_DIR" 0 120; then
+				B_PID=$SRV_PID; B_GEM=$SRV_GEM
+				B_RESTART=$(until_found "$B_GEM" zyxbenchword 120 "$t0")
+			else
+				B_PID=
+			fi
+			B_DB=$(du -k "$S/big.state" 2>/dev/null | tail -n1 | awk '{ print $1 }')
+		fi
+		if [ -n "${B_PID:-}" ]; then
 			# Some load on generated pages: the home, a month, a post.
 			# (ls, not a glob: 100,000 names overflow an argument list)
 			post=$(ls "$ARCHIVE_DIR/posts" | grep '\.txt$' | sort | head -n1)
@@ -493,11 +585,17 @@ if [ "$POSTS" != 0 ]; then
 				    -d "$DUR" -w "$WARM" -m full -T 10 -P "$B_PID" -o json \
 				    >"$S/res/posts-$POSTS-$(echo "$req" | tr -c 'a-z0-9\n' '_').json" 2>/dev/null
 			done
-			bigf=("$S"/res/posts-*.json)
+			# The largest tag's first page, and a search (its page kept after the first).
+			for req in btag:/tags/north/ bsearch:/search?river; do
+				"${PIN_GEN[@]}" "$LOADGEN" -p "$B_GEM" -r "gemini://localhost:$B_GEM${req#*:}" -c 16 \
+				    -d "$DUR" -w "$WARM" -m full -T 10 -P "$B_PID" -o json \
+				    >"$S/res/${req%%:*}-full-16.gazette.1.json" 2>/dev/null
+			done
+			bigf=("$S"/res/posts-*.json "$S"/res/btag-*.json "$S"/res/bsearch-*.json)
 			B_LOAD_RSS=$(field server_rss_max_kb "${bigf[@]}" | maximum)
 			B_LOAD_PSS=$(field server_pss_max_kb "${bigf[@]}" | maximum)
 			B_ERR=$(field errors "${bigf[@]}" | total)
-			B_RPS=$(for f in "${bigf[@]}"; do jget "$f" rps; done | awk '{ printf "%s%.0f", (NR > 1 ? ", " : ""), $1 }')
+			B_RPS=$(for f in "$S"/res/posts-*.json; do jget "$f" rps; done | awk '{ printf "%s%.0f", (NR > 1 ? ", " : ""), $1 }')
 			stop_tree "$B_PID"
 		fi
 		rm -rf "$ARCHIVE_DIR"
@@ -648,7 +746,10 @@ row() {
 	    "$(pct "${V[$id.$srv.cpu_share]:-}")" "$note"
 }
 
-for cs in "${CASES[@]}"; do
+for cs in "${CASES[@]}" "gdir-kept-4|Gopher 3,000-file folder, kept|||4|plain" \
+    "gbehind-kept-1|... the 1 KiB file asked meanwhile|||1|plain" \
+    "gdir-changing-4|Gopher 3,000-file folder, changing every 0.2 s|||4|plain" \
+    "gbehind-changing-1|... the 1 KiB file asked meanwhile|||1|plain"; do
 	IFS='|' read -r id label g m c mode <<<"$cs"
 	row "$id" gazette "$label" "$c" "$mode"
 	if [ "$MOLLY" = 1 ] && [ "$m" != - ] && [ "$mode" != plain ]; then
@@ -676,6 +777,16 @@ mrow "whole server, after all runs" gazette "" "$G_AFTER_RSS" "$G_AFTER_PSS" "id
 if [ -n "${B_IDLE_RSS:-}" ]; then
 	mrow "$(num "$POSTS") posts, idle" gazette "" "$B_IDLE_RSS" "$B_IDLE_PSS" "$B_NPROC processes; start-up scan ${B_SCAN:-?} ms"
 	mrow "$(num "$POSTS") posts, under load" gazette 128 "$B_LOAD_RSS" "$B_LOAD_PSS" "peak over home, month and post pages at c = 128, full handshakes (req/s: ${B_RPS:-?}; errors ${B_ERR:-0})"
+fi
+if [ -n "${B_IDLE_RSS:-}" ]; then
+	row btag-full-16 gazette "$(num "$POSTS") posts: the largest tag's page, /tags/north/" 16 full
+	row bsearch-full-16 gazette "$(num "$POSTS") posts: a search, /search?river (kept after the first)" 16 full
+	srow() { printf '| %s | gazette | | | | | | | | | | | | %s | %s | %s |\n' "$1" "${3:-}" "${4:-}" "$2"; }
+	ms() { [ -n "${1:-}" ] && printf '%s ms' "$(num "$1")" || printf 'not within the time allowed'; }
+	srow "$(num "$POSTS") posts: search index built by the server" "$(ms "${B_BUILT:-}") from start to the first search answered; $(num "${B_DB:-}") KiB on disk"
+	srow "$(num "$POSTS") posts: a post saved, then found by a search" "$(ms "${B_SAVED:-}") (searching every 20 ms plus a TLS handshake)"
+	srow "$(num "$POSTS") posts: restart with the index built" "$(ms "${B_RESTART:-}") from start to a search that finds the saved post"
+	srow "$(num "$POSTS") posts: the worker, index open and searched" "$B_W_N worker(s), after 5 searches" "$(mib "${B_W_RSS:-}")" "$(mib "${B_W_PSS:-}")"
 fi
 if [ -n "${AB_SCAN:-}" ]; then
 	printf '| %s posts, archive-bench | (indexer only) | | | | | | | | | | | | | | scan %s; records %s (RSS growth); image built in %s, %s, shared by every worker; one process, no server |\n' \

@@ -297,6 +297,35 @@ TEST(gophermap_types)
 	CHECK_INT(mime_item("application/octet-stream"), '9');
 }
 
+/* The item type a listing gives a file of these bytes and no known extension. */
+static char
+sniffed(const char *bytes, size_t len)
+{
+	FILE *f = tmpfile();
+	char t;
+
+	if (f == NULL || fwrite(bytes, 1, len, f) != len || fflush(f) != 0)
+		return 0;
+	t = mime_item_sniff(fileno(f));
+	fclose(f);
+	return t;
+}
+
+TEST(gophermap_types_sniffed)
+{
+	char cut[600];
+
+	CHECK_INT(sniffed("", 0), '0');
+	CHECK_INT(sniffed("plain words\n", 12), '0');
+	CHECK_INT(sniffed("caf\xc3\xa9\n", 6), '0');
+	CHECK_INT(sniffed("\x89PNG\r\n\x1a\n\0\0", 10), '9');
+	CHECK_INT(sniffed("caf\xe9 latin-1", 14), '9');
+	/* A character the 512-byte peek cuts in two is still text. */
+	memset(cut, 'a', sizeof(cut));
+	memcpy(cut + 510, "\xe2\x80\x99", 3);
+	CHECK_INT(sniffed(cut, sizeof(cut)), '0');
+}
+
 TEST(gophermap_parse_bucktooth_and_gophernicus)
 {
 	static const char map[] =
