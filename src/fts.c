@@ -740,7 +740,10 @@ fts_match(struct fts *f, const char *words, size_t len, char *out, size_t size)
 	size_t i = 0, start, end, n = 0;
 	bool quoted, prefix;
 
-	if (f->tokenizer == NULL || size == 0)
+	if (size == 0)
+		return 0;
+	out[0] = '\0';
+	if (f->tokenizer == NULL)
 		return 0;
 	if (len > FTS_QUERY_MAX) {
 		/* Cut at a character's start, not inside one. */

@@ -77,8 +77,8 @@ int fts_remove(struct fts *f, const char *name);
 int fts_each_name(struct fts *f, void (*fn)(void *arg, const char *name), void *arg);
 
 /*
- * The MATCH expression for a reader's words into out (size bytes): its
- * length, or 0 when the words hold nothing to search for.
+ * The MATCH expression for a reader's words into out (size bytes, always a
+ * string): its length, or 0 when the words hold nothing to search for.
  */
 size_t fts_match(struct fts *f, const char *words, size_t len, char *out, size_t size);
 

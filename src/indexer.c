@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +44,7 @@
 #define POLL_RESCAN_MS 2000	/* without inotify: full rescans this often */
 #define SEARCH_RETRY_MS 2000	/* a search index that cannot be opened is tried again */
 #define REBUILD_BATCH 500	/* posts indexed per cycle while the search index is rebuilt */
+#define SAVE_MS 60000		/* the saved image lags the latest by at most this */
 #define ROOT_MASK (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR)
 #define POSTS_MASK (IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_FROM | \
 	IN_MOVED_TO | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
@@ -67,6 +70,9 @@ struct isite {
 	long long fts_tried_ms;		/* when it was last opened, or tried */
 	long long rebuild_ms;		/* when the rebuild began */
 	bool fts_warned;		/* that it cannot be opened */
+	int latest;			/* the latest image, to save, or -1 */
+	bool save_due;			/* ... not saved yet */
+	long long saved_ms;		/* when an image was last saved, or 0 */
 };
 
 static int
@@ -147,6 +153,47 @@ send_unsent(struct isite *s, int ctl)
 	return true;
 }
 
+/*
+ * Saves the latest image where the next start looks first (a new file
+ * renamed into place), so that a restart reads only the posts changed
+ * meanwhile. A failure costs only that: the next start reads them all.
+ */
+static void
+save_image(struct isite *s)
+{
+	char tmp[PATH_MAX];
+	struct stat st;
+	void *map = MAP_FAILED;
+	bool ok = false;
+	ssize_t n;
+	size_t done = 0;
+	int fd = -1;
+
+	s->save_due = false;
+	s->saved_ms = clock_ms();
+	if (s->cfg->image_file == NULL || s->latest == -1 || fstat(s->latest, &st) == -1 ||
+	    snprintf(tmp, sizeof(tmp), "%s.tmp", s->cfg->image_file) >= (int)sizeof(tmp))
+		return;
+	if ((map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, s->latest, 0)) ==
+	    MAP_FAILED || (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) == -1)
+		goto out;
+	while (done < (size_t)st.st_size && (n = write(fd, (char *)map + done,
+	    (size_t)st.st_size - done)) > 0)
+		done += (size_t)n;
+	ok = done == (size_t)st.st_size && close(fd) == 0 && rename(tmp, s->cfg->image_file) == 0;
+	fd = -1;
+out:
+	if (!ok) {
+		log_warn("%s: cannot save the post index in %s: %s", s->cfg->label,
+		    s->cfg->state_dir, strerror(errno));
+		unlink(tmp);
+	}
+	if (fd != -1)
+		close(fd);
+	if (map != MAP_FAILED)
+		munmap(map, (size_t)st.st_size);
+}
+
 /* Builds and sends the image of the site's posts as they are now. */
 static void
 publish(struct isite *s, int ctl, struct indexer_progress *progress)
@@ -171,6 +218,14 @@ publish(struct isite *s, int ctl, struct indexer_progress *progress)
 		close(s->unsent);
 	s->unsent = fd;
 	s->unsent_version = s->version;
+	if (s->cfg->image_file != NULL) {
+		if (s->latest != -1)
+			close(s->latest);
+		s->latest = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		s->save_due = true;
+		if (clock_ms() - s->saved_ms >= SAVE_MS || s->saved_ms == 0)
+			save_image(s);
+	}
 	s->last_publish_ms = clock_ms();
 	s->gap_ms = PUBLISH_GAP * (s->last_publish_ms - t0);
 	if (!s->announced) {
@@ -333,7 +388,7 @@ seed(struct isite *s)
 	    (map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, s->cfg->seed, 0)) !=
 	    MAP_FAILED) {
 		if (index_map(map, (size_t)st.st_size, &x, &why) == 0 &&
-		    postdir_seed(s->dir, &x) == 0)
+		    postdir_seed(s->dir, &x, !s->cfg->seed_saved) == 0)
 			s->version = x.version;
 		munmap(map, (size_t)st.st_size);
 	}
@@ -412,15 +467,23 @@ step(struct isite *s, int ifd, int ctl, struct indexer_progress *progress)
 	}
 	if ((wait = postdir_apply(s->dir)) >= 0 && wait < next)
 		next = wait;
-	search_sync(s);
-	if (s->rebuilding)
-		next = 0;
+	/* Pages first: the search index follows in the same cycle. */
 	if (postdir_changed(s->dir)) {
 		since = clock_ms() - s->last_publish_ms;
 		if (since >= s->gap_ms)
 			publish(s, ctl, progress);
 		else if (s->gap_ms - since < next)
 			next = (long)(s->gap_ms - since);
+	}
+	search_sync(s);
+	if (s->rebuilding)
+		next = 0;
+	if (s->save_due) {
+		since = clock_ms() - s->saved_ms;
+		if (since >= SAVE_MS)
+			save_image(s);
+		else if (SAVE_MS - since < next)
+			next = (long)(SAVE_MS - since);
 	}
 	return next;
 }
@@ -470,6 +533,7 @@ indexer_run(const struct indexer_site *cfg, int n, int ctl, int ifd, int doorbel
 		s->id = i;
 		s->cfg = &cfg[i];
 		s->unsent = -1;
+		s->latest = -1;
 		s->posts_wd = -1;
 		s->started_ms = clock_ms();
 		if ((s->dir = postdir_new(cfg[i].rootfd, cfg[i].max_post_size,

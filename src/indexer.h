@@ -60,8 +60,10 @@ struct indexer_site {
 	const char *label;	/* the host name, for the log */
 	const char *root;	/* the root as configured, for the log */
 	int seed;		/* an earlier image of this same root, or -1 */
+	bool seed_saved;	/* ... saved by an earlier run: limits may have changed */
 	const char *search_db;	/* the search index to keep, or NULL: none */
 	const char *state_dir;	/* its folder as configured, for the log */
+	const char *image_file;	/* where each image is saved for the next start, or NULL */
 };
 
 /*

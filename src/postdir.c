@@ -259,7 +259,7 @@ postdir_free(struct postdir *p)
 }
 
 int
-postdir_seed(struct postdir *p, const struct index *x)
+postdir_seed(struct postdir *p, const struct index *x, bool skipped)
 {
 	struct index_meta buf;
 	struct file_rec *f;
@@ -276,7 +276,7 @@ postdir_seed(struct postdir *p, const struct index *x)
 			return -1;
 		f->file = sp->file;
 	}
-	for (i = 0; i < x->nskipped; i++) {
+	for (i = 0; skipped && i < x->nskipped; i++) {
 		if ((f = rec_get(p, index_str(x, x->skipped[i].name))) == NULL)
 			return -1;
 		free(f->post);

@@ -30,11 +30,13 @@ struct postdir *postdir_new(int rootfd, size_t max_post_size, const char *label)
 void postdir_free(struct postdir *p);
 
 /*
- * Takes the records of an earlier image of the same folder (a reload's), so
- * that the first rescan reads only what changed since. Files it names are
- * not read again, nor warned about again, while they stay the same.
+ * Takes the records of an earlier image of the same folder (a reload's, or
+ * one saved by the last run), so that the first rescan reads only what
+ * changed since. Files it names are not read again, nor warned about again,
+ * while they stay the same; with skipped false, those it skipped are (their
+ * limits may have changed since).
  */
-int postdir_seed(struct postdir *p, const struct index *x);
+int postdir_seed(struct postdir *p, const struct index *x, bool skipped);
 
 /*
  * Follows posts/ to the folder it names now: true when that is another one

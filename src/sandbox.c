@@ -216,7 +216,10 @@ static const int worker_calls[] = {
 #endif
 };
 
-/* The indexer: inotify, the memfds it fills and seals, poll; SQLite writing its files. */
+/*
+ * The indexer: inotify, the memfds it fills and seals, poll; SQLite writing
+ * its files; the image it saves.
+ */
 static const int indexer_calls[] = {
 	__NR_inotify_init1, __NR_inotify_add_watch, __NR_inotify_rm_watch,
 	__NR_memfd_create, __NR_ftruncate, __NR_ppoll,
@@ -225,6 +228,11 @@ static const int indexer_calls[] = {
 #endif
 	__NR_pwrite64, __NR_fsync, __NR_fdatasync, __NR_unlink, __NR_unlinkat, __NR_fchmod,
 	__NR_access, __NR_faccessat,
+	/* The image saved for the next start, renamed into place. */
+	__NR_rename, __NR_renameat,
+#ifdef __NR_renameat2
+	__NR_renameat2,
+#endif
 #ifdef __NR_faccessat2
 	__NR_faccessat2,
 #endif

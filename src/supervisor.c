@@ -117,6 +117,8 @@ struct generation {
 	bool root_missing[CONFIG_MAX_HOSTS];	/* said once */
 	int statefd;			/* the state folder, or -1: no search index */
 	char *index_db[CONFIG_MAX_HOSTS];	/* each search index, as the indexer opens it */
+	char *image_file[CONFIG_MAX_HOSTS];	/* where the indexer saves each image */
+	bool seed_saved[CONFIG_MAX_HOSTS];	/* its seed is the one saved by an earlier run */
 };
 
 struct supervisor {
@@ -234,6 +236,8 @@ state_open(struct generation *g)
 	}
 	for (i = 0; i < g->srv.nsites; i++) {
 		const char *host = cfg->hosts[i].name;
+		if (asprintf(&g->image_file[i], "/proc/self/fd/%d/posts-%s.img", fd, host) == -1)
+			g->image_file[i] = NULL;
 		if (asprintf(&g->index_db[i], "/proc/self/fd/%d/search-%s.db", fd, host) == -1) {
 			g->index_db[i] = NULL;
 			continue;
@@ -325,6 +329,7 @@ generation_free(struct generation *g)
 		if (g->image[i] != -1)
 			close(g->image[i]);
 		free(g->index_db[i]);
+		free(g->image_file[i]);
 	}
 	if (g->statefd != -1)
 		close(g->statefd);
@@ -504,7 +509,8 @@ indexer_main(struct supervisor *sv, struct generation *g, int ctl, const int *se
 			keep[n++] = seeds[i];
 		sites[i] = (struct indexer_site){ g->srv.sites[i].rootfd,
 		    (size_t)g->cfg->hosts[i].max_post_size, g->cfg->hosts[i].name,
-		    g->cfg->hosts[i].root, seeds[i], g->index_db[i], g->cfg->state_dir };
+		    g->cfg->hosts[i].root, seeds[i], g->seed_saved[i], g->index_db[i],
+		    g->cfg->state_dir, g->image_file[i] };
 	}
 	close_all_but(keep, n);
 	if (confine(g, SANDBOX_INDEXER, supervisor) == -1)
@@ -626,6 +632,25 @@ seeds_from(const struct generation *from, const struct generation *g, int *seeds
 				seeds[i] = from->image[j];
 				break;
 			}
+}
+
+/*
+ * At start, no earlier image in memory: each site's image saved by the
+ * last run, if there is one, so that only what changed since is read.
+ */
+static void
+seeds_saved(struct generation *g, int *seeds)
+{
+	char name[300];
+	int i;
+
+	for (i = 0; i < g->srv.nsites && g->statefd != -1; i++) {
+		if (seeds[i] != -1)
+			continue;
+		snprintf(name, sizeof(name), "posts-%s.img", g->cfg->hosts[i].name);
+		seeds[i] = openat(g->statefd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		g->seed_saved[i] = seeds[i] != -1;
+	}
 }
 
 /* ---- The live generation ------------------------------------------------- */
@@ -1207,7 +1232,8 @@ supervisor_run(struct config *cfg, supervisor_load_fn load, void *arg, bool fore
 	static struct supervisor sv;
 	int seeds[CONFIG_MAX_HOSTS];
 	char err[1200];
-	int status = 0;
+	int status = 0, i;
+	bool started;
 
 	memset(&sv, 0, sizeof(sv));
 	sv.load = load;
@@ -1256,7 +1282,15 @@ supervisor_run(struct config *cfg, supervisor_load_fn load, void *arg, bool fore
 		return 1;
 	}
 	seeds_from(NULL, sv.next, seeds);
-	if (!start_indexer(&sv, sv.next, seeds)) {
+	seeds_saved(sv.next, seeds);
+	started = start_indexer(&sv, sv.next, seeds);
+	/* The saved images are the indexer's now (or nobody's). */
+	for (i = 0; i < sv.next->srv.nsites; i++)
+		if (sv.next->seed_saved[i]) {
+			close(seeds[i]);
+			sv.next->seed_saved[i] = false;
+		}
+	if (!started) {
 		log_err("cannot start the indexer: %s", strerror(errno));
 		generation_free(sv.next);
 		quota_free(sv.quota);

@@ -4,9 +4,11 @@
  * updates (add, edit, rename, delete, half-written) without a restart.
  */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -241,5 +243,84 @@ TEST(archive_half_written_file_is_not_listed)
 	fclose(f);
 	CHECK(page_has(&g, "/", "Slow writer finished"));
 	CHECK(page_has(&g, "/archive/2020/01/", "2020-01-27 Slow writer finished"));
+	gazette_stop(&g);
+}
+
+/* Waits (up to 5 s) for path under g's folder to exist. */
+static bool
+appears(const struct gazette *g, const char *name)
+{
+	char path[900];
+	struct stat st;
+	int i;
+
+	snprintf(path, sizeof(path), "%s/%s", g->dir, name);
+	for (i = 0; i < 500; i++) {
+		if (stat(path, &st) == 0)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/*
+ * A restart starts from the index the last run saved and reads only the
+ * posts changed since: one rewritten behind its old size and time is not
+ * read again (its old title stays listed: what proves the saved index was
+ * used), one saved anew is, one deleted is gone. A damaged saved index is
+ * no index: every post is read.
+ */
+TEST(archive_restart_reads_only_changes)
+{
+	struct gazette_opts o = archive;
+	struct timespec t[2];
+	struct gazette g;
+	struct reply r;
+	char dir[600], path[900];
+	struct stat st;
+	FILE *f;
+
+	o.global = "workers = 2\n";
+	if (gazette_start(&g, &o) == -1)
+		return;
+	CHECK(appears(&g, "state/posts-localhost.img"));
+	CHECK(page_has(&g, "/archive/2020/01/", "Later in January"));
+	snprintf(dir, sizeof(dir), "%s", g.dir);
+	if (gazette_stop(&g) == -1)
+		return;
+
+	snprintf(path, sizeof(path), "%s/content/posts/2020-01-20-later.txt", dir);
+	CHECK(stat(path, &st) == 0);
+	if ((f = fopen(path, "r+")) != NULL) {
+		fputs("Title: Other", f);
+		fclose(f);
+	}
+	t[0] = st.st_atim;
+	t[1] = st.st_mtim;
+	CHECK(utimensat(AT_FDCWD, path, t, 0) == 0);
+	snprintf(path, sizeof(path), "%s/content/posts/2019-12-25-christmas.txt", dir);
+	CHECK(unlink(path) == 0);
+	o.dir = dir;
+	if (gazette_start(&g, &o) == -1)
+		return;
+	gazette_write(&g, "posts/2021-03-01-spring.txt", "Title: Summer\nTags: alpha\n\nSun.\n", -1);
+	CHECK(page_has(&g, "/archive/2020/01/", "Later in January"));
+	CHECK(!page_has(&g, "/archive/2020/01/", "Other in January"));
+	CHECK(page_has(&g, "/archive/2021/03/", "Summer"));
+	gemini_path(&g, "/posts/2019-12-25-christmas.gmi", &r);
+	CHECK(r.data != NULL && strncmp(r.data, "51 ", 3) == 0);
+	reply_free(&r);
+	if (gazette_stop(&g) == -1)
+		return;
+
+	snprintf(path, sizeof(path), "%s/state/posts-localhost.img", dir);
+	if ((f = fopen(path, "w")) != NULL) {
+		fputs("not an index image at all", f);
+		fclose(f);
+	}
+	if (gazette_start(&g, &o) == -1)
+		return;
+	CHECK(page_has(&g, "/archive/2020/01/", "Other in January"));
+	CHECK(page_has(&g, "/archive/2021/03/", "Summer"));
 	gazette_stop(&g);
 }
