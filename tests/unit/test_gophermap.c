@@ -315,11 +315,13 @@ TEST(gophermap_types_sniffed)
 {
 	char cut[600];
 
-	CHECK_INT(sniffed("", 0), '0');
-	CHECK_INT(sniffed("plain words\n", 12), '0');
-	CHECK_INT(sniffed("caf\xc3\xa9\n", 6), '0');
-	CHECK_INT(sniffed("\x89PNG\r\n\x1a\n\0\0", 10), '9');
-	CHECK_INT(sniffed("caf\xe9 latin-1", 14), '9');
+#define SNIFFED(bytes) sniffed(bytes, sizeof(bytes) - 1)
+	CHECK_INT(SNIFFED(""), '0');
+	CHECK_INT(SNIFFED("plain words\n"), '0');
+	CHECK_INT(SNIFFED("caf\xc3\xa9\n"), '0');
+	CHECK_INT(SNIFFED("\x89PNG\r\n\x1a\n\0\0"), '9');
+	CHECK_INT(SNIFFED("caf\xe9 latin-1"), '9');
+#undef SNIFFED
 	/* A character the 512-byte peek cuts in two is still text. */
 	memset(cut, 'a', sizeof(cut));
 	memcpy(cut + 510, "\xe2\x80\x99", 3);
