@@ -196,18 +196,24 @@ read_map(int fd, const struct stat *st, size_t *len)
 }
 
 /*
- * A change this recent may share its timestamp with one still to come (file
- * systems stamp in ticks, some in whole seconds), so what it made is not kept.
+ * A change this recent may share its timestamp with one still to come, so
+ * what it made is not kept: file systems stamp in ticks of the kernel's
+ * coarse clock (at most 10 ms) where a time has a nanosecond part, in whole
+ * seconds (two on FAT) where it has none.
  */
-#define SETTLE_S 2
+#define SETTLE_FINE_NS 50000000LL
+#define SETTLE_COARSE_NS 2000000000LL
 
 static bool
 settled(const struct stat *st)
 {
 	struct timespec now;
+	long long age;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	return now.tv_sec - st->st_mtim.tv_sec > SETTLE_S;
+	age = (long long)(now.tv_sec - st->st_mtim.tv_sec) * 1000000000LL +
+	    (now.tv_nsec - st->st_mtim.tv_nsec);
+	return age > (st->st_mtim.tv_nsec != 0 ? SETTLE_FINE_NS : SETTLE_COARSE_NS);
 }
 
 /*

@@ -475,8 +475,8 @@ run_speed() {
 # The 3,000-file folder over Gopher: its listing asked by 4 clients at once
 # while one more asks for the small file (does a long listing hold it up?);
 # "kept": the folder unchanged, so its page is kept; "changing": a file made
-# or removed every 0.2 s, so every listing is made anew (a page is kept only
-# once its folder has been still for 2 s).
+# or removed every 0.2 s, so the listing is made anew after each change (a
+# page is kept once its folder has been still for 50 ms).
 run_folder() {
 	local r=$1 how lg ticker out
 	for how in kept changing; do
