@@ -254,6 +254,49 @@ TEST(fts_search_ranks_and_pages)
 	unlink(path);
 }
 
+/*
+ * Small pages of a word with many more matches are looked up hit by hit,
+ * a large page in one query: both give the same hits in the same order.
+ */
+TEST(fts_search_small_pages_agree)
+{
+	char path[512], text[256], name[64], whole[2048], paged[2048];
+	struct fts *f = open_new(path, sizeof(path), "agree");
+	struct fts_result r;
+	size_t i, n = 0, m = 0;
+	long off;
+
+	if (f == NULL)
+		return;
+	CHECK(fts_begin(f) == 0);
+	for (i = 1; i <= 12; i++) {
+		snprintf(name, sizeof(name), "2020-02-%02zu-tide.txt", i);
+		snprintf(text, sizeof(text), "Title: %s %zu\n\n%s tide %s.\n", i % 4 ? "Notes" :
+		    "Tide", i, i % 3 ? "The" : "A high", i % 2 ? "came in" : "and the tide went out");
+		put(f, name, text, (int)(20 + i));
+	}
+	CHECK(fts_set_complete(f, true) == 0);
+	CHECK(fts_commit(f) == 0);
+	CHECK(fts_search(f, "tide", 0, 100, &r) == 0);
+	CHECK_INT(r.total, 12);
+	for (i = 0; i < r.n; i++)
+		n += (size_t)snprintf(whole + n, sizeof(whole) - n, "%s|%s|%s\n", r.hits[i].stem,
+		    r.hits[i].title, r.hits[i].snippet);
+	fts_result_free(&r);
+	for (off = 0; off < 12; off += 2) {
+		CHECK(fts_search(f, "tide", off, 2, &r) == 0);
+		CHECK_INT(r.total, 12);
+		CHECK_INT(r.n, 2);
+		for (i = 0; i < r.n; i++)
+			m += (size_t)snprintf(paged + m, sizeof(paged) - m, "%s|%s|%s\n",
+			    r.hits[i].stem, r.hits[i].title, r.hits[i].snippet);
+		fts_result_free(&r);
+	}
+	CHECK_STR(paged, whole);
+	fts_close(f);
+	unlink(path);
+}
+
 TEST(fts_damaged_file_is_replaced)
 {
 	char path[512], err[256];
