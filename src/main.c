@@ -17,6 +17,10 @@
 #include "log.h"
 #include "supervisor.h"
 
+#ifndef GAZETTE_VERSION
+#define GAZETTE_VERSION "0.12"
+#endif
+
 #ifndef GAZETTE_CONF
 #define GAZETTE_CONF "/etc/gazette.conf"
 #endif
@@ -28,12 +32,13 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: gazette [-fhn] [-c file] [-o key=value]\n"
+	    "usage: gazette [-fhnV] [-c file] [-o key=value]\n"
 	    "  -c file       configuration file (default " GAZETTE_CONF ")\n"
 	    "  -f            stay in the foreground, log to stderr\n"
 	    "  -n            check the configuration and exit\n"
 	    "  -o key=value  override a global configuration key\n"
-	    "  -h            print this help\n");
+	    "  -h, --help    print this help\n"
+	    "  -V, --version print the version\n");
 }
 
 /* Raises the descriptor limit as far as allowed; trims max_connections to fit. */
@@ -91,7 +96,12 @@ main(int argc, char **argv)
 	char err[1200];
 	int ch, check = 0, foreground = 0;
 
-	while ((ch = getopt(argc, argv, "c:fhno:")) != -1) {
+	/* The long forms every tool answers to, before getopt sees them. */
+	if (argc == 2 && strcmp(argv[1], "--help") == 0)
+		argv[1] = "-h";
+	else if (argc == 2 && strcmp(argv[1], "--version") == 0)
+		argv[1] = "-V";
+	while ((ch = getopt(argc, argv, "c:fhno:V")) != -1) {
 		switch (ch) {
 		case 'c':
 			opts.conf = optarg;
@@ -105,6 +115,9 @@ main(int argc, char **argv)
 		case 'n':
 			check = 1;
 			break;
+		case 'V':
+			printf("gazette %s\n", GAZETTE_VERSION);
+			return 0;
 		case 'o':
 			if (opts.noverrides == (int)(sizeof(opts.overrides) /
 			    sizeof(opts.overrides[0]))) {

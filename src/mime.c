@@ -186,6 +186,7 @@ mime_type(struct mime *m, const char *name, int fd, const struct stat *st)
 {
 	struct cache_slot *s;
 	const char *type;
+	char *cut;
 	ssize_t n;
 
 	if ((type = mime_by_extension(name)) != NULL)
@@ -206,5 +207,8 @@ mime_type(struct mime *m, const char *name, int fd, const struct stat *st)
 	s->size = st->st_size;
 	s->mtime = st->st_mtim;
 	memcpy(s->type, type, strlen(type) + 1);
+	/* A charset is a property of text; libmagic says "binary" for the rest. */
+	if ((cut = strstr(s->type, "; charset=binary")) != NULL && cut[16] == '\0')
+		*cut = '\0';
 	return s->type;
 }

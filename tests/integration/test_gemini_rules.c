@@ -1601,10 +1601,51 @@ TEST(gemini_rules_usage)
 	CHECK(strstr(out, "-c file") != NULL);
 	CHECK(strstr(out, "-n ") != NULL);
 	CHECK(strstr(out, "-f ") != NULL);
-	CHECK(strstr(out, "-h ") != NULL);
+	CHECK(strstr(out, "-h, --help") != NULL);
+	CHECK(strstr(out, "-V, --version") != NULL);
 	free(out);
 	rc = gazette_exec((const char *const[]){ "-x", NULL }, &out);
 	CHECK_INT(rc, 1);
 	CHECK(strstr(out, "usage: gazette ") != NULL);
+	free(out);
+}
+
+/* The README's usage block is what the binary prints, line for line. */
+TEST(gemini_rules_usage_in_readme)
+{
+	char path[600], line[300], *out, *readme = NULL, *block;
+	size_t len = 0, n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/../README.md", test_source_dir());
+	if ((f = fopen(path, "r")) == NULL) {
+		test_fail(__FILE__, __LINE__, "%s: cannot read", path);
+		return;
+	}
+	/* The indented lines from "    usage: gazette", without their indent. */
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (readme == NULL && strncmp(line, "    usage: gazette ", 19) != 0)
+			continue;
+		if (strncmp(line, "    ", 4) != 0)
+			break;
+		block = realloc(readme, len + strlen(line) + 1);
+		if (block == NULL)
+			break;
+		readme = block;
+		memcpy(readme + len, line + 4, strlen(line + 4) + 1);
+		len += strlen(line + 4);
+		n++;
+	}
+	fclose(f);
+	CHECK(n > 3);
+	CHECK_INT(gazette_exec((const char *const[]){ "--help", NULL }, &out), 0);
+	CHECK_STR(readme != NULL ? readme : "", out);
+	free(out);
+	free(readme);
+	CHECK_INT(gazette_exec((const char *const[]){ "--version", NULL }, &out), 0);
+	CHECK(strncmp(out, "gazette ", 8) == 0 && strchr(out, '\n') != NULL);
+	free(out);
+	CHECK_INT(gazette_exec((const char *const[]){ "-V", NULL }, &out), 0);
+	CHECK(strncmp(out, "gazette ", 8) == 0);
 	free(out);
 }

@@ -78,17 +78,31 @@ TEST(quota_connections_per_client)
 	struct gazette g;
 	struct reply r[2], late;
 	char head[1100];
-	int i, round;
+	int i, round, tries;
 
 	if (gazette_start(&g, &o) == -1)
 		return;
 	/* Several rounds: the connections land on either worker. */
 	for (round = 0; round < 4; round++) {
 		test_context("round %d", round);
-		for (i = 0; i < 2; i++) {
-			held[i] = gemini_connect(g.gemini_port, &co, &r[i]);
-			CHECK(held[i] != NULL);
+		/*
+		 * Two held at once: the last round's closes reach the workers in
+		 * their own time (on a loaded machine, after a request has already
+		 * been served again), so a refused pair is tried again.
+		 */
+		for (tries = 0; tries < 100; tries++) {
+			for (i = 0; i < 2; i++)
+				held[i] = gemini_connect(g.gemini_port, &co, &r[i]);
+			if (held[0] != NULL && held[1] != NULL)
+				break;
+			for (i = 0; i < 2; i++) {
+				if (held[i] != NULL)
+					gemini_disconnect(held[i]);
+				reply_free(&r[i]);
+			}
+			sleep_ms(20);
 		}
+		CHECK(held[0] != NULL && held[1] != NULL);
 		/* A third: no handshake, closed at once, over Gemini and Gopher alike. */
 		gemini_fetch(g.gemini_port, &co, "gemini://localhost/\r\n", 21, &late);
 		CHECK(!late.handshake && late.len == 0 && !late.timed_out);
