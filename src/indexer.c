@@ -180,7 +180,9 @@ save_image(struct isite *s)
 	while (done < (size_t)st.st_size && (n = write(fd, (char *)map + done,
 	    (size_t)st.st_size - done)) > 0)
 		done += (size_t)n;
-	ok = done == (size_t)st.st_size && close(fd) == 0 && rename(tmp, s->cfg->image_file) == 0;
+	ok = done == (size_t)st.st_size;
+	/* Closed whatever the write did; renamed only when whole. */
+	ok = close(fd) == 0 && ok && rename(tmp, s->cfg->image_file) == 0;
 	fd = -1;
 out:
 	if (!ok) {
@@ -238,7 +240,24 @@ publish(struct isite *s, int ctl, struct indexer_progress *progress)
 	send_unsent(s, ctl);
 }
 
-/* One touched name brought into the search index: indexed anew, or dropped. */
+int
+indexer_sync_name(struct fts *f, struct postdir *dir, const char *name, size_t *read)
+{
+	struct index_file file;
+	struct post p;
+	int rc = 0;
+
+	if (!postdir_lookup(dir, name, &file))
+		return fts_remove(f, name);
+	if (!fts_has(f, name, &file) && postdir_read(dir, name, &file, &p) == 0) {
+		rc = fts_put(f, name, &file, &p);
+		post_free(&p);
+		(*read)++;
+	}
+	return rc;
+}
+
+/* One touched name brought into the search index, until a write fails. */
 struct sync {
 	struct isite *s;
 	bool failed;
@@ -249,19 +268,9 @@ static void
 sync_name(void *arg, const char *name)
 {
 	struct sync *y = arg;
-	struct index_file file;
-	struct post p;
 
-	if (y->failed)
-		return;
-	if (!postdir_lookup(y->s->dir, name, &file))
-		y->failed = fts_remove(y->s->fts, name) == -1;
-	else if (!fts_has(y->s->fts, name, &file) &&
-	    postdir_read(y->s->dir, name, &file, &p) == 0) {
-		y->failed = fts_put(y->s->fts, name, &file, &p) == -1;
-		post_free(&p);
-		y->read++;
-	}
+	if (!y->failed)
+		y->failed = indexer_sync_name(y->s->fts, y->s->dir, name, &y->read) == -1;
 }
 
 /* A name the search index holds: touched, so that one gone from posts/ is dropped. */

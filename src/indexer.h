@@ -54,6 +54,16 @@ bool indexer_behind(const struct indexer_watch *w, int site, unsigned long have,
  */
 int indexer_seal(const void *img, size_t size);
 
+struct fts;
+struct postdir;
+
+/*
+ * Brings posts/NAME into the search index f as dir knows it: indexed anew
+ * unless f holds this very file, dropped when it is gone. 0, or -1 when the
+ * index cannot be written; *read counts the posts read.
+ */
+int indexer_sync_name(struct fts *f, struct postdir *dir, const char *name, size_t *read);
+
 struct indexer_site {
 	int rootfd;
 	size_t max_post_size;

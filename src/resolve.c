@@ -217,6 +217,25 @@ settled(const struct stat *st)
 }
 
 /*
+ * The page kept under a->key (the caller's to fill) for the index version
+ * now, added to the output: true, or false when there is none (the caller
+ * then says whether the page it renders is kept).
+ */
+static bool
+send_kept(const struct resolve_request *rq, struct answer *a)
+{
+	int status;
+
+	a->cache = rq->site->cache;
+	a->version = store_index(rq->site->store)->version;
+	if ((status = cache_send(a->cache, a->version, a->key, rq->out)) < 0)
+		return false;
+	a->kind = ANSWER_CACHED;
+	a->status = status;
+	return true;
+}
+
+/*
  * Whether a kept page of the folder path (open as dirfd, its gophermap's
  * status map or NULL) is sent: the key names the folder and the last change
  * of it and of its gophermap, so a file added, removed or renamed there, or
@@ -228,12 +247,10 @@ folder_cached(const struct resolve_request *rq, struct answer *a, const char *pa
     int dirfd, const struct stat *map)
 {
 	struct stat dir;
-	int n, cached;
+	int n;
 
 	if (fstat(dirfd, &dir) == -1 || !settled(&dir) || (map != NULL && !settled(map)))
 		return false;
-	a->cache = rq->site->cache;
-	a->version = store_index(rq->site->store)->version;
 	n = snprintf(a->key, sizeof(a->key), "%c%s\n%jx.%jx.%jd.%ld.%jx.%jd.%jd.%ld",
 	    rq->proto->cache_prefix, path, (uintmax_t)dir.st_dev, (uintmax_t)dir.st_ino,
 	    (intmax_t)dir.st_mtim.tv_sec, dir.st_mtim.tv_nsec,
@@ -242,11 +259,8 @@ folder_cached(const struct resolve_request *rq, struct answer *a, const char *pa
 	    map != NULL ? map->st_mtim.tv_nsec : 0L);
 	if (n < 0 || (size_t)n >= sizeof(a->key))
 		return false;
-	if ((cached = cache_send(a->cache, a->version, a->key, rq->out)) >= 0) {
-		a->kind = ANSWER_CACHED;
-		a->status = cached;
+	if (send_kept(rq, a))
 		return true;
-	}
 	a->keep = true;
 	return false;
 }
@@ -380,7 +394,8 @@ search(const struct resolve_request *rq, const struct pages_site *ps, long page,
 	const struct fts_result *r;
 	char words[URL_MAX + 1];
 	const char *q = rq->query;
-	int cached, n;
+	bool keyed;
+	int n;
 
 	if (q == NULL || q[0] == '\0') {
 		if (rq->proto->asks_input) {
@@ -408,18 +423,14 @@ search(const struct resolve_request *rq, const struct pages_site *ps, long page,
 		pages_search_rebuilding(new_doc(a, ANSWER_DOC));
 		return;
 	}
-	a->cache = site->cache;
-	a->version = store_index(site->store)->version;
 	n = snprintf(a->key, sizeof(a->key), "%c/search/page/%ld?%s", rq->proto->cache_prefix,
 	    page, q);
-	if (n > 0 && (size_t)n < sizeof(a->key) &&
-	    (cached = cache_send(a->cache, a->version, a->key, rq->out)) >= 0) {
-		a->kind = ANSWER_CACHED;
-		a->status = cached;
+	/* Words too long for the key are searched every time, never kept. */
+	keyed = n > 0 && (size_t)n < sizeof(a->key);
+	if (keyed && send_kept(rq, a))
 		return;
-	}
-	switch (searcher_find(rq->srv->searcher, site->search_db, a->version, q,
-	    (page - 1) * ps->page_size, ps->page_size, &r)) {
+	switch (searcher_find(rq->srv->searcher, site->search_db,
+	    store_index(site->store)->version, q, (page - 1) * ps->page_size, ps->page_size, &r)) {
 	case SEARCHER_WAIT:
 		if (rq->may_wait) {
 			a->kind = ANSWER_WAIT;
@@ -453,8 +464,7 @@ search(const struct resolve_request *rq, const struct pages_site *ps, long page,
 		not_found(a);
 		return;
 	}
-	/* Kept, unless its words made the key too long to tell it from another. */
-	a->keep = n > 0 && (size_t)n < sizeof(a->key);
+	a->keep = keyed;
 }
 
 /* The Atom feed of the latest posts, each read in full for its summary. */
@@ -549,9 +559,7 @@ resolve(const struct resolve_request *rq, struct answer *a)
 	struct pages_site ps = { site->cfg->title, site->cfg->description,
 	    site->cfg->home_posts, site->cfg->page_size, site->cfg->name,
 	    rq->srv->cfg->gemini_port };
-	const struct index *x;
 	struct route rt;
-	int cached;
 
 	memset(a, 0, sizeof(*a));
 	a->file.fd = -1;
@@ -604,15 +612,9 @@ resolve(const struct resolve_request *rq, struct answer *a)
 		return;
 	}
 	/* Rendered once per index version and protocol; the path alone is the key. */
-	x = store_index(site->store);
-	a->cache = site->cache;
-	a->version = x->version;
 	snprintf(a->key, sizeof(a->key), "%c%s", p->cache_prefix, rq->path);
-	if ((cached = cache_send(a->cache, a->version, a->key, rq->out)) >= 0) {
-		a->kind = ANSWER_CACHED;
-		a->status = cached;
+	if (send_kept(rq, a))
 		return;
-	}
 	a->keep = true;
 	if (rt.kind == ROUTE_POST_TEXT) {
 		post_text(rq, a, rt.name);

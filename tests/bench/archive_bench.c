@@ -280,23 +280,16 @@ long_line(void)
 struct fill {
 	struct fts *fts;
 	struct postdir *pd;
-	long read;
+	size_t read;
 };
 
-/* What the indexer does with a touched name (indexer.c's sync_name, unconfined). */
+/* What the indexer does with a touched name, unconfined. */
 static void
 fill_one(void *arg, const char *name)
 {
 	struct fill *f = arg;
-	struct index_file file;
-	struct post p;
 
-	if (postdir_lookup(f->pd, name, &file) && !fts_has(f->fts, name, &file) &&
-	    postdir_read(f->pd, name, &file, &p) == 0) {
-		fts_put(f->fts, name, &file, &p);
-		post_free(&p);
-		f->read++;
-	}
+	indexer_sync_name(f->fts, f->pd, name, &f->read);
 }
 
 /* Brings the index in step with every post, in batches of 500 as a rebuild does. */
@@ -355,7 +348,8 @@ search_bench(const char *dir, struct postdir *pd, int rounds)
 	struct fts *r;
 	struct stat st;
 	double t0, t_build, t_check;
-	long built, rss0, file0;
+	long rss0, file0;
+	size_t built;
 
 	snprintf(path, sizeof(path), "%s/search.db", dir);
 	if ((f.fts = fts_open_writer(path, err, sizeof(err))) == NULL) {
@@ -379,10 +373,10 @@ search_bench(const char *dir, struct postdir *pd, int rounds)
 	t_check = now_us() - t0;
 	fts_close(f.fts);
 	printf("\n| search index | value |\n|---|---|\n");
-	printf("| built from scratch | %.1f s (%ld posts read) |\n", t_build / 1e6, built);
+	printf("| built from scratch | %.1f s (%zu posts read) |\n", t_build / 1e6, built);
 	printf("| size on disk | %.1f MiB |\n", stat(path, &st) == 0 ?
 	    st.st_size / (1024.0 * 1024.0) : -1.0);
-	printf("| a restart's check, index built | %.0f ms (%ld posts read again) |\n",
+	printf("| a restart's check, index built | %.0f ms (%zu posts read again) |\n",
 	    t_check / 1e3, f.read);
 	rss0 = status_kib("RssAnon");
 	file0 = status_kib("RssFile");
