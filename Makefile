@@ -52,7 +52,7 @@ INSTALL_SED = sed -e 's|/usr/local/sbin/gazette|$(BINDIR)/gazette|g' \
 TEST_ARGS ?=
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps run test check-asan fuzz bench clean install uninstall
+.PHONY: all deps test-deps run test check-asan fuzz bench clean install uninstall
 all: $(BUILD)/gazette
 
 # A fresh Debian machine has a compiler and make, not the libraries: install them.
@@ -62,6 +62,27 @@ deps:
 	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
 	  $$sudo apt-get update -q && \
 	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PKGS); \
+	fi
+
+# Programs some tests run, as program:package. make test installs the missing
+# ones when it can (as root or through sudo; INSTALL_TEST_TOOLS=no to never);
+# a test whose program is still missing is counted as skipped, with the reason.
+TEST_TOOLS := xmllint:libxml2-utils curl:curl lynx:lynx mandoc:mandoc \
+  systemd-analyze:systemd kill:procps haproxy:haproxy
+INSTALL_TEST_TOOLS ?= yes
+test-deps:
+	@missing=; for t in $(TEST_TOOLS); do \
+	  PATH="$$PATH:/usr/sbin:/sbin" command -v $${t%%:*} >/dev/null 2>&1 || \
+	    missing="$$missing $${t#*:}"; \
+	done; \
+	if [ -n "$$missing" ] && [ "$(INSTALL_TEST_TOOLS)" = yes ]; then \
+	  echo "gazette: installing test tools:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	  { $$sudo apt-get update -q && $$sudo env DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -q --no-install-recommends $$missing; } || \
+	    echo "gazette: could not install$$missing: the tests that need them are skipped"; \
+	elif [ -n "$$missing" ]; then \
+	  echo "gazette: not installed:$$missing: the tests that need them are skipped"; \
 	fi
 
 $(BUILD)/gazette: $(BUILD)/main.o $(LIB_OBJS)
@@ -82,7 +103,7 @@ run: $(BUILD)/gazette
 	@echo "gazette: serving content/ on gemini://localhost:1965/ and gopher://localhost:7070/"
 	./$(BUILD)/gazette -f -c server/gazette.conf -o gopher_port=7070 -o state_dir=state
 
-test: $(BUILD)/gazette $(BUILD)/gazette-test
+test: $(BUILD)/gazette $(BUILD)/gazette-test test-deps
 	GAZETTE=$(BUILD)/gazette ./$(BUILD)/gazette-test $(TEST_ARGS)
 
 # The sanitizer build lives in its own folder so it never mixes with the normal one.

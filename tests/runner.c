@@ -92,6 +92,32 @@ test_skip(const char *fmt, ...)
 	fflush(stdout);
 }
 
+const char *
+test_tool_path(const char *name, char *buf, size_t size)
+{
+	const char *path = getenv("PATH");
+	char dirs[4096], *dir, *save;
+
+	snprintf(dirs, sizeof(dirs), "%s:/usr/sbin:/usr/local/sbin:/sbin", path ? path : "");
+	for (dir = strtok_r(dirs, ":", &save); dir != NULL; dir = strtok_r(NULL, ":", &save)) {
+		snprintf(buf, size, "%s/%s", dir, name);
+		if (access(buf, X_OK) == 0)
+			return buf;
+	}
+	return NULL;
+}
+
+bool
+test_need_tool(const char *name, const char *package)
+{
+	char buf[1024];
+
+	if (test_tool_path(name, buf, sizeof(buf)) != NULL)
+		return true;
+	test_skip("%s is not installed (Debian package %s)", name, package);
+	return false;
+}
+
 void
 test_fail(const char *file, int line, const char *fmt, ...)
 {

@@ -6,6 +6,7 @@
 #ifndef GAZETTE_TEST_H
 #define GAZETTE_TEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -25,6 +26,14 @@ void test_fail(const char *file, int line, const char *fmt, ...)
  * the test then returns. A test that also failed counts as failed.
  */
 void test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * A program a test runs: its path, from PATH then the sbin folders root's
+ * PATH has, or NULL. test_need_tool() skips the test when it is missing,
+ * naming the Debian package (make test installs them when it can).
+ */
+const char *test_tool_path(const char *name, char *buf, size_t size);
+bool test_need_tool(const char *name, const char *package);
 
 /* Shows both sides of a byte comparison, escaped, at the first difference. */
 void test_fail_mem(const char *file, int line, const char *what, const void *got,

@@ -654,18 +654,6 @@ run(const char *cmd)
 	return out;
 }
 
-static bool
-have(const char *tool)
-{
-	char cmd[200];
-
-	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", tool);
-	if (system(cmd) == 0)
-		return true;
-	test_fail(__FILE__, __LINE__, "%s is missing (Debian: apt-get install %s)", tool, tool);
-	return false;
-}
-
 /* Checks that the texts appear in s, in this order. */
 static void
 check_order(const char *s, const char *const *texts, size_t n)
@@ -706,7 +694,7 @@ TEST(gopher_curl)
 	struct reply r;
 	char *out;
 
-	if (!have("curl") || gazette_start(&g, &archive_real_port) == -1)
+	if (!test_need_tool("curl", "curl") || gazette_start(&g, &archive_real_port) == -1)
 		return;
 	snprintf(cmd, sizeof(cmd), "curl -s gopher://127.0.0.1:%d/1/archive/2020/01/",
 	    g.gopher_port);
@@ -741,7 +729,7 @@ TEST(gopher_tls_curl)
 	char *out;
 
 	o.global = "gopher_tls = yes\n";
-	if (!have("curl") || gazette_start(&g, &o) == -1)
+	if (!test_need_tool("curl", "curl") || gazette_start(&g, &o) == -1)
 		return;
 	snprintf(cmd, sizeof(cmd), "curl -sk gophers://127.0.0.1:%d/1/archive/2020/01/",
 	    g.gopher_port);
@@ -778,7 +766,7 @@ TEST(gopher_lynx)
 	struct gazette g;
 	char *out, *line, *save = NULL;
 
-	if (!have("lynx") || gazette_start(&g, &archive_real_port) == -1)
+	if (!test_need_tool("lynx", "lynx") || gazette_start(&g, &archive_real_port) == -1)
 		return;
 	snprintf(cmd, sizeof(cmd), "lynx -dump -nolist -display_charset=utf-8 "
 	    "gopher://127.0.0.1:%d/1/archive/2020/01/", g.gopher_port);

@@ -97,15 +97,6 @@ run(const char *cmd, char **out)
 	return WEXITSTATUS(status);
 }
 
-static bool
-have_command(const char *name)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "command -v '%s' >/dev/null 2>&1", name);
-	return run(cmd, NULL) == 0;
-}
-
 static const char *
 binary(void)
 {
@@ -344,16 +335,13 @@ done:
 TEST(install_unit_verifies)
 {
 	char dest[512], path[1024], cmd[4096], verify[1024], *out = NULL, *unit = NULL,
-	    *fixed = NULL, exec[1100];
+	    *fixed = NULL, exec[1100], tool[1024];
 	const char *p;
 	size_t len;
 	int rc;
 
-	if (!have_command("systemd-analyze")) {
-		test_fail(__FILE__, __LINE__, "systemd-analyze not found: install Debian's "
-		    "systemd package (CI must: apt-get install systemd)");
+	if (!test_need_tool("systemd-analyze", "systemd") || !test_need_tool("kill", "procps"))
 		return;
-	}
 	if (new_destdir(dest, sizeof(dest), "unit") == NULL) {
 		test_fail(__FILE__, __LINE__, "mkdtemp: %s", strerror(errno));
 		return;
@@ -380,7 +368,7 @@ TEST(install_unit_verifies)
 	snprintf(verify, sizeof(verify), "%s/verify/gazette.service", dest);
 	CHECK_INT(spit(verify, fixed), 0);
 	/* The Documentation= pages, looked up among the installed ones when man exists. */
-	if (have_command("man"))
+	if (test_tool_path("man", tool, sizeof(tool)) != NULL)
 		snprintf(cmd, sizeof(cmd), "MANPATH='%s/usr/share/man' systemd-analyze verify '%s'",
 		    dest, verify);
 	else
@@ -389,9 +377,7 @@ TEST(install_unit_verifies)
 	rc = run(cmd, &out);
 	/* Unknown or misspelt settings are only warnings: any line about the unit fails. */
 	if (rc != 0 || strstr(out, "gazette.service") != NULL)
-		test_fail(__FILE__, __LINE__, "systemd-analyze verify exited %d:\n%s%s", rc, out,
-		    access("/bin/kill", X_OK) != 0 ?
-		    "(/bin/kill is missing: install Debian's procps package)\n" : "");
+		test_fail(__FILE__, __LINE__, "systemd-analyze verify exited %d:\n%s", rc, out);
 
 	/* The hardening the unit promises. */
 	static const char *const settings[] = {
@@ -419,7 +405,7 @@ TEST(install_unit_verifies)
 	}
 
 	/* The sysusers.d file creates the gazette user (dry run, in DESTDIR). */
-	if (have_command("systemd-sysusers")) {
+	if (test_tool_path("systemd-sysusers", tool, sizeof(tool)) != NULL) {
 		snprintf(cmd, sizeof(cmd), "systemd-sysusers --dry-run --root='%s' "
 		    "'%s/usr/lib/sysusers.d/gazette.conf'", dest, dest);
 		free(out);
@@ -462,11 +448,8 @@ lint(const char *page)
 
 TEST(install_manual_lint_clean)
 {
-	if (!have_command("mandoc")) {
-		test_fail(__FILE__, __LINE__, "mandoc not found: install Debian's mandoc "
-		    "package to check the manual (CI must: apt-get install mandoc)");
+	if (!test_need_tool("mandoc", "mandoc"))
 		return;
-	}
 	lint("server/gazette.8");
 	lint("server/gazette.conf.5");
 }
