@@ -112,6 +112,8 @@ static const struct config_key keys[] = {
 	{ "access_log", T_BOOL, GLOBAL, offsetof(struct config, access_log), 0, 0, 1, "yes", NULL },
 	G_INT("ticket_rotation", T_DURATION, ticket_rotation_ms, 1000, 7 * 86400000, "12h"),
 	G_STR("ticket_key_file", ticket_key_file, ""),
+	{ "gopher_text_terminator", T_BOOL, GLOBAL,
+	    offsetof(struct config, gopher_text_terminator), 0, 0, 1, "no", NULL },
 	{ "gopher_tls", T_BOOL, GLOBAL, offsetof(struct config, gopher_tls), 0, 0, 1, "no", NULL },
 	{ "seccomp", T_BOOL, GLOBAL, offsetof(struct config, seccomp), 0, 0, 1, "yes", NULL },
 	{ "gopher_host", T_STRING, GLOBAL, offsetof(struct config, gopher_host),

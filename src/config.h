@@ -56,6 +56,7 @@ struct config {
 	int gemini_port;
 	int gopher_port;		/* 0: no Gopher */
 	bool gopher_tls;		/* also accept TLS on the Gopher port */
+	bool gopher_text_terminator;	/* RFC 1436's "." line after type-0 text */
 	char gopher_host[256];		/* named in Gopher menus; "": the first host's name */
 	int gopher_public_port;		/* named in Gopher menus; 0: gopher_port */
 	int workers;			/* worker processes; 0: one per core */

@@ -5,10 +5,12 @@
  * root of the first configured host, which is the one Gopher serves (Gopher
  * has no Host header; under TLS, SNI only picks the certificate).
  *
- * Answers follow RFC 1436: menus and type-0 text end with a lone "." line,
- * text is dot-stuffed with CRLF line ends (static text files included, by a
- * filter while they stream, so their size does not matter), anything else is
- * sent raw until close. Errors are one type-3 line in a menu. Gopher has no
+ * Answers follow RFC 1436: menus end with a lone "." line; generated text
+ * has CRLF line ends. Type-0 text ends at close, as Gophernicus and geomyidae
+ * send it, since clients show a terminator as text; gopher_text_terminator =
+ * yes adds the lone "." line and dot-stuffing (static text files included, by
+ * a filter while they stream, so their size does not matter). Anything else
+ * is sent raw until close. Errors are one type-3 line in a menu. Gopher has no
  * status codes, so the access log shows the Gemini equivalent (20 served,
  * 51 not found, 59 bad selector, 40 temporary failure).
  *
@@ -127,13 +129,15 @@ gopher_parse(const char *line, size_t len, bool decode, struct gopher_request *r
 void
 gopher_text(unsigned *state, const char *in, size_t len, struct evbuffer *out)
 {
+	unsigned strict = *state & GOPHER_TEXT_TERMINATOR;
 	size_t i = 0, run;
 
 	if (in == NULL) {
-		if (*state & TEXT_MIDLINE)
+		if ((*state & TEXT_MIDLINE) && strict)
 			evbuffer_add(out, "\r\n", 2);
-		evbuffer_add(out, ".\r\n", 3);
-		*state = 0;
+		if (strict)
+			evbuffer_add(out, ".\r\n", 3);
+		*state = strict;
 		return;
 	}
 	while (i < len) {
@@ -146,11 +150,11 @@ gopher_text(unsigned *state, const char *in, size_t len, struct evbuffer *out)
 		}
 		if (in[i] == '\r' || in[i] == '\n') {
 			evbuffer_add(out, "\r\n", 2);
-			*state = in[i] == '\r' ? TEXT_AFTER_CR : 0;
+			*state = strict | (in[i] == '\r' ? TEXT_AFTER_CR : 0);
 			i++;
 			continue;
 		}
-		if (!(*state & TEXT_MIDLINE) && in[i] == '.')
+		if (!(*state & TEXT_MIDLINE) && in[i] == '.' && strict)
 			evbuffer_add(out, ".", 1);
 		*state |= TEXT_MIDLINE;
 		for (run = i; run < len && in[run] != '\r' && in[run] != '\n'; run++)
@@ -168,10 +172,17 @@ send_error(struct response *r, int status, const char *message)
 	gophermap_end(r->out);
 }
 
-static void
-send_text(struct response *r, struct evbuffer *text)
+/* GOPHER_TEXT_TERMINATOR when the configuration asks for RFC 1436's text end. */
+static unsigned
+text_mode(const struct server *srv)
 {
-	unsigned state = 0;
+	return srv->cfg->gopher_text_terminator ? GOPHER_TEXT_TERMINATOR : 0;
+}
+
+static void
+send_text(const struct server *srv, struct response *r, struct evbuffer *text)
+{
+	unsigned state = text_mode(srv);
 	size_t n = evbuffer_get_length(text);
 
 	gopher_text(&state, (const char *)evbuffer_pullup(text, -1), n, r->out);
@@ -223,14 +234,14 @@ send_gophermap(const struct menu_arg *a, const struct answer *an, struct respons
 
 /* The post as wrapped text. */
 static void
-send_post(const struct post *p, struct response *r)
+send_post(const struct server *srv, const struct post *p, struct response *r)
 {
 	struct evbuffer *text;
 
 	if ((text = evbuffer_new()) == NULL || text_post(p, text) == -1)
 		send_error(r, 40, "Temporary failure");
 	else
-		send_text(r, text);
+		send_text(srv, r, text);
 	if (text != NULL)
 		evbuffer_free(text);
 }
@@ -324,11 +335,14 @@ serve(const struct menu_arg *a, const struct gopher_request *rq, struct response
 		send_menu(a, &an.doc, r);
 		break;
 	case ANSWER_POST:
-		send_post(&an.post, r);
+		send_post(a->srv, &an.post, r);
 		break;
 	case ANSWER_FILE:
-		if (an.item == '0')
+		/* Text is sent as it is on disk unless it needs the terminator. */
+		if (an.item == '0' && text_mode(a->srv) != 0) {
 			r->filter = gopher_text;
+			r->filter_state = text_mode(a->srv);
+		}
 		r->status = 20;
 		r->fd = an.file.fd;
 		r->file_left = an.file.st.st_size;
@@ -338,7 +352,7 @@ serve(const struct menu_arg *a, const struct gopher_request *rq, struct response
 		send_gophermap(a, &an, r);
 		break;
 	case ANSWER_TEXT:
-		send_text(r, an.text);
+		send_text(a->srv, r, an.text);
 		break;
 	case ANSWER_STATUS:
 		if (an.status == 51)

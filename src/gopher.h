@@ -42,9 +42,13 @@ const char *gopher_parse(const char *line, size_t len, bool decode, struct gophe
 
 /*
  * The type-0 transport, as a streaming filter: LF, CRLF and CR line ends all
- * become CRLF, a line starting with '.' gets another, and in == NULL (the end)
- * closes the last line and adds the lone "." line. *state starts at 0.
+ * become CRLF. With GOPHER_TEXT_TERMINATOR in *state (RFC 1436 to the letter,
+ * gopher_text_terminator = yes), a line starting with '.' gets another, and
+ * in == NULL (the end) closes the last line and adds the lone "." line;
+ * without it, as Gophernicus and geomyidae send text, neither. *state starts
+ * at 0 or GOPHER_TEXT_TERMINATOR.
  */
+#define GOPHER_TEXT_TERMINATOR 4u
 void gopher_text(unsigned *state, const char *in, size_t len, struct evbuffer *out);
 
 #endif

@@ -2,8 +2,9 @@
  * Gopher request bytes as a client might send them: framing, parsing (raw
  * and decoded), and the type-0 transport of the same bytes as text. Framing
  * must find exactly the first line end within 255 bytes; a parsed selector
- * must be confined and clean; the transport must keep RFC 1436 and be undone
- * by a client that un-stuffs dots.
+ * must be confined and clean; the transport must give CRLF lines, keep RFC
+ * 1436 when asked for the terminator, and be undone by a client that reads
+ * the lines (and un-stuffs dots).
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -62,13 +63,16 @@ check_parse(const char *line, size_t len, bool decode)
 		EXPECT(strchr(rq.path, '\t') == NULL);
 }
 
-/* The text a client reads back: dots un-stuffed, CRLF as LF. */
+/*
+ * The text a client reads back: CRLF as LF; with the terminator, dots
+ * un-stuffed up to the lone "." line.
+ */
 static void
-check_text(const char *data, size_t size)
+check_text(const char *data, size_t size, bool terminator)
 {
 	struct evbuffer *b = evbuffer_new();
 	size_t split = size ? (unsigned char)data[0] % size : 0, len, i, n, o = 0;
-	unsigned state = 0;
+	unsigned state = terminator ? GOPHER_TEXT_TERMINATOR : 0;
 	char *out, *want;
 	const char *p, *end, *crlf, *why;
 
@@ -82,26 +86,28 @@ check_text(const char *data, size_t size)
 	gopher_text(&state, NULL, 0, b);
 	len = evbuffer_get_length(b);
 	out = (char *)evbuffer_pullup(b, -1);
-	why = gopher_check_text(out, len);
+	why = gopher_check_text(out, len, terminator);
 	EXPECT(why == NULL);
-	/* What was sent: every line end made LF, and a last line closed. */
+	/* What was sent: every line end made LF, and (terminator) a last line closed. */
 	for (i = 0; i < size; i++) {
 		if (data[i] == '\r' && i + 1 < size && data[i + 1] == '\n')
 			continue;
 		want[o++] = data[i] == '\r' ? '\n' : data[i];
 	}
-	if (o > 0 && want[o - 1] != '\n')
+	if (terminator && o > 0 && want[o - 1] != '\n')
 		want[o++] = '\n';
 	if (why == NULL) {
-		/* Read back: each line but the final "." loses one stuffed dot. */
-		for (p = out, end = out + len, i = 0; (crlf = gopher_check_crlf(p, end)) != NULL &&
-		    !(crlf - p == 1 && p[0] == '.'); p = crlf + 2) {
-			if (p[0] == '.')
-				p++;
-			n = crlf - p;
-			if (i + n >= o || memcmp(want + i, p, n) != 0 || want[i + n] != '\n')
+		for (p = out, end = out + len, i = 0; p < end; p = crlf ? crlf + 2 : end) {
+			crlf = gopher_check_crlf(p, end);
+			if (terminator && crlf != NULL && crlf - p == 1 && p[0] == '.')
 				break;
-			i += n + 1;
+			if (terminator && p[0] == '.')
+				p++;
+			n = (crlf ? crlf : end) - p;
+			if (i + n > o || memcmp(want + i, p, n) != 0 ||
+			    (crlf != NULL && (i + n == o || want[i + n] != '\n')))
+				break;
+			i += n + (crlf != NULL);
 		}
 		EXPECT(i == o);
 	}
@@ -123,7 +129,8 @@ FUZZ_TARGET(selector)
 		n = size;
 	check_parse(buf, n, false);
 	check_parse(buf, n, true);
-	check_text(buf, size);
+	check_text(buf, size, true);
+	check_text(buf, size, false);
 	free(buf);
 	return 0;
 }

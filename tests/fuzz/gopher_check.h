@@ -112,26 +112,30 @@ gopher_check_menu(const char *s, size_t len, size_t max_width)
 }
 
 /*
- * Type-0 text: CRLF lines, every line that starts with '.' dot-stuffed, a
- * lone "." line at the end and nothing after it.
+ * Type-0 text: CRLF lines (the last may be left open). With terminator, every
+ * line that starts with '.' dot-stuffed, a lone "." line at the end and
+ * nothing after it.
  */
 static inline const char *
-gopher_check_text(const char *s, size_t len)
+gopher_check_text(const char *s, size_t len, bool terminator)
 {
 	const char *p = s, *end = s + len, *crlf;
 	size_t n;
 
 	for (;;) {
 		if (p == end)
-			return "no lone \".\" at the end";
-		if ((crlf = gopher_check_crlf(p, end)) == NULL)
+			return terminator ? "no lone \".\" at the end" : NULL;
+		crlf = gopher_check_crlf(p, end);
+		if (crlf == NULL && terminator)
 			return "a line does not end with CRLF";
-		n = crlf - p;
+		n = (crlf ? crlf : end) - p;
 		if (memchr(p, '\r', n) != NULL || memchr(p, '\n', n) != NULL)
 			return "bare CR or LF inside a line";
-		if (n == 1 && p[0] == '.')
+		if (crlf == NULL)
+			return NULL;
+		if (terminator && n == 1 && p[0] == '.')
 			return crlf + 2 == end ? NULL : "bytes after the lone \".\"";
-		if (n > 0 && p[0] == '.' && (n < 2 || p[1] != '.'))
+		if (terminator && n > 0 && p[0] == '.' && (n < 2 || p[1] != '.'))
 			return "a line starting with '.' is not dot-stuffed";
 		p = crlf + 2;
 	}

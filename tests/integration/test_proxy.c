@@ -301,7 +301,7 @@ TEST(proxy_haproxy_client_address)
 			    g.gemini_port, rows[i].name);
 		} else {
 			tcp_fetch_from(port, CLIENT_ADDR, "/docs/note.txt\r\n", 16, 5000, &r);
-			CHECK_STR(r.data, "plain text\r\n.\r\n");
+			CHECK_STR(r.data, "plain text\n");
 			reply_free(&r);
 			snprintf(req, sizeof(req), "/%s\r\n", rows[i].name);
 			tcp_fetch_from(port, CLIENT_ADDR, req, strlen(req), 5000, &r);
@@ -515,7 +515,7 @@ TEST(proxy_health_checks_not_logged)
 	memcpy(req, local, sizeof(local) - 1);
 	memcpy(req + sizeof(local) - 1, "/docs/note.txt\r\n", 16);
 	tcp_fetch_from(g.gopher_port, "127.0.0.3", req, sizeof(local) - 1 + 16, 3000, &r);
-	CHECK_STR(r.data, "plain text\r\n.\r\n");
+	CHECK_STR(r.data, "plain text\n");
 	reply_free(&r);
 	CHECK_STR(logged_client(&g, " gopher localhost \"/docs/note.txt\"", NULL, client,
 	    sizeof(client)), "127.0.0.3");
@@ -585,7 +585,7 @@ TEST(proxy_quota_real_client)
 		return;
 	for (i = 0; i < 2; i++) {
 		tcp_fetch(g.gopher_port, B(one), 3000, &r);
-		CHECK_STR(r.data, "plain text\r\n.\r\n");
+		CHECK_STR(r.data, "plain text\n");
 		reply_free(&r);
 	}
 	tcp_fetch(g.gopher_port, B(one), 3000, &r);
@@ -593,7 +593,7 @@ TEST(proxy_quota_real_client)
 	reply_free(&r);
 	/* Through the same balancer, another client still has its whole burst. */
 	tcp_fetch(g.gopher_port, B(two), 3000, &r);
-	CHECK_STR(r.data, "plain text\r\n.\r\n");
+	CHECK_STR(r.data, "plain text\n");
 	reply_free(&r);
 	gazette_stop(&g);
 }

@@ -146,10 +146,10 @@ TEST(gopher_parse_url_and_encoding)
 }
 
 static char *
-transport(const char *const *chunks, size_t n)
+transport(const char *const *chunks, size_t n, unsigned mode)
 {
 	struct evbuffer *b = evbuffer_new();
-	unsigned state = 0;
+	unsigned state = mode;
 	size_t i, len;
 	char *out;
 
@@ -162,28 +162,31 @@ transport(const char *const *chunks, size_t n)
 	evbuffer_remove(b, out, len);
 	out[len] = '\0';
 	evbuffer_free(b);
-	CHECK_STR(gopher_check_text(out, len), NULL);
+	CHECK_STR(gopher_check_text(out, len, mode != 0), NULL);
 	return out;
 }
 
 TEST(gopher_text_transport)
 {
+	/* Each input, with gopher_text_terminator = yes, then as sent by default. */
 	static const struct {
 		const char *chunks[4];
-		const char *want;
+		const char *strict, *plain;
 	} rows[] = {
-		{ { "" }, ".\r\n" },
-		{ { "one\ntwo\n" }, "one\r\ntwo\r\n.\r\n" },
-		{ { "no final newline" }, "no final newline\r\n.\r\n" },
-		{ { "crlf\r\nlines\r\n" }, "crlf\r\nlines\r\n.\r\n" },
-		{ { "old\rmac\r" }, "old\r\nmac\r\n.\r\n" },
-		{ { ".\n.hidden\n..two\nmid.dle\n" }, "..\r\n..hidden\r\n...two\r\nmid.dle\r\n.\r\n" },
-		{ { "\n\n" }, "\r\n\r\n.\r\n" },
+		{ { "" }, ".\r\n", "" },
+		{ { "one\ntwo\n" }, "one\r\ntwo\r\n.\r\n", "one\r\ntwo\r\n" },
+		{ { "no final newline" }, "no final newline\r\n.\r\n", "no final newline" },
+		{ { "crlf\r\nlines\r\n" }, "crlf\r\nlines\r\n.\r\n", "crlf\r\nlines\r\n" },
+		{ { "old\rmac\r" }, "old\r\nmac\r\n.\r\n", "old\r\nmac\r\n" },
+		{ { ".\n.hidden\n..two\nmid.dle\n" },
+		    "..\r\n..hidden\r\n...two\r\nmid.dle\r\n.\r\n",
+		    ".\r\n.hidden\r\n..two\r\nmid.dle\r\n" },
+		{ { "\n\n" }, "\r\n\r\n.\r\n", "\r\n\r\n" },
 		/* Split anywhere: across CR LF, before a dot, inside a line. */
-		{ { "a\r", "\nb" }, "a\r\nb\r\n.\r\n" },
-		{ { "a\n", ".b" }, "a\r\n..b\r\n.\r\n" },
-		{ { "a", ".b\n", ".", "\n" }, "a.b\r\n..\r\n.\r\n" },
-		{ { "x\r", "\r", "\n" }, "x\r\n\r\n.\r\n" },
+		{ { "a\r", "\nb" }, "a\r\nb\r\n.\r\n", "a\r\nb" },
+		{ { "a\n", ".b" }, "a\r\n..b\r\n.\r\n", "a\r\n.b" },
+		{ { "a", ".b\n", ".", "\n" }, "a.b\r\n..\r\n.\r\n", "a.b\r\n.\r\n" },
+		{ { "x\r", "\r", "\n" }, "x\r\n\r\n.\r\n", "x\r\n\r\n" },
 	};
 	size_t i, n;
 	char *out;
@@ -192,8 +195,11 @@ TEST(gopher_text_transport)
 		test_context("row %zu", i);
 		for (n = 0; n < 4 && rows[i].chunks[n] != NULL; n++)
 			;
-		out = transport(rows[i].chunks, n);
-		CHECK_STR(out, rows[i].want);
+		out = transport(rows[i].chunks, n, GOPHER_TEXT_TERMINATOR);
+		CHECK_STR(out, rows[i].strict);
+		free(out);
+		out = transport(rows[i].chunks, n, 0);
+		CHECK_STR(out, rows[i].plain);
 		free(out);
 	}
 }
