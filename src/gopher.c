@@ -17,7 +17,8 @@
  * Selectors are the Gemini paths, raw bytes: "/archive/2020/01/",
  * "/posts/NAME.txt". A selector that names nothing raw but holds '%' is tried
  * once more percent-decoded, for clients that send URL-encoded selectors and
- * for the odd file names our menus encode.
+ * for the names our menus encode (beyond ASCII: lynx cuts a selector at the
+ * first such byte; control characters; '?').
  */
 #include "gopher.h"
 
@@ -67,6 +68,17 @@ is_plus(const char *s, size_t n)
 	    (n == 1 || s[1] == '+' || (s[0] == '+' && memchr(s, '/', n) != NULL));
 }
 
+static bool
+has_controls(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return true;
+	return false;
+}
+
 const char *
 gopher_parse(const char *line, size_t len, bool decode, struct gopher_request *rq)
 {
@@ -106,13 +118,19 @@ gopher_parse(const char *line, size_t len, bool decode, struct gopher_request *r
 		rq->path[sel_len - u - 4] = '\0';
 		return NULL;
 	}
-	/* curl sends gopher://host/7/search?words as "/search?words". */
+	/*
+	 * curl sends gopher://host/7/search?words as "/search?words"; our menus
+	 * percent-encode words that hold '%' or bytes beyond ASCII.
+	 */
 	if (!rq->has_words && (q = memchr(sel, '?', sel_len)) != NULL) {
 		rq->has_words = true;
 		n = sel_len - (q + 1 - sel);
 		memcpy(rq->words, q + 1, n);
 		rq->words[n] = '\0';
 		sel_len = q - sel;
+		if ((d = url_decode(q + 1, n, dec, sizeof(dec), false)) >= 0 &&
+		    !has_controls(dec, (size_t)d))
+			memcpy(rq->words, dec, (size_t)d + 1);
 	}
 	rq->encoded = !decode && memchr(sel, '%', sel_len) != NULL;
 	if (decode) {

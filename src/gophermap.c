@@ -107,11 +107,18 @@ gophermap_end(struct evbuffer *out)
 	evbuffer_add(out, ".\r\n", 3);
 }
 
+/* What a selector may carry raw: printable ASCII (lynx cuts at any other byte). */
+static bool
+selector_byte_ok(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f;
+}
+
 /*
  * The selector for a local path (plus suffix): the path itself, or
  * percent-encoded when it holds what a selector cannot carry raw (control
- * characters) or what the server would take for a query ('?'). -1 when it
- * would not be under 256 bytes.
+ * characters, bytes beyond ASCII) or what the server would take for a query
+ * ('?'). -1 when it would not be under 256 bytes.
  */
 static long
 local_selector(const char *path, const char *suffix, char *out, size_t size)
@@ -124,7 +131,7 @@ local_selector(const char *path, const char *suffix, char *out, size_t size)
 		return -1;
 	n = strlen(raw);
 	for (i = 0; i < n; i++)
-		if ((unsigned char)raw[i] < 0x20 || raw[i] == 0x7f || raw[i] == '?')
+		if (!selector_byte_ok((unsigned char)raw[i]) || raw[i] == '?')
 			break;
 	if (i == n) {
 		if (n > GOPHER_SELECTOR_MAX || n >= size)
@@ -184,21 +191,26 @@ url_item(const struct gophermap_ctx *c, struct evbuffer *out, const char *label,
 
 /*
  * A page of results: a menu whose selector carries the words after a '?',
- * as curl sends a search; words a selector cannot hold leave it as text.
+ * as curl sends a search; percent-encoded when they hold '%' or what a
+ * selector cannot carry raw (gopher_parse decodes them).
  */
 static void
 results_item(const struct gophermap_ctx *c, struct evbuffer *out, const char *label,
     const struct doc_block *b)
 {
-	char sel[GOPHER_SELECTOR_MAX + 1];
-	long n = local_selector(b->href, "", sel, sizeof(sel));
-	const char *w;
+	char sel[GOPHER_SELECTOR_MAX + 1], words[GOPHER_SELECTOR_MAX + 1];
+	long n = local_selector(b->href, "", sel, sizeof(sel)), e;
+	size_t len = strlen(b->alt), i;
 
-	for (w = b->alt; *w != '\0' && (unsigned char)*w >= 0x20 && *w != 0x7f; w++)
+	for (i = 0; i < len && selector_byte_ok((unsigned char)b->alt[i]) && b->alt[i] != '%';
+	    i++)
 		;
-	if (n < 0 || *w != '\0' || (size_t)snprintf(sel + n, sizeof(sel) - n, "?%s",
-	    b->alt) >= sizeof(sel) - n || gophermap_item(out, '1', label, sel, c->host,
-	    c->port) == -1)
+	if (i < len)
+		e = url_encode_query(b->alt, len, words, sizeof(words));
+	else
+		e = len < sizeof(words) ? (long)strlen(memcpy(words, b->alt, len + 1)) : -1;
+	if (n < 0 || e < 0 || (size_t)snprintf(sel + n, sizeof(sel) - n, "?%s", words) >=
+	    sizeof(sel) - n || gophermap_item(out, '1', label, sel, c->host, c->port) == -1)
 		gophermap_info(out, 'i', label);
 }
 

@@ -163,6 +163,29 @@ TEST(gophermap_render_links_by_target)
 	free(m);
 }
 
+/* lynx cuts a selector at the first byte beyond ASCII: local ones are encoded. */
+TEST(gophermap_render_selectors_ascii)
+{
+	struct doc d;
+	char *m;
+
+	doc_init(&d);
+	doc_link(&d, DOC_TO_MENU, "/tags/caf\xc3\xa9-culture/", "Caf\xc3\xa9 Culture");
+	doc_link(&d, DOC_TO_POST, "/posts/2020-01-01-\xed\x95\x9c", "Korean");
+	doc_link_results(&d, "/search/page/2/", "Older", "caf\xc3\xa9 au lait");
+	doc_link_results(&d, "/search/page/3/", "Older", "100% sure");
+	doc_link_results(&d, "/search/page/4/", "Older", "plain words");
+	m = render(&d);
+	CHECK_STR(m,
+	    "1Caf\xc3\xa9 Culture\t/tags/caf%C3%A9-culture/\tgopher.example.org\t7070\r\n"
+	    "0Korean\t/posts/2020-01-01-%ED%95%9C.txt\tgopher.example.org\t7070\r\n"
+	    "1Older\t/search/page/2/?caf%C3%A9%20au%20lait\tgopher.example.org\t7070\r\n"
+	    "1Older\t/search/page/3/?100%25%20sure\tgopher.example.org\t7070\r\n"
+	    "1Older\t/search/page/4/?plain words\tgopher.example.org\t7070\r\n"
+	    ".\r\n");
+	free(m);
+}
+
 TEST(gophermap_render_fields_never_leak_controls)
 {
 	struct doc d;
@@ -182,7 +205,7 @@ TEST(gophermap_render_fields_never_leak_controls)
 	    "0odd name.txt\t/files/odd%09name.txt\tgopher.example.org\t7070\r\n"
 	    "0line break.txt\t/files/line%0Abreak.txt\tgopher.example.org\t7070\r\n"
 	    "0what?.txt\t/files/what%3F.txt\tgopher.example.org\t7070\r\n"
-	    "0caf\xef\xbf\xbd.txt\t/files/caf\xe9.txt\tgopher.example.org\t7070\r\n"
+	    "0caf\xef\xbf\xbd.txt\t/files/caf%E9.txt\tgopher.example.org\t7070\r\n"
 	    "1del \t/tags/a%7Fb/\tgopher.example.org\t7070\r\n"
 	    ".\r\n");
 	free(m);

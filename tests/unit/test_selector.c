@@ -65,6 +65,11 @@ TEST(gopher_parse_selectors)
 		{ "/search?kim jong", "/search", "kim jong", 0 },
 		{ "/search?", "/search", "", 0 },
 		{ "/search?a?b", "/search", "a?b", 0 },
+		/* Words our menus encode are decoded; a stray '%' or a control stays. */
+		{ "/search?caf%C3%A9%20au%20lait", "/search", "caf\xc3\xa9 au lait", 0 },
+		{ "/search?100%25%20sure", "/search", "100% sure", 0 },
+		{ "/search?100%", "/search", "100%", 0 },
+		{ "/search?a%0Ab", "/search", "a%0Ab", 0 },
 		{ "/search\tx?y", "/search", "x?y", 0 },
 		/* Gopher+: recognised, never taken for words. */
 		{ "/archive/\t+", "/archive/", NULL, '+' },
