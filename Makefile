@@ -99,9 +99,12 @@ $(BUILD)/tests/%.o: tests/%.c | deps
 $(BUILD)/gazette-test: $(TEST_OBJS) $(LIB_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
+# gazette says where it serves once it listens ("gazette started: ..."); Ctrl-C
+# stops it. RUN_ARGS adds options: make run RUN_ARGS="-o gemini_port=1966".
+RUN_ARGS ?=
 run: $(BUILD)/gazette
-	@echo "gazette: serving content/ on gemini://localhost:1965/ and gopher://localhost:7070/"
-	./$(BUILD)/gazette -f -c server/gazette.conf -o gopher_port=7070 -o state_dir=state
+	./$(BUILD)/gazette -f -c server/gazette.conf -o gopher_port=7070 -o state_dir=state \
+	  $(RUN_ARGS)
 
 test: $(BUILD)/gazette $(BUILD)/gazette-test test-deps
 	GAZETTE=$(BUILD)/gazette ./$(BUILD)/gazette-test $(TEST_ARGS)

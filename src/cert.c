@@ -132,30 +132,54 @@ make_parent(const char *path)
 	mkdir(dir, 0700);
 }
 
+const char *
+cert_openssl_error(void)
+{
+	unsigned long e = ERR_get_error();
+	const char *why;
+
+	ERR_clear_error();
+	if (e == 0)
+		return "unknown error";
+	if (ERR_SYSTEM_ERROR(e))
+		return strerror(ERR_GET_REASON(e));
+	return (why = ERR_reason_error_string(e)) != NULL ? why : "unknown error";
+}
+
+int
+cert_present(const char *certpath, const char *keypath, char *err, size_t errsize)
+{
+	/* A file that cannot be looked at is there for all we know: loading says why. */
+	int have_cert = access(certpath, F_OK) == 0 || errno != ENOENT;
+	int have_key = access(keypath, F_OK) == 0 || errno != ENOENT;
+
+	if (have_cert && have_key)
+		return 1;
+	if (!have_cert && !have_key)
+		return 0;
+	snprintf(err, errsize, "%s exists but %s does not; restore it or remove both to "
+	    "generate a new pair (clients that pinned the old one will warn)",
+	    have_cert ? certpath : keypath, have_cert ? keypath : certpath);
+	return -1;
+}
+
 int
 cert_ensure(const char *host, const char *certpath, const char *keypath,
     bool *generated, char *err, size_t errsize)
 {
 	EVP_PKEY *key = NULL;
 	X509 *x = NULL;
-	int have_cert, have_key, rc = -1;
+	int rc;
 
 	*generated = false;
-	have_cert = access(certpath, F_OK) == 0;
-	have_key = access(keypath, F_OK) == 0;
-	if (have_cert && have_key)
-		return 0;
-	if (have_cert || have_key) {
-		snprintf(err, errsize, "%s exists but %s does not; restore it or remove "
-		    "both to generate a new pair (clients that pinned the old one will "
-		    "warn)", have_cert ? certpath : keypath, have_cert ? keypath : certpath);
-		return -1;
-	}
+	if ((rc = cert_present(certpath, keypath, err, errsize)) != 0)
+		return rc == 1 ? 0 : -1;
+	rc = -1;
 	make_parent(keypath);
 	make_parent(certpath);
 	if ((key = EVP_EC_gen("P-256")) == NULL || (x = make_cert(host, key)) == NULL) {
 		snprintf(err, errsize, "cannot generate a certificate for %s: %s", host,
-		    ERR_reason_error_string(ERR_get_error()));
+		    cert_openssl_error());
 		goto done;
 	}
 	if (write_pem(keypath, 0600, key, NULL) == -1) {

@@ -17,6 +17,18 @@
 int cert_ensure(const char *host, const char *certpath, const char *keypath,
     bool *generated, char *err, size_t errsize);
 
+/*
+ * Whether host's pair is there: 1 both files, 0 neither (cert_ensure would
+ * generate them), -1 one without the other (err says what to do).
+ */
+int cert_present(const char *certpath, const char *keypath, char *err, size_t errsize);
+
+/*
+ * Why OpenSSL's last call failed, taken off its error queue: its reason, or
+ * the system's (strerror) for a file it could not open.
+ */
+const char *cert_openssl_error(void);
+
 /* SHA-256 of the DER certificate as "AB:CD:...", into out (>= 96 bytes). */
 int cert_fingerprint(X509 *x, char *out, size_t size);
 

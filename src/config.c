@@ -11,8 +11,10 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,11 +89,29 @@ check_gopher_host(const char *v)
 	return NULL;
 }
 
+/* "*" or IP addresses, as bind() takes them: a host name would need DNS at start. */
+static const char *
+check_listen(const char *v)
+{
+	char list[256], *addr, *save;
+	unsigned char ip[16];
+	int n = 0;
+
+	snprintf(list, sizeof(list), "%s", v);
+	for (addr = strtok_r(list, " \t,", &save); addr != NULL;
+	    addr = strtok_r(NULL, " \t,", &save), n++)
+		if (strcmp(addr, "*") != 0 && inet_pton(AF_INET, addr, ip) != 1 &&
+		    inet_pton(AF_INET6, addr, ip) != 1)
+			return "listen takes * or IP addresses, such as 127.0.0.1 ::1";
+	return n == 0 ? "listen takes * or IP addresses, such as 127.0.0.1 ::1" : NULL;
+}
+
 static const struct config_key keys[] = {
 	G_STR("user", user, "gazette"),
 	G_STR("chroot", chroot, ""),
 	G_STR("state_dir", state_dir, "/var/lib/gazette"),
-	G_STR("listen", listen, "*"),
+	{ "listen", T_STRING, GLOBAL, offsetof(struct config, listen),
+	    sizeof(((struct config *)0)->listen), 0, 0, "*", check_listen },
 	G_INT("gemini_port", T_INT, gemini_port, 1, 65535, "1965"),
 	G_INT("gopher_port", T_INT, gopher_port, 0, 65535, "70"),
 	G_INT("workers", T_INT, workers, 0, 256, "0"),
@@ -132,6 +152,7 @@ static const struct config_key keys[] = {
 	{ "require_cert", T_CERT_PATH, HOST, 0, 0, 0, 0, "", NULL },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
+_Static_assert(NKEYS <= CONFIG_MAX_KEYS, "CONFIG_MAX_KEYS is too small");
 
 /* Keys of earlier versions, refused with what to do instead. */
 static const struct {
@@ -163,6 +184,51 @@ find_key(const char *name)
 		if (strcmp(keys[i].name, name) == 0)
 			return &keys[i];
 	return NULL;
+}
+
+/* Edits (insert, delete, replace) from a to b; both shorter than 64 bytes. */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t row[64], i, j, diag, up, la = strlen(a), lb = strlen(b);
+
+	if (la >= 64 || lb >= 64)
+		return SIZE_MAX;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		diag = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			up = row[j];
+			row[j] = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < row[j])
+				row[j] = up + 1;
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* "unknown key NAME", and the valid key closest to it when one is close. */
+static const char *
+unknown_key(const char *name, char *msg, size_t size)
+{
+	size_t i, d, best_d = SIZE_MAX;
+	const char *best = NULL;
+
+	for (i = 0; i < NKEYS; i++)
+		if ((d = edit_distance(name, keys[i].name)) < best_d) {
+			best_d = d;
+			best = keys[i].name;
+		}
+	if (best != NULL && best_d <= 1 + strlen(name) / 4)
+		snprintf(msg, size, "unknown key %.64s; did you mean %s?", name, best);
+	else
+		snprintf(msg, size, "unknown key %.64s; the keys are in gazette.conf(5)", name);
+	return msg;
 }
 
 struct unit {
@@ -319,10 +385,35 @@ add_cert_path(struct host_config *h, const char *v)
 	return NULL;
 }
 
-/* Sets one key in base (a struct config or a struct host_config). */
-static const char *
-set_key(const struct config_key *k, void *base, const char *v)
+/* A bound of k as a configuration would write it: 65535, 100ms, 1h, 64M. */
+static void
+format_bound(const struct config_key *k, long long v, char *out, size_t size)
 {
+	static const struct unit durations[] = {
+		{ "h", 3600 * 1000 }, { "m", 60 * 1000 }, { "s", 1000 }, { "ms", 1 }, { NULL, 0 },
+	};
+	static const struct unit sizes[] = {
+		{ "G", 1LL << 30 }, { "M", 1LL << 20 }, { "k", 1LL << 10 }, { "", 1 }, { NULL, 0 },
+	};
+	const struct unit *u = k->type == T_DURATION ? durations : k->type == T_SIZE ? sizes :
+	    NULL;
+
+	for (; u != NULL && u->suffix != NULL && v != 0; u++)
+		if (v % u->scale == 0) {
+			snprintf(out, size, "%lld%s", v / u->scale, u->suffix);
+			return;
+		}
+	snprintf(out, size, "%lld", v);
+}
+
+/*
+ * Sets one key in base (a struct config or a struct host_config). Returns
+ * NULL, or what is wrong (a constant, or written into msg).
+ */
+static const char *
+set_key(const struct config_key *k, void *base, const char *v, char *msg, size_t msgsize)
+{
+	char lo[32], hi[32];
 	char *field = (char *)base + k->offset;
 	const char *err;
 	long long n = 0;
@@ -361,8 +452,12 @@ set_key(const struct config_key *k, void *base, const char *v)
 	case T_CERT_PATH:
 		return add_cert_path(base, v);
 	}
-	if (n < k->min || n > k->max)
-		return "value out of range";
+	if (n < k->min || n > k->max) {
+		format_bound(k, k->min, lo, sizeof(lo));
+		format_bound(k, k->max, hi, sizeof(hi));
+		snprintf(msg, msgsize, "%s = %.32s is out of range: %s to %s", k->name, v, lo, hi);
+		return msg;
+	}
 	*(int *)field = (int)n;
 	return NULL;
 }
@@ -370,11 +465,12 @@ set_key(const struct config_key *k, void *base, const char *v)
 static void
 apply_defaults(enum key_scope scope, void *base)
 {
+	char msg[8];
 	size_t i;
 
 	for (i = 0; i < NKEYS; i++)
 		if (keys[i].scope == scope)
-			set_key(&keys[i], base, keys[i].def);
+			set_key(&keys[i], base, keys[i].def, msg, sizeof(msg));
 }
 
 void
@@ -434,7 +530,7 @@ normalize_host(const char *name, char *out, size_t size)
 }
 
 static const char *
-parse_line(struct config *c, char *line)
+parse_line(struct config *c, char *line, int lineno, char *msg, size_t msgsize)
 {
 	const struct config_key *k;
 	struct host_config *h;
@@ -473,15 +569,17 @@ parse_line(struct config *c, char *line)
 	while (end > line && (end[-1] == ' ' || end[-1] == '\t'))
 		*--end = '\0';
 	if ((k = find_key(line)) == NULL)
-		return gone_key(line) ? gone_key(line) : "unknown key";
+		return gone_key(line) ? gone_key(line) : unknown_key(line, msg, msgsize);
 	if ((err = parse_value(eq + 1, &value)) != NULL)
 		return err;
 	if (k->scope == GLOBAL && c->nhosts > 0)
 		return "global key inside a [host] section; move it above the first one";
 	if (k->scope == HOST && c->nhosts == 0)
 		return "host key outside a [host] section";
+	if (k->scope == GLOBAL)
+		c->key_line[k - keys] = lineno;
 	return set_key(k, k->scope == GLOBAL ? (void *)c : (void *)&c->hosts[c->nhosts - 1],
-	    value);
+	    value, msg, msgsize);
 }
 
 /* The longest line, its end included; longer ones are refused. */
@@ -494,7 +592,7 @@ config_parse(struct config *c, const char *name, const char *buf, size_t len,
     char *errbuf, size_t errsize)
 {
 	const char *p = buf, *end = buf + len, *nl;
-	char line[CONFIG_LINE_MAX];
+	char line[CONFIG_LINE_MAX], msg[256];
 	const char *err;
 	int lineno = 0;
 	size_t n;
@@ -513,7 +611,7 @@ config_parse(struct config *c, const char *name, const char *buf, size_t len,
 		n = strlen(line);
 		while (n > 0 && line[n - 1] == '\r')
 			line[--n] = '\0';
-		if ((err = parse_line(c, line)) != NULL) {
+		if ((err = parse_line(c, line, lineno, msg, sizeof(msg))) != NULL) {
 			snprintf(errbuf, errsize, "%s:%d: %s", name, lineno, err);
 			return -1;
 		}
@@ -566,7 +664,7 @@ fail:
 int
 config_override(struct config *c, const char *assignment, char *errbuf, size_t errsize)
 {
-	char buf[4096], *eq, *value;
+	char buf[4096], msg[256], *eq, *value;
 	const struct config_key *k;
 	const char *err;
 
@@ -576,16 +674,38 @@ config_override(struct config *c, const char *assignment, char *errbuf, size_t e
 		return -1;
 	}
 	*eq = '\0';
-	if ((k = find_key(buf)) == NULL || k->scope != GLOBAL) {
-		snprintf(errbuf, errsize, "-o %s: not a global key", assignment);
+	if ((k = find_key(buf)) == NULL) {
+		snprintf(errbuf, errsize, "-o %s: %s", assignment, gone_key(buf) ? gone_key(buf) :
+		    unknown_key(buf, msg, sizeof(msg)));
+		return -1;
+	}
+	if (k->scope != GLOBAL) {
+		snprintf(errbuf, errsize, "-o %s: %s is set per host, in a [host] section; "
+		    "-o sets global keys only", assignment, k->name);
 		return -1;
 	}
 	if ((err = parse_value(eq + 1, &value)) != NULL ||
-	    (err = set_key(k, c, value)) != NULL) {
+	    (err = set_key(k, c, value, msg, sizeof(msg))) != NULL) {
 		snprintf(errbuf, errsize, "-o %s: %s", assignment, err);
 		return -1;
 	}
+	c->key_line[k - keys] = -1;
 	return 0;
+}
+
+const char *
+config_where(const struct config *c, const char *key, char *buf, size_t size)
+{
+	const struct config_key *k = find_key(key);
+	int line = k != NULL ? c->key_line[k - keys] : 0;
+
+	if (line > 0)
+		snprintf(buf, size, "%s:%d", c->file, line);
+	else if (line < 0)
+		snprintf(buf, size, "-o %s", key);
+	else
+		snprintf(buf, size, "%s", c->file);
+	return buf;
 }
 
 /* certs/NAME.EXT, where the key or certificate path was left unset. */

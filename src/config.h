@@ -15,6 +15,7 @@
 #define CONFIG_MAX_CERT_PATHS 16	/* require_cert prefixes per host */
 #define CONFIG_MAX_CERT_FPS 128		/* require_cert fingerprints per host, all prefixes */
 #define CONFIG_FP_SIZE 32		/* a SHA-256 fingerprint, in bytes */
+#define CONFIG_MAX_KEYS 64		/* entries of config.c's key table */
 
 /* A require_cert line: a path prefix under which a client certificate is needed. */
 struct config_cert_path {
@@ -76,6 +77,8 @@ struct config {
 	char ticket_key_file[CONFIG_PATH_MAX];	/* or the key from here; "": none */
 	int nhosts;
 	struct host_config hosts[CONFIG_MAX_HOSTS];
+	/* Where each global key was set: its line in file, -1 for -o, 0 the default. */
+	int key_line[CONFIG_MAX_KEYS];
 };
 
 /* Sets every key to its default; no host. */
@@ -106,6 +109,12 @@ int config_finish(struct config *c, char *err, size_t errsize);
  * read, and lies inside the chroot folder when there is one.
  */
 int config_check_paths(const struct config *c, char *err, size_t errsize);
+
+/*
+ * Where the global key was set, for a message about its value: "FILE:LINE",
+ * "-o KEY", or "FILE" for a default. Returns buf.
+ */
+const char *config_where(const struct config *c, const char *key, char *buf, size_t size);
 
 /* The host whose name is name (case-insensitive), or NULL. */
 const struct host_config *config_find_host(const struct config *c, const char *name);

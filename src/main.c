@@ -142,7 +142,7 @@ main(int argc, char **argv)
 	if (load_config(&opts, cfg, err, sizeof(err)) == -1)
 		goto config_error;
 	if (check) {
-		if (config_check_paths(cfg, err, sizeof(err)) == -1)
+		if (supervisor_check(cfg, err, sizeof(err)) == -1)
 			goto config_error;
 		printf("gazette: %s: configuration OK\n", opts.conf);
 		free(cfg);

@@ -32,8 +32,7 @@ sandbox_lookup(const char *user, struct sandbox_user *u, char *err, size_t errsi
 
 	memset(u, 0, sizeof(*u));
 	u->root = geteuid() == 0;
-	if (!u->root)
-		return 0;
+	/* Looked up whoever starts it: a user that does not exist is a mistake either way. */
 	/* cppcheck's getpwnamCalled: non-reentrant, fine at start-up with no threads. */
 	/* cppcheck-suppress getpwnamCalled */
 	pw = getpwnam(user);

@@ -217,10 +217,12 @@ bind_one(const char *addr, int port, char *err, size_t errsize)
 	freeaddrinfo(ai);
 	return fd;
 fail:
-	snprintf(err, errsize, "%s port %d: %s", addr, port, strerror(errno));
+	rc = errno;
+	snprintf(err, errsize, "%s port %d: %s", addr, port, strerror(rc));
 	if (fd != -1)
 		close(fd);
 	freeaddrinfo(ai);
+	errno = rc;
 	return -1;
 }
 
@@ -251,6 +253,7 @@ add_listener(struct server *s, const struct server *old, const char *addr, int p
 
 	if (s->nlisteners == SERVER_MAX_LISTENERS) {
 		snprintf(err, errsize, "too many listen addresses");
+		errno = EINVAL;		/* no bind_hint for it */
 		return -1;
 	}
 	snprintf(name, sizeof(name), strchr(addr, ':') ? "[%s]:%d" : "%s:%d", addr, port);
@@ -275,6 +278,22 @@ add_listener(struct server *s, const struct server *old, const char *addr, int p
 	return 0;
 }
 
+/* Adds to a bind error what to do about it; returns -1. */
+static int
+bind_hint(char *err, size_t errsize, enum proto p, int port)
+{
+	const char *key = p == PROTO_GEMINI ? "gemini_port" : "gopher_port";
+	size_t n = strlen(err);
+
+	if (errno == EADDRINUSE)
+		snprintf(err + n, errsize - n, "; another program has port %d: stop it, or set "
+		    "another (%s = N, or -o %s=N)", port, key, key);
+	else if (errno == EACCES && port < 1024)
+		snprintf(err + n, errsize - n, "; ports below 1024 need root (or "
+		    "CAP_NET_BIND_SERVICE): start as root, or set another (-o %s=N)", key);
+	return -1;
+}
+
 int
 server_listen(struct server *s, const struct server *old, char *err, size_t errsize)
 {
@@ -293,10 +312,10 @@ server_listen(struct server *s, const struct server *old, char *err, size_t errs
 				if (add_listener(s, old, "0.0.0.0", ports[p], p, false, err,
 				    errsize) == -1 || add_listener(s, old, "::", ports[p], p, true,
 				    err, errsize) == -1)
-					return -1;
+					return bind_hint(err, errsize, p, ports[p]);
 			} else if (add_listener(s, old, addr, ports[p], p, false, err,
 			    errsize) == -1)
-				return -1;
+				return bind_hint(err, errsize, p, ports[p]);
 		}
 	}
 	if (s->nlisteners == 0) {

@@ -52,11 +52,13 @@
 #include "ctl.h"
 #include "indexer.h"
 #include "log.h"
+#include "mime.h"
 #include "quota.h"
 #include "sandbox.h"
 #include "server.h"
 #include "store.h"
 #include "tickets.h"
+#include "tls.h"
 
 #define MAX_WORKERS 256
 #define MAX_CHILDREN (4 * MAX_WORKERS + 8)
@@ -269,6 +271,50 @@ generation_close_watch(struct generation *g)
 		close(g->doorbell);
 }
 
+/*
+ * What a start or a reload checks of cfg before it loads and binds: the
+ * roots, the user, the ticket key file; messages name where a key was set.
+ */
+static int
+check_setup(const struct config *cfg, struct tickets *tickets, struct sandbox_user *u,
+    char *err, size_t errsize)
+{
+	char where[CONFIG_PATH_MAX + 32], why[600];
+
+	if (config_check_paths(cfg, err, errsize) == -1)
+		return -1;
+	if (sandbox_lookup(cfg->user, u, why, sizeof(why)) == -1) {
+		snprintf(err, errsize, "%s: %s", config_where(cfg, "user", where, sizeof(where)),
+		    why);
+		return -1;
+	}
+	if (cfg->ticket_key_file[0] != '\0' &&
+	    tickets_load(tickets, cfg->ticket_key_file, why, sizeof(why)) == -1) {
+		snprintf(err, errsize, "%s: %s", config_where(cfg, "ticket_key_file", where,
+		    sizeof(where)), why);
+		return -1;
+	}
+	return 0;
+}
+
+int
+supervisor_check(const struct config *cfg, char *err, size_t errsize)
+{
+	struct tickets *tickets = tickets_new();
+	struct sandbox_user user;
+	struct mime *mime = NULL;
+	int rc = -1;
+
+	if (tickets == NULL)
+		snprintf(err, errsize, "cannot make the session-ticket keys: %s", strerror(errno));
+	else if (check_setup(cfg, tickets, &user, err, errsize) == 0 &&
+	    (mime = mime_new(err, errsize)) != NULL && tls_check(cfg, err, errsize) == 0)
+		rc = 0;
+	mime_free(mime);
+	tickets_free(tickets);
+	return rc;
+}
+
 static struct generation *
 generation_load(struct config *cfg, const struct server *old, struct supervisor *sv, int id,
     char *err, size_t errsize)
@@ -298,10 +344,7 @@ generation_load(struct config *cfg, const struct server *old, struct supervisor 
 		return NULL;
 	}
 	g->watch = (struct indexer_watch){ g->progress, g->inotify, g->doorbell };
-	if (config_check_paths(cfg, err, errsize) == -1 ||
-	    sandbox_lookup(cfg->user, &g->user, err, errsize) == -1 ||
-	    (cfg->ticket_key_file[0] != '\0' &&
-	    tickets_load(sv->tickets, cfg->ticket_key_file, err, errsize) == -1) ||
+	if (check_setup(cfg, sv->tickets, &g->user, err, errsize) == -1 ||
 	    server_init(&g->srv, cfg, sv->tickets, sv->quota, err, errsize) == -1 ||
 	    server_listen(&g->srv, old, err, errsize) == -1) {
 		server_clear(&g->srv);
@@ -715,7 +758,11 @@ go_live(struct supervisor *sv, struct generation *g)
 	for (i = 0; i < g->srv.nlisteners; i++)
 		log_info("listening on %s (%s)", g->srv.listeners[i].addr,
 		    g->srv.listeners[i].proto == PROTO_GEMINI ? "gemini" : "gopher");
-	if (old == NULL)
+	if (old == NULL && g->cfg->gopher_port != 0)
+		log_info("gazette started: %d worker(s), gemini://%s:%d/ gopher://%s:%d/",
+		    g->nworkers, g->cfg->hosts[0].name, g->cfg->gemini_port,
+		    g->cfg->hosts[0].name, g->cfg->gopher_port);
+	else if (old == NULL)
 		log_info("gazette started: %d worker(s), gemini://%s:%d/", g->nworkers,
 		    g->cfg->hosts[0].name, g->cfg->gemini_port);
 	else {

@@ -8,6 +8,7 @@
 #ifndef GAZETTE_SUPERVISOR_H
 #define GAZETTE_SUPERVISOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -21,6 +22,13 @@ typedef int (*supervisor_load_fn)(void *arg, struct config *cfg, char *err,
  * then forks the workers and supervises them until SIGTERM. cfg must be
  * heap-allocated; the supervisor owns it from here. Returns the exit status.
  */
+/*
+ * gazette -n: checks what a start would, short of binding the ports and
+ * generating certificates: roots, user, ticket key file, the magic
+ * database, every certificate and key. Returns -1 with err set.
+ */
+int supervisor_check(const struct config *cfg, char *err, size_t errsize);
+
 int supervisor_run(struct config *cfg, supervisor_load_fn load, void *arg, bool foreground);
 
 #endif

@@ -5,9 +5,12 @@
  */
 #include "tls.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
@@ -108,12 +111,23 @@ verify_callback(int ok, X509_STORE_CTX *x)
 	return 1;
 }
 
-static const char *
-openssl_error(void)
+/* Whether path opens for reading; err says why not, and what to do. */
+static int
+readable(const char *path, const char *what, char *err, size_t errsize)
 {
-	unsigned long e = ERR_get_error();
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	return e ? ERR_reason_error_string(e) : "unknown error";
+	if (fd != -1) {
+		close(fd);
+		return 0;
+	}
+	if (errno == EACCES)
+		snprintf(err, errsize, "%s %s: %s: gazette reads it as the user it is started "
+		    "as, before it drops privileges: make that user its owner (a key stays "
+		    "mode 0600)", what, path, strerror(errno));
+	else
+		snprintf(err, errsize, "%s %s: %s", what, path, strerror(errno));
+	return -1;
 }
 
 static SSL_CTX *
@@ -122,7 +136,7 @@ ctx_new(const struct host_config *h, char *err, size_t errsize)
 	SSL_CTX *ctx;
 
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
-		snprintf(err, errsize, "SSL_CTX_new: %s", openssl_error());
+		snprintf(err, errsize, "SSL_CTX_new: %s", cert_openssl_error());
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -153,15 +167,18 @@ ctx_new(const struct host_config *h, char *err, size_t errsize)
 	if (!SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) ||
 	    !SSL_CTX_set_ciphersuites(ctx, TLS13_CIPHERS) ||
 	    !SSL_CTX_set1_groups_list(ctx, TLS_GROUPS)) {
-		snprintf(err, errsize, "cipher set-up: %s", openssl_error());
+		snprintf(err, errsize, "cipher set-up: %s", cert_openssl_error());
 		goto fail;
 	}
+	if (readable(h->cert, "certificate", err, errsize) == -1 ||
+	    readable(h->key, "key", err, errsize) == -1)
+		goto fail;
 	if (SSL_CTX_use_certificate_chain_file(ctx, h->cert) != 1) {
-		snprintf(err, errsize, "%s: %s", h->cert, openssl_error());
+		snprintf(err, errsize, "%s: %s", h->cert, cert_openssl_error());
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, h->key, SSL_FILETYPE_PEM) != 1) {
-		snprintf(err, errsize, "%s: %s", h->key, openssl_error());
+		snprintf(err, errsize, "%s: %s", h->key, cert_openssl_error());
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
@@ -187,7 +204,7 @@ tls_init(struct tls *t, const struct config *c, struct tickets *tickets, char *e
 	/* Once per process: every context and reload shares the slot. */
 	if (verify_idx == -1 &&
 	    (verify_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL)) == -1) {
-		snprintf(err, errsize, "SSL_get_ex_new_index: %s", openssl_error());
+		snprintf(err, errsize, "SSL_get_ex_new_index: %s", cert_openssl_error());
 		return -1;
 	}
 	for (i = 0; i < c->nhosts; i++) {
@@ -202,7 +219,7 @@ tls_init(struct tls *t, const struct config *c, struct tickets *tickets, char *e
 		/* A ticket outlives no key: the server refuses it after one period too. */
 		SSL_CTX_set_timeout(t->ctx[i], (long)(c->ticket_rotation_ms / 1000));
 		if (tickets_attach(t->ctx[i], tickets) == -1) {
-			snprintf(err, errsize, "session tickets: %s", openssl_error());
+			snprintf(err, errsize, "session tickets: %s", cert_openssl_error());
 			goto fail;
 		}
 		cert_fingerprint(SSL_CTX_get0_certificate(t->ctx[i]), t->fingerprint[i],
@@ -216,6 +233,27 @@ tls_init(struct tls *t, const struct config *c, struct tickets *tickets, char *e
 fail:
 	tls_clear(t);
 	return -1;
+}
+
+int
+tls_check(const struct config *c, char *err, size_t errsize)
+{
+	char msg[512];
+	SSL_CTX *ctx;
+	int i, rc;
+
+	for (i = 0; i < c->nhosts; i++) {
+		const struct host_config *h = &c->hosts[i];
+		if ((rc = cert_present(h->cert, h->key, msg, sizeof(msg))) == -1) {
+			snprintf(err, errsize, "host %s: %s", h->name, msg);
+			return -1;
+		}
+		if (rc == 1 && (ctx = ctx_new(h, err, errsize)) == NULL)
+			return -1;
+		if (rc == 1)
+			SSL_CTX_free(ctx);
+	}
+	return 0;
 }
 
 void

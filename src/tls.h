@@ -30,6 +30,13 @@ int tls_init(struct tls *t, const struct config *c, struct tickets *tickets, cha
 void tls_clear(struct tls *t);
 
 /*
+ * gazette -n: loads and checks every host's certificate and key as tls_init
+ * would, without generating a missing pair (that start would do) or keeping
+ * anything. Returns -1 with err set.
+ */
+int tls_check(const struct config *c, char *err, size_t errsize);
+
+/*
  * The SNI name the client sent, lowercased and without a trailing dot, into
  * buf; NULL when it sent none.
  */

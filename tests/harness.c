@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -363,6 +364,12 @@ gazette_stop(struct gazette *g)
 int
 gazette_exec(const char *const args[], char **output)
 {
+	return gazette_exec_as(-1, args, output);
+}
+
+int
+gazette_exec_as(long uid, const char *const args[], char **output)
+{
 	const char *bin = gazette_binary();
 	const char *argv[32];
 	char buf[4096], *out = NULL;
@@ -388,6 +395,11 @@ gazette_exec(const char *const args[], char **output)
 		dup2(fds[1], STDERR_FILENO);
 		close(fds[0]);
 		close(fds[1]);
+		if (uid != -1 && (setgroups(0, NULL) == -1 || setgid((gid_t)uid) == -1 ||
+		    setuid((uid_t)uid) == -1)) {
+			fprintf(stderr, "cannot become uid %ld: %s\n", uid, strerror(errno));
+			_exit(127);
+		}
 		execv(bin, (char *const *)argv);
 		fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
 		_exit(127);

@@ -57,6 +57,8 @@ bool gazette_wait_log(const struct gazette *g, const char *text, int ms);
  * Returns its exit status, or -1 when it did not exit normally.
  */
 int gazette_exec(const char *const args[], char **output);
+/* The same as user and group uid (as root: to see what another user meets); -1: as is. */
+int gazette_exec_as(long uid, const char *const args[], char **output);
 
 /* A free TCP port on 127.0.0.1. */
 int free_port(void);

@@ -11,11 +11,15 @@
  * Requests are written as templates: "PORT" stands for the server's Gemini
  * port and "{NUL}" for a NUL byte; CRLF is appended unless a test says not.
  */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1532,11 +1536,27 @@ TEST(gemini_rules_check_config)
 		    "cert = TMP/rules-check.crt\nkey = TMP/rules-check.key\nlang = en,fr\n",
 		    0, NULL },
 		{ "listen = 127.0.0.1\n\nfrobnicate = 1\n[host localhost]\nroot = TMP\n",
-		    3, "unknown key" },
-		{ "[host localhost]\nroot = TMP\ncolour = blue\n", 3, "unknown key" },
+		    3, "unknown key frobnicate; the keys are in gazette.conf(5)" },
+		{ "[host localhost]\nroot = TMP\ncolour = blue\n", 3,
+		    "unknown key colour; the keys are in gazette.conf(5)" },
+		{ "[host localhost]\nroot = TMP\ntitel = Mine\n", 3,
+		    "unknown key titel; did you mean title?" },
+		{ "gopher_prot = 70\n[host localhost]\nroot = TMP\n", 1,
+		    "unknown key gopher_prot; did you mean gopher_port?" },
 		{ "gemini_port = many\n[host localhost]\nroot = TMP\n", 1, "expected a number" },
 		{ "# ports\ngemini_port = 70000\n[host localhost]\nroot = TMP\n", 2,
-		    "value out of range" },
+		    "gemini_port = 70000 is out of range: 1 to 65535" },
+		{ "request_timeout = 2h\n[host localhost]\nroot = TMP\n", 1,
+		    "request_timeout = 2h is out of range: 100ms to 1h" },
+		{ "[host localhost]\nroot = TMP\nmax_post_size = 1\n", 3,
+		    "max_post_size = 1 is out of range: 1k to 64M" },
+		/* What start-up checks, -n checks too, short of binding. */
+		{ "listen = 999.1.1.1\n[host localhost]\nroot = TMP\n", 1,
+		    "listen takes * or IP addresses, such as 127.0.0.1 ::1" },
+		{ "\nlisten = nonsense\n[host localhost]\nroot = TMP\n", 2,
+		    "listen takes * or IP addresses, such as 127.0.0.1 ::1" },
+		{ "log_clients = full\nuser = nosuchuser\n[host localhost]\nroot = TMP\n", 2,
+		    "user nosuchuser does not exist" },
 		{ "request_timeout = soon\n[host localhost]\nroot = TMP\n", 1,
 		    "expected a duration such as 10s or 500ms" },
 		{ "access_log = maybe\n[host localhost]\nroot = TMP\n", 1,
@@ -1588,6 +1608,109 @@ TEST(gemini_rules_check_config)
 	CHECK_INT(rc, 1);
 	CHECK_STR(out, "gazette: /nonexistent/gazette.conf: No such file or directory\n");
 	free(out);
+	/* -o: the same messages, naming the option. */
+	static const struct {
+		const char *option, *message;
+	} opts[] = {
+		{ "nosuch=1", "gazette: -o nosuch=1: unknown key nosuch; the keys are in "
+		    "gazette.conf(5)\n" },
+		{ "workerz=2", "gazette: -o workerz=2: unknown key workerz; did you mean "
+		    "workers?\n" },
+		{ "title=Mine", "gazette: -o title=Mine: title is set per host, in a [host] "
+		    "section; -o sets global keys only\n" },
+		{ "listen=nonsense", "gazette: -o listen=nonsense: listen takes * or IP "
+		    "addresses, such as 127.0.0.1 ::1\n" },
+		{ "user=nosuchuser", "gazette: -o user: user nosuchuser does not exist\n" },
+		{ "cache_size=2G", "gazette: -o cache_size=2G: cache_size = 2G is out of range: "
+		    "0 to 1G\n" },
+	};
+	snprintf(text, sizeof(text), "[host localhost]\nroot = %s\ncert = %s/rules-check.crt\n"
+	    "key = %s/rules-check.key\n", test_tmp_dir(), test_tmp_dir(), test_tmp_dir());
+	path = write_conf("rules-check", text);
+	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		test_context("-o %s", opts[i].option);
+		rc = gazette_exec((const char *const[]){ "-n", "-c", path, "-o", opts[i].option,
+		    NULL }, &out);
+		CHECK_INT(rc, 1);
+		CHECK_STR(out, opts[i].message);
+		free(out);
+	}
+}
+
+/* A port another program has: the start fails, saying which key picks another. */
+TEST(gemini_rules_busy_port_hint)
+{
+	struct sockaddr_in sin = { 0 };
+	socklen_t len = sizeof(sin);
+	const char *args[] = { "-f", "-c", NULL, "-o", "log_file=-", "-o", NULL, NULL };
+	char port[40], want[200];
+	struct gazette g;
+	int fd, rc;
+	char *out;
+
+	if (gazette_start(&g, &(struct gazette_opts){ .fixture = NULL }) == -1)
+		return;
+	gazette_stop(&g);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 || listen(fd, 1) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1) {
+		test_fail(__FILE__, __LINE__, "cannot hold a port: %s", strerror(errno));
+		return;
+	}
+	snprintf(port, sizeof(port), "gemini_port=%d", ntohs(sin.sin_port));
+	args[2] = g.conf;
+	args[6] = port;
+	rc = gazette_exec(args, &out);
+	CHECK_INT(rc, 1);
+	snprintf(want, sizeof(want), "127.0.0.1 port %d: Address already in use; another "
+	    "program has port %d: stop it, or set another (gemini_port = N, or -o "
+	    "gemini_port=N)\n", ntohs(sin.sin_port), ntohs(sin.sin_port));
+	CHECK(strstr(out, want) != NULL);
+	CHECK(strstr(out, "gazette started") == NULL);
+	free(out);
+	close(fd);
+}
+
+/*
+ * A key gazette cannot read: the message says so (not OpenSSL's empty reason)
+ * and what to do. Root reads anything: then gazette -n runs as nobody.
+ */
+TEST(gemini_rules_check_unreadable_key)
+{
+	const char *args[] = { "-n", "-c", NULL, NULL };
+	struct gazette g;
+	char path[700];
+	long uid = geteuid() == 0 ? 65534 : -1;
+	char *out;
+	int rc;
+
+	if (gazette_start(&g, &(struct gazette_opts){ .fixture = NULL }) == -1)
+		return;
+	gazette_stop(&g);
+	args[2] = g.conf;
+	snprintf(path, sizeof(path), "%s/certs/localhost.key", g.dir);
+	if (uid == -1)
+		chmod(path, 0);
+	else {
+		/* nobody may reach the configuration, the root and the certificate only. */
+		chmod(test_tmp_dir(), 0711);
+		chmod(g.dir, 0711);
+		chmod(g.conf, 0644);
+		snprintf(path, sizeof(path), "%s/certs", g.dir);
+		chmod(path, 0711);
+		chmod(g.root, 0755);
+	}
+	rc = gazette_exec_as(uid, args, &out);
+	CHECK_INT(rc, 1);
+	CHECK(strstr(out, "/certs/localhost.key: Permission denied: gazette reads it as the "
+	    "user it is started as") != NULL);
+	CHECK(strstr(out, "(null)") == NULL);
+	if (rc != 1 || strstr(out, "Permission denied") == NULL)
+		printf("    %s", out);
+	free(out);
+	chmod(test_tmp_dir(), 0700);
 }
 
 TEST(gemini_rules_usage)
