@@ -1,10 +1,12 @@
 #include "pages.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "mime.h"
+#include "text.h"
 #include "url.h"
 
 static const char *const month_names[] = {
@@ -162,6 +164,93 @@ pager_links(struct doc *d, const struct pager *pg, const char *base, const char 
 	}
 }
 
+static void link_here(struct doc *d, const char *url, const struct pages_site *site);
+
+/* A link the author wrote: as written for Gemini; a relative one is from the root. */
+static void
+intro_link(struct doc *d, const char *url, const char *label, const struct pages_site *site)
+{
+	size_t scheme = strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789+-.");
+
+	doc_link(d, DOC_TO_URL, url, label);
+	if (scheme > 0 && url[scheme] == ':')
+		link_here(d, url, site);
+	else if (url[0] == '/' && url[1] == '/')
+		link_here(d, doc_printf(d, "gemini:%s", url), site);
+	else
+		link_here(d, doc_printf(d, "gemini://%s:%d%s%s", site->host ? site->host : "",
+		    site->gemini_port, url[0] == '/' ? "" : "/", url), site);
+}
+
+/* Skips spaces and tabs. */
+static const char *
+skip_blanks(const char *s)
+{
+	return s + strspn(s, " \t");
+}
+
+/*
+ * The author's gemtext (the root's index.gmi) as blocks of the home page:
+ * headings (a level-1 one becomes level 2: the page keeps one title), text,
+ * links, list items, quotes, preformatted text. Each line is cleaned first
+ * (valid UTF-8, no control characters), so any file gives a sound page.
+ */
+static void
+intro(struct doc *d, const char *s, size_t len, const struct pages_site *site)
+{
+	const char *p = s, *end = s + len, *nl, *rest;
+	char *line, *pre = NULL, *alt = NULL, *grown;
+	size_t n, pre_len = 0, level;
+
+	for (; p < end; p = nl != NULL ? nl + 1 : end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = (size_t)((nl != NULL ? nl : end) - p);
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if ((line = text_clean(p, n, &n)) == NULL)
+			break;
+		if (alt != NULL && strncmp(line, "```", 3) != 0) {
+			if ((grown = realloc(pre, pre_len + n + 2)) != NULL) {
+				pre = grown;
+				memcpy(pre + pre_len, line, n);
+				pre_len += n;
+				pre[pre_len++] = '\n';
+			}
+		} else if (alt != NULL) {
+			doc_pre(d, alt, pre != NULL ? pre : "", pre_len > 0 ? (long)pre_len - 1 : 0);
+			free(alt);
+			alt = NULL;
+			pre_len = 0;
+		} else if (strncmp(line, "```", 3) == 0)
+			alt = strdup(skip_blanks(line + 3));
+		else if (strncmp(line, "=>", 2) == 0) {
+			rest = skip_blanks(line + 2);
+			n = strcspn(rest, " \t");
+			if (n > 0)
+				intro_link(d, doc_printf(d, "%.*s", (int)n, rest),
+				    skip_blanks(rest + n), site);
+		} else if (line[0] == '#') {
+			level = strspn(line, "#");
+			doc_heading(d, level < 2 ? 2 : level > 3 ? 3 : (int)level,
+			    skip_blanks(line + level));
+		} else if (strncmp(line, "* ", 2) == 0)
+			doc_item(d, line + 2, -1);
+		else if (line[0] == '>')
+			doc_quote(d, skip_blanks(line + 1), -1);
+		else if (line[0] == '\0')
+			doc_blank(d);
+		else
+			doc_text(d, line, -1);
+		free(line);
+	}
+	/* An unclosed fence closes at the end, as clients do. */
+	if (alt != NULL)
+		doc_pre(d, alt, pre != NULL ? pre : "", pre_len > 0 ? (long)pre_len - 1 : 0);
+	free(alt);
+	free(pre);
+}
+
 void
 pages_home(struct doc *d, const struct pages_site *site, const struct index *x)
 {
@@ -172,6 +261,10 @@ pages_home(struct doc *d, const struct pages_site *site, const struct index *x)
 		doc_blank(d);
 		doc_text(d, site->description, -1);
 	}
+	if (site->intro != NULL) {
+		doc_blank(d);
+		intro(d, site->intro, site->intro_len, site);
+	}
 	doc_blank(d);
 	doc_heading(d, 2, "Latest posts");
 	if (n == 0)
@@ -179,6 +272,8 @@ pages_home(struct doc *d, const struct pages_site *site, const struct index *x)
 	post_links(d, x, x->nposts - n, n);
 	doc_blank(d);
 	doc_heading(d, 2, "More");
+	if (site->about)
+		doc_link(d, DOC_TO_FILE, "/about.gmi", "About");
 	doc_link(d, DOC_TO_MENU, "/archive/", "Archive: every month");
 	doc_link(d, DOC_TO_MENU, "/tags/", "Tags and sources");
 	doc_link(d, DOC_TO_SEARCH, "/search", "Search");
@@ -427,15 +522,22 @@ gopher_there(struct doc *d, const char *url)
 		doc_link_gopher(d, path[1], sel, u.host, u.port == -1 ? 70 : u.port);
 }
 
+/* What the link just added is to Gopher (pages_link_url), for url. */
+static void
+link_here(struct doc *d, const char *url, const struct pages_site *site)
+{
+	struct url u;
+
+	if (url_parse(url, strlen(url), &u) != NULL || !gemini_here(d, &u, site))
+		gopher_there(d, url);
+}
+
 void
 pages_link_url(struct doc *d, const char *url, const char *label,
     const struct pages_site *site)
 {
-	struct url u;
-
 	doc_link(d, DOC_TO_URL, url, label);
-	if (url_parse(url, strlen(url), &u) != NULL || !gemini_here(d, &u, site))
-		gopher_there(d, url);
+	link_here(d, url, site);
 }
 
 static void

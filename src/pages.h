@@ -10,6 +10,7 @@
 #ifndef GAZETTE_PAGES_H
 #define GAZETTE_PAGES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "doc.h"
@@ -26,6 +27,10 @@ struct pages_site {
 	int page_size;		/* how many entries a page of a long list shows */
 	const char *host;	/* gemini:// links to this host and port are local */
 	int gemini_port;
+	/* The home page's: the author's introduction (gemtext, the root's index.gmi) */
+	const char *intro;
+	size_t intro_len;
+	bool about;		/* the root has an about.gmi to link */
 };
 
 /* A folder without an index: its folders, then its files, each a link. */

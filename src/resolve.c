@@ -177,11 +177,11 @@ listing(const struct resolve_request *rq, struct answer *a, const char *folder, 
 	return 0;
 }
 
-/* Reads the open gophermap fd (st its status), at most GOPHERMAP_MAX bytes. */
+/* Reads the open file fd (st its status), at most cap bytes. */
 static char *
-read_map(int fd, const struct stat *st, size_t *len)
+read_capped(int fd, const struct stat *st, size_t cap, size_t *len)
 {
-	size_t want = st->st_size < GOPHERMAP_MAX ? (size_t)st->st_size : GOPHERMAP_MAX;
+	size_t want = (size_t)st->st_size < cap ? (size_t)st->st_size : cap;
 	char *buf;
 	ssize_t n;
 
@@ -189,7 +189,7 @@ read_map(int fd, const struct stat *st, size_t *len)
 	if ((buf = malloc(want + 1)) == NULL)
 		return NULL;
 	*len = 0;
-	while (*len < want + 1 && *len < GOPHERMAP_MAX &&
+	while (*len < want + 1 && *len < cap &&
 	    (n = read(fd, buf + *len, want + 1 - *len)) > 0)
 		*len += (size_t)n;
 	return buf;
@@ -233,6 +233,72 @@ send_kept(const struct resolve_request *rq, struct answer *a)
 	a->kind = ANSWER_CACHED;
 	a->status = status;
 	return true;
+}
+
+/*
+ * The author's files beside the generated home page: the root's index.gmi
+ * (the introduction) and about.gmi (linked when there).
+ */
+#define HOME_INTRO "/index.gmi"
+#define HOME_ABOUT "/about.gmi"
+
+struct home_files {
+	struct files_entry intro;	/* fd -1: none */
+	bool about;
+	bool settled;			/* neither changed a moment ago */
+};
+
+/* One of them, for the key: its identity and last change, or "-". */
+static void
+home_file_id(char *buf, size_t size, const struct files_entry *e, bool there)
+{
+	if (!there)
+		snprintf(buf, size, "-");
+	else
+		snprintf(buf, size, "%jx.%jx.%jd.%ld.%jd", (uintmax_t)e->st.st_dev,
+		    (uintmax_t)e->st.st_ino, (intmax_t)e->st.st_mtim.tv_sec, e->st.st_mtim.tv_nsec,
+		    (intmax_t)e->st.st_size);
+}
+
+/*
+ * Looks at the home page's files and names the page after them in a->key,
+ * so an edit, an addition or a removal shows on the next request.
+ */
+static void
+home_look(const struct resolve_request *rq, struct answer *a, struct home_files *h)
+{
+	struct files_entry about;
+	char intro_id[100], about_id[100];
+
+	h->settled = true;
+	if (files_open(rq->site->rootfd, HOME_INTRO, &h->intro) != FILES_OK || h->intro.is_dir) {
+		if (h->intro.fd != -1)
+			close(h->intro.fd);
+		h->intro.fd = -1;
+	} else
+		h->settled = settled(&h->intro.st);
+	h->about = files_open(rq->site->rootfd, HOME_ABOUT, &about) == FILES_OK && !about.is_dir;
+	if (h->about)
+		h->settled = h->settled && settled(&about.st);
+	home_file_id(intro_id, sizeof(intro_id), &h->intro, h->intro.fd != -1);
+	home_file_id(about_id, sizeof(about_id), &about, h->about);
+	if (about.fd != -1)
+		close(about.fd);
+	snprintf(a->key, sizeof(a->key), "%c/\n%s\n%s", rq->proto->cache_prefix, intro_id,
+	    about_id);
+}
+
+/* Reads the introduction into a (which frees it) and points ps at it. */
+static void
+home_read(const struct resolve_request *rq, struct answer *a, struct home_files *h,
+    struct pages_site *ps)
+{
+	ps->about = h->about;
+	if (h->intro.fd == -1)
+		return;
+	a->intro = read_capped(h->intro.fd, &h->intro.st, (size_t)rq->site->cfg->max_post_size,
+	    &ps->intro_len);
+	ps->intro = a->intro;
 }
 
 /*
@@ -285,7 +351,7 @@ folder(const struct resolve_request *rq, struct answer *a, const char *path, int
 				close(e.fd);
 				return;
 			}
-			a->map = read_map(e.fd, &e.st, &a->map_len);
+			a->map = read_capped(e.fd, &e.st, GOPHERMAP_MAX, &a->map_len);
 			close(e.fd);
 			if (a->map != NULL) {
 				a->kind = ANSWER_GOPHERMAP;
@@ -556,9 +622,11 @@ resolve(const struct resolve_request *rq, struct answer *a)
 {
 	const struct site *site = rq->site;
 	const struct resolve_proto *p = rq->proto;
-	struct pages_site ps = { site->cfg->title, site->cfg->description,
-	    site->cfg->home_posts, site->cfg->page_size, site->cfg->name,
-	    rq->srv->cfg->gemini_port };
+	struct pages_site ps = { .title = site->cfg->title,
+	    .description = site->cfg->description, .home_posts = site->cfg->home_posts,
+	    .page_size = site->cfg->page_size, .host = site->cfg->name,
+	    .gemini_port = rq->srv->cfg->gemini_port };
+	struct home_files home = { .intro = { .fd = -1 } };
 	struct route rt;
 
 	memset(a, 0, sizeof(*a));
@@ -612,10 +680,21 @@ resolve(const struct resolve_request *rq, struct answer *a)
 		return;
 	}
 	/* Rendered once per index version and protocol; the path alone is the key. */
-	snprintf(a->key, sizeof(a->key), "%c%s", p->cache_prefix, rq->path);
-	if (send_kept(rq, a))
+	if (rt.kind == ROUTE_HOME)
+		home_look(rq, a, &home);
+	else
+		snprintf(a->key, sizeof(a->key), "%c%s", p->cache_prefix, rq->path);
+	if (send_kept(rq, a)) {
+		if (home.intro.fd != -1)
+			close(home.intro.fd);
 		return;
-	a->keep = true;
+	}
+	a->keep = rt.kind != ROUTE_HOME || home.settled;
+	if (rt.kind == ROUTE_HOME) {
+		home_read(rq, a, &home, &ps);
+		if (home.intro.fd != -1)
+			close(home.intro.fd);
+	}
 	if (rt.kind == ROUTE_POST_TEXT) {
 		post_text(rq, a, rt.name);
 		return;
@@ -658,6 +737,7 @@ answer_clear(struct answer *a)
 	if (a->has_post)
 		post_free(&a->post);
 	free(a->map);
+	free(a->intro);
 	if (a->text != NULL)
 		evbuffer_free(a->text);
 	for (i = 0; i < a->nentries; i++)

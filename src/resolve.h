@@ -90,6 +90,7 @@ struct answer {
 	bool has_post;
 	char *map;		/* GOPHERMAP: the file's bytes */
 	size_t map_len;
+	char *intro;		/* DOC of the home page: the author's introduction */
 	char path[URL_MAX + 2];	/* REDIRECT: where to; GOPHERMAP: the folder */
 	struct evbuffer *text;
 	/* FEED */

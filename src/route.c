@@ -101,18 +101,20 @@ match_archive(const char *rest, struct route *r)
 		r->needs_slash = slash;
 }
 
-/* /posts/NAME.gmi or /posts/NAME.txt; NAME has no '/'. */
+/*
+ * /posts/NAME.gmi or /posts/NAME.txt, NAME without '/'; anything else under
+ * /posts/ (an image a post shows, a folder of them) is a file like any other.
+ */
 static void
 match_post(const char *rest, struct route *r)
 {
 	size_t n = strlen(rest);
 
-	r->kind = ROUTE_NOT_FOUND;
-	if (n == 0) {
-		r->kind = ROUTE_ARCHIVE;
+	r->kind = ROUTE_ARCHIVE;
+	if (n == 0)
 		return;
-	}
-	if (n < 5 || n >= sizeof(r->buf) || strchr(rest, '/') != NULL)
+	r->kind = ROUTE_STATIC;
+	if (n < 4 || strchr(rest, '/') != NULL)
 		return;
 	if (strcmp(rest + n - 4, ".gmi") == 0)
 		r->kind = ROUTE_POST;
@@ -120,6 +122,10 @@ match_post(const char *rest, struct route *r)
 		r->kind = ROUTE_POST_TEXT;
 	else
 		return;
+	if (n == 4 || n >= sizeof(r->buf)) {
+		r->kind = ROUTE_NOT_FOUND;
+		return;
+	}
 	memcpy(r->buf, rest, n - 4);
 	r->buf[n - 4] = '\0';
 	r->name = r->buf;

@@ -86,6 +86,15 @@ gazette_write(const struct gazette *g, const char *path, const char *data, long 
 	return rename(tmp, full);
 }
 
+int
+gazette_remove(const struct gazette *g, const char *path)
+{
+	char full[1024];
+
+	snprintf(full, sizeof(full), "%s/%s", g->root, path);
+	return unlink(full);
+}
+
 static bool
 accepting(int port)
 {

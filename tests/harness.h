@@ -65,6 +65,8 @@ int free_port(void);
 
 /* Writes len bytes to path (relative to g->root), creating folders. */
 int gazette_write(const struct gazette *g, const char *path, const char *data, long len);
+/* Removes path (relative to the root). */
+int gazette_remove(const struct gazette *g, const char *path);
 
 #endif
 

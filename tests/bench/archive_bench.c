@@ -180,7 +180,9 @@ static size_t
 render(struct store *s, enum page which, long post)
 {
 	const struct index *x = store_index(s);
-	struct pages_site site = { "Bench", "A benchmark capsule.", 10, 100, "localhost", 1965 };
+	struct pages_site site = {
+	    .title = "Bench", .description = "A benchmark capsule.",
+	    .home_posts = 10, .page_size = 100, .host = "localhost", .gemini_port = 1965 };
 	struct evbuffer *out = evbuffer_new();
 	struct post full;
 	struct doc d;
@@ -241,7 +243,9 @@ long_line(void)
 {
 	size_t n = 1 << 20, len;
 	char *data = malloc(n + 32);
-	struct pages_site site = { "Bench", "", 10, 100, "localhost", 1965 };
+	struct pages_site site = {
+	    .title = "Bench", .description = "",
+	    .home_posts = 10, .page_size = 100, .host = "localhost", .gemini_port = 1965 };
 	struct evbuffer *out;
 	struct index_entry in;
 	const char *why;

@@ -23,7 +23,9 @@ static const struct gophermap_ctx ctx = {
 };
 
 /* gemini:// links to localhost:1965 are this capsule's. */
-static const struct pages_site here = { "Fuzz", "", 10, 100, "localhost", 1965 };
+static const struct pages_site here = {
+	    .title = "Fuzz", .description = "",
+	    .home_posts = 10, .page_size = 100, .host = "localhost", .gemini_port = 1965 };
 
 static void
 check_menu(struct evbuffer *b)

@@ -25,7 +25,9 @@
 #include "utf8.h"
 
 static const struct gophermap_ctx ctx = { "localhost", 70 };
-static const struct pages_site site = { "Fuzz", "A capsule.", 10, 10, "localhost", 1965 };
+static const struct pages_site site = {
+	    .title = "Fuzz", .description = "A capsule.",
+	    .home_posts = 10, .page_size = 10, .host = "localhost", .gemini_port = 1965 };
 
 /* Gemtext: UTF-8, no CR, fences balanced, every link line "=> URL[ label]". */
 static void
@@ -151,6 +153,47 @@ check_listing(const char *s, size_t n)
 	evbuffer_free(g);
 }
 
+/*
+ * The bytes as the author's introduction (the root's index.gmi) on a home
+ * page: rendered soundly for both protocols, and the page keeps one title.
+ */
+static void
+check_intro(const char *s, size_t n)
+{
+	struct pages_site home = site;
+	struct evbuffer *g;
+	const char *out, *p;
+	struct index x;
+	const char *why;
+	size_t len;
+	void *img;
+	int titles = 0;
+	struct doc d;
+
+	home.intro = s;
+	home.intro_len = n;
+	home.about = n % 2 == 1;
+	if ((img = index_build(NULL, 0, NULL, 0, 1, &len)) == NULL)
+		return;
+	if (index_map(img, len, &x, &why) == 0 && (g = evbuffer_new()) != NULL) {
+		doc_init(&d);
+		pages_home(&d, &home, &x);
+		render_both(&d);
+		EXPECT(gemtext_render(&d, g) == 0);
+		out = (const char *)evbuffer_pullup(g, -1);
+		len = evbuffer_get_length(g);
+		for (p = out; p != NULL && p < out + len; p = memchr(p, '\n', out + len - p)) {
+			if (*p == '\n')
+				p++;
+			titles += p + 2 <= out + len && p[0] == '#' && p[1] == ' ';
+		}
+		EXPECT(titles == 1);
+		doc_clear(&d);
+		evbuffer_free(g);
+	}
+	free(img);
+}
+
 FUZZ_TARGET(pages)
 {
 	char name[64], *text = malloc(size + 1);
@@ -178,6 +221,7 @@ FUZZ_TARGET(pages)
 		if (*c == '/' || *c == '\0')
 			*c = '_';
 	check_listing(text, size);
+	check_intro(text, size);
 	if (post_parse(name, text, size, 0, POST_FULL, &p, &why) == 0) {
 		in[0] = (struct index_entry){ "1999-12-31-before.txt", &prev, { 0, 1, 0, 0, 0 } };
 		in[1] = (struct index_entry){ name, &p, { 0, 2, 0, 0, 0 } };

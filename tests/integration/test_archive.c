@@ -322,3 +322,105 @@ TEST(archive_restart_reads_only_changes)
 	CHECK(page_has(&g, "/archive/2021/03/", "Summer"));
 	gazette_stop(&g);
 }
+
+/* The menu a Gopher client gets for selector. */
+static void
+gopher_menu(const struct gazette *g, const char *selector, struct reply *r)
+{
+	char req[300];
+
+	snprintf(req, sizeof(req), "%s\r\n", selector);
+	tcp_fetch(g->gopher_port, req, strlen(req), 10000, r);
+}
+
+/*
+ * The author's own pages: the root's index.gmi is the home page's
+ * introduction (on both protocols, an edit shown on the next request) and
+ * about.gmi is linked from it; the generated page keeps its one title.
+ */
+TEST(archive_home_intro_and_about)
+{
+	struct gazette_opts o = archive;
+	struct gazette g;
+	struct reply r;
+	char *page;
+
+	o.gopher = true;
+	if (gazette_start(&g, &o) == -1)
+		return;
+	gazette_write(&g, "index.gmi", "# Welcome, reader\r\nNews from the \x01wire.\n"
+	    "=> about.gmi Who writes here\n=> /archive/2020/01/ January\n"
+	    "* one\n> said\n```art\n  /\\_/\\\n```\n", -1);
+	page = gemini_page(&g, "/");
+	CHECK(page != NULL && strstr(page, "# Test Capsule\n\nA capsule for the tests.\n\n"
+	    "## Welcome, reader\nNews from the  wire.\n=> about.gmi Who writes here\n"
+	    "=> /archive/2020/01/ January\n* one\n> said\n```art\n  /\\_/\\\n```\n\n"
+	    "## Latest posts\n") != NULL);
+	CHECK(page != NULL && strstr(page, "\n## More\n=> /about.gmi About\n") != NULL);
+	CHECK(page != NULL && strstr(strstr(page, "# Test") + 1, "\n# ") == NULL);
+	free(page);
+	gopher_menu(&g, "/", &r);
+	CHECK(strstr(r.data, "iNews from the  wire.\t") != NULL);
+	CHECK(strstr(r.data, "0Who writes here\t/about.gmi\t") != NULL);
+	CHECK(strstr(r.data, "1January\t/archive/2020/01/\t") != NULL);
+	reply_free(&r);
+	/* Edited: the next request shows it; removed: the page is as before. */
+	gazette_write(&g, "index.gmi", "Second thoughts.\n", -1);
+	page = gemini_page(&g, "/");
+	CHECK(page != NULL && strstr(page, "\n\nSecond thoughts.\n\n## Latest posts\n") != NULL);
+	CHECK(page != NULL && strstr(page, "Welcome") == NULL);
+	free(page);
+	gopher_menu(&g, "/", &r);
+	CHECK(strstr(r.data, "iSecond thoughts.\t") != NULL);
+	reply_free(&r);
+	gazette_remove(&g, "index.gmi");
+	gazette_remove(&g, "about.gmi");
+	page = gemini_page(&g, "/");
+	CHECK(page != NULL && strstr(page, "Second thoughts") == NULL);
+	CHECK(page != NULL && strstr(page, "About") == NULL);
+	free(page);
+	gazette_stop(&g);
+}
+
+/* A file beside the posts (an image one shows) is served like any other. */
+TEST(archive_files_beside_posts)
+{
+	static const char png[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\1\0\0\0\1\b\6\0\0\0"
+	    "\x1f\x15\xc4\x89\0\0\0\nIDATx\x9c" "c\0\1\0\0\5\0\1\r\n-\xb4\0\0\0\0IEND\xae"
+	    "B`\x82";
+	struct gazette_opts o = archive;
+	char head[200];
+	struct gazette g;
+	struct reply r;
+	const char *body;
+	size_t len;
+
+	o.gopher = true;
+	if (gazette_start(&g, &o) == -1)
+		return;
+	gazette_write(&g, "posts/cat.png", png, sizeof(png) - 1);
+	gazette_write(&g, "posts/img/dog.png", png, sizeof(png) - 1);
+	gazette_write(&g, "posts/.draft.png", png, sizeof(png) - 1);
+	gemini_path(&g, "/posts/cat.png", &r);
+	CHECK_STR(reply_header(&r, head, sizeof(head)), "20 image/png");
+	body = reply_body(&r, &len);
+	CHECK_MEM(body, len, png, sizeof(png) - 1);
+	reply_free(&r);
+	gemini_path(&g, "/posts/img/dog.png", &r);
+	CHECK_STR(reply_header(&r, head, sizeof(head)), "20 image/png");
+	reply_free(&r);
+	gemini_path(&g, "/posts/.draft.png", &r);
+	CHECK(strncmp(reply_header(&r, head, sizeof(head)), "51 ", 3) == 0);
+	reply_free(&r);
+	gopher_menu(&g, "/posts/cat.png", &r);
+	CHECK_MEM(r.data, r.len, png, sizeof(png) - 1);
+	reply_free(&r);
+	/* Posts are still pages, and the archive lists posts only. */
+	gemini_path(&g, "/posts/2020-01-05-new-year.gmi", &r);
+	CHECK_STR(reply_header(&r, head, sizeof(head)), "20 text/gemini; charset=utf-8; lang=en");
+	reply_free(&r);
+	body = gemini_page(&g, "/archive/");
+	CHECK(body != NULL && strstr(body, "cat.png") == NULL);
+	free((char *)body);
+	gazette_stop(&g);
+}

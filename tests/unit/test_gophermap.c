@@ -35,7 +35,9 @@ static const struct gophermap_ctx ctx = {
 };
 
 /* The capsule whose gemini:// links are local: example.org, port 1965. */
-static const struct pages_site here = { "Example", "", 10, 100, "example.org", 1965 };
+static const struct pages_site here = {
+	    .title = "Example", .description = "",
+	    .home_posts = 10, .page_size = 100, .host = "example.org", .gemini_port = 1965 };
 
 /* d as a complete menu, checked against the RFC 1436 rules. */
 static char *
