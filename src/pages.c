@@ -251,6 +251,13 @@ intro(struct doc *d, const char *s, size_t len, const struct pages_site *site)
 	free(pre);
 }
 
+/* The Atom feed, linked from every page a reader may want to follow the capsule from. */
+static void
+feed_link(struct doc *d)
+{
+	doc_link(d, DOC_TO_FEED, "/atom.xml", "Atom feed");
+}
+
 void
 pages_home(struct doc *d, const struct pages_site *site, const struct index *x)
 {
@@ -277,7 +284,7 @@ pages_home(struct doc *d, const struct pages_site *site, const struct index *x)
 	doc_link(d, DOC_TO_MENU, "/archive/", "Archive: every month");
 	doc_link(d, DOC_TO_MENU, "/tags/", "Tags and sources");
 	doc_link(d, DOC_TO_SEARCH, "/search", "Search");
-	doc_link(d, DOC_TO_FEED, "/atom.xml", "Atom feed");
+	feed_link(d);
 }
 
 static void
@@ -288,6 +295,14 @@ nav_home(struct doc *d)
 }
 
 /* The months, newest first, under a heading for each year; paged by months. */
+/* "=> /archive/YYYY/MM/ January 2020: 4 posts" */
+static void
+month_link(struct doc *d, const struct index_month *m)
+{
+	doc_link(d, DOC_TO_MENU, month_href(d, m), doc_printf(d, "%s %04d: %s",
+	    pages_month_name(m->month), m->year, count_label(d, m->count)));
+}
+
 static int
 pages_archive(struct doc *d, const struct index *x, int size, long page)
 {
@@ -316,8 +331,7 @@ pages_archive(struct doc *d, const struct index *x, int size, long page)
 			doc_link(d, DOC_TO_MENU, doc_printf(d, "/archive/%04d/", m->year),
 			    doc_printf(d, "All of %04d: %s", m->year, count_label(d, total)));
 		}
-		doc_link(d, DOC_TO_MENU, month_href(d, m), doc_printf(d, "%s %04d: %s",
-		    pages_month_name(m->month), m->year, count_label(d, m->count)));
+		month_link(d, m);
 	}
 	pager_links(d, &pg, "/archive/", "months", NULL);
 	doc_blank(d);
@@ -350,6 +364,8 @@ pages_year(struct doc *d, const struct index *x, int year, int size, long page)
 			continue;
 		doc_blank(d);
 		doc_heading(d, 2, doc_printf(d, "%s %04d", pages_month_name(m->month), year));
+		/* Gemtext headings cannot be links: the month's page is the first line. */
+		month_link(d, m);
 		post_links(d, x, a, b - a);
 	}
 	pager_links(d, &pg, doc_printf(d, "/archive/%04d/", year), "posts", NULL);
@@ -396,6 +412,7 @@ pages_month(struct doc *d, const struct index *x, int year, int month, int size,
 		    pages_month_name(x->months[i + 1].month), x->months[i + 1].year));
 	doc_link(d, DOC_TO_MENU, doc_printf(d, "/archive/%04d/", year),
 	    doc_printf(d, "All of %04d", year));
+	feed_link(d);
 	nav_home(d);
 	return 0;
 }
@@ -613,6 +630,7 @@ pages_post(struct doc *d, const struct pages_site *site, const struct index *x, 
 		    index_str(x, x->posts[i + 1].title)));
 	doc_link(d, DOC_TO_FILE, doc_printf(d, "/posts/%s.txt", index_str(x, sp->stem)),
 	    "Plain text");
+	feed_link(d);
 	doc_link(d, DOC_TO_MENU, "/", "Home");
 }
 
