@@ -456,6 +456,21 @@ drain(int ifd, struct isite *sites, int n)
 		}
 }
 
+/* What postdir_hear calls: the queued events of every site, taken in. */
+struct hearing {
+	int ifd;
+	struct isite *sites;
+	int n;
+};
+
+static void
+hear(void *arg)
+{
+	const struct hearing *h = arg;
+
+	drain(h->ifd, h->sites, h->n);
+}
+
 /* Brings one site up to date; returns ms until it wants to be looked at again. */
 static long
 step(struct isite *s, int ifd, int ctl, struct indexer_progress *progress)
@@ -525,6 +540,7 @@ indexer_run(const struct indexer_site *cfg, int n, int ctl, int ifd, int doorbel
     struct indexer_progress *progress)
 {
 	struct isite sites[CONFIG_MAX_HOSTS];
+	struct hearing hearing = { ifd, sites, n };
 	struct ctl_msg m;
 	struct pollfd p[3];
 	unsigned long cycle;
@@ -550,6 +566,8 @@ indexer_run(const struct indexer_site *cfg, int n, int ctl, int ifd, int doorbel
 			log_err("%s: out of memory", cfg[i].label);
 			return 1;
 		}
+		if (ifd != -1)
+			postdir_hear(s->dir, hear, &hearing);
 		seed(s);
 		s->root_wd = watch_fd(ifd, cfg[i].rootfd, ROOT_MASK);
 		s->follow = s->rescan = true;

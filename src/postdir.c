@@ -39,6 +39,8 @@ struct postdir {
 	struct strmap writing;		/* names modified, not yet closed -> struct timespec */
 	struct strmap touched;		/* names read anew or forgotten, for the search index */
 	bool changed;
+	void (*hear)(void *arg);	/* takes in the change events queued meanwhile */
+	void *hear_arg;
 };
 
 /*
@@ -192,6 +194,20 @@ update_file(struct postdir *p, const char *name)
 		mark_writing(p, name, true);
 		mark_pending(p, name);
 		return;
+	}
+	/*
+	 * A writer that began on it since the events were last taken in (it
+	 * truncated the file and paused halfway) left a whole-looking half:
+	 * its events, queued by now, say so.
+	 */
+	if (p->hear != NULL) {
+		p->hear(p->hear_arg);
+		if (strmap_get(&p->writing, name) != NULL) {
+			free(e);
+			close(fd);
+			mark_pending(p, name);
+			return;
+		}
 	}
 	if ((f = rec_get(p, name)) == NULL) {
 		free(e);
@@ -420,25 +436,37 @@ grace_left(struct postdir *p, const char *name)
 long
 postdir_apply(struct postdir *p)
 {
-	const char *name;
+	const char *name, **due;
 	void *value;
-	size_t i = 0;
+	size_t i = 0, n = 0, k;
 	long left, next = -1;
 
+	/* The names due are taken first: events heard while reading may add more. */
+	if ((due = malloc((p->pending.n + 1) * sizeof(*due))) == NULL)
+		return 0;
 	while (strmap_next(&p->pending, &i, &name, &value)) {
-		if ((left = grace_left(p, name)) == 0) {
-			update_file(p, name);
-			/* Cut short as it was read: its writer gets its grace after all. */
-			if ((left = grace_left(p, name)) == 0) {
-				strmap_del(&p->pending, name);
-				free(value);
-				continue;
-			}
-		}
-		if (next == -1 || left < next)
+		if ((left = grace_left(p, name)) == 0)
+			due[n++] = name;
+		else if (next == -1 || left < next)
 			next = left;
 	}
+	for (k = 0; k < n; k++) {
+		update_file(p, due[k]);
+		/* Cut short as it was read: its writer gets its grace after all. */
+		if ((left = grace_left(p, due[k])) == 0)
+			free(strmap_del(&p->pending, due[k]));
+		else if (next == -1 || left < next)
+			next = left;
+	}
+	free(due);
 	return next;
+}
+
+void
+postdir_hear(struct postdir *p, void (*hear)(void *arg), void *arg)
+{
+	p->hear = hear;
+	p->hear_arg = arg;
 }
 
 bool

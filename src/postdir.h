@@ -64,6 +64,13 @@ void postdir_event(struct postdir *p, const char *name, enum postdir_change what
  */
 long postdir_apply(struct postdir *p);
 
+/*
+ * hear(arg) takes in the change events queued so far (postdir_event); it
+ * is called after each file read, so that a writer who began meanwhile is
+ * heard before what was read is kept.
+ */
+void postdir_hear(struct postdir *p, void (*hear)(void *arg), void *arg);
+
 /* Whether anything changed since the last image. */
 bool postdir_changed(const struct postdir *p);
 
