@@ -99,6 +99,20 @@ $(BUILD)/tests/%.o: tests/%.c | deps
 $(BUILD)/gazette-test: $(TEST_OBJS) $(LIB_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
+# gazette with the test hooks (tests/hooks/attempt.h): a worker tries, on a
+# test's request, what its confinement must refuse. For the tests only: never
+# installed. Only the files that hold a hook are compiled again.
+HOOKS_CFLAGS = -DGAZETTE_TEST_HOOKS -Itests
+$(BUILD)/hooks/%.o: src/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(HOOKS_CFLAGS) -MMD -MP -c -o $@ $<
+$(BUILD)/hooks/attempt.o: tests/hooks/attempt.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(HOOKS_CFLAGS) -MMD -MP -c -o $@ $<
+$(BUILD)/gazette-hooks: $(BUILD)/main.o $(filter-out $(BUILD)/gemini.o,$(LIB_OBJS)) \
+    $(BUILD)/hooks/gemini.o $(BUILD)/hooks/attempt.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
 # gazette says where it serves once it listens ("gazette started: ..."); Ctrl-C
 # stops it. RUN_ARGS adds options: make run RUN_ARGS="-o gemini_port=1966".
 RUN_ARGS ?=
@@ -106,8 +120,9 @@ run: $(BUILD)/gazette
 	./$(BUILD)/gazette -f -c server/gazette.conf -o gopher_port=7070 -o state_dir=state \
 	  $(RUN_ARGS)
 
-test: $(BUILD)/gazette $(BUILD)/gazette-test test-deps
-	GAZETTE=$(BUILD)/gazette ./$(BUILD)/gazette-test $(TEST_ARGS)
+test: $(BUILD)/gazette $(BUILD)/gazette-hooks $(BUILD)/gazette-test test-deps
+	GAZETTE=$(BUILD)/gazette GAZETTE_HOOKS=$(BUILD)/gazette-hooks \
+	  ./$(BUILD)/gazette-test $(TEST_ARGS)
 
 # The sanitizer build lives in its own folder so it never mixes with the normal one.
 check-asan:
@@ -241,4 +256,4 @@ uninstall:
 clean:
 	rm -rf build build-*
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d $(BUILD)/tests/*/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/hooks/*.d $(BUILD)/tests/*.d $(BUILD)/tests/*/*.d)

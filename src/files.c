@@ -60,20 +60,104 @@ open_walk(int rootfd, const char *rel)
 	}
 }
 
+/* Symlinks followed in one path at most, as the kernel's own limit. */
+#define LINKS_MAX 40
+
+/*
+ * The name rel has once its symlinks are followed, spelled without any (nor
+ * "." or ".."), into out: what the rules on names must judge, since a link
+ * inside the root gives a second name to what they would hide. -1 when it
+ * would leave the root (".." above it, an absolute link), loops, or is too
+ * long.
+ */
 static int
-open_beneath(int rootfd, const char *rel)
+real_name(int rootfd, const char *rel, char *out, size_t size)
 {
-	static int have_openat2 = 1;
+	char rest[FILES_REAL_MAX * 2], target[FILES_REAL_MAX], tmp[FILES_REAL_MAX * 3];
+	const char *p;
+	size_t n, done = 0;
+	struct stat st;
+	ssize_t t;
+	int links = 0;
+	char *slash;
+
+	if (snprintf(rest, sizeof(rest), "%s", rel) >= (int)sizeof(rest))
+		return -1;
+	out[0] = '\0';
+	for (p = rest; *p != '\0'; ) {
+		n = strcspn(p, "/");
+		if ((n == 1 && p[0] == '.') || n == 0) {
+			p += n + (p[n] == '/');
+			continue;
+		}
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			if (done == 0)
+				return -1;
+			slash = strrchr(out, '/');
+			done = slash ? (size_t)(slash - out) : 0;
+			out[done] = '\0';
+			p += n + (p[n] == '/');
+			continue;
+		}
+		if (done + 1 + n + 1 > size)
+			return -1;
+		snprintf(out + done, size - done, "%s%.*s", done ? "/" : "", (int)n, p);
+		if (fstatat(rootfd, out, &st, AT_SYMLINK_NOFOLLOW) == -1 || !S_ISLNK(st.st_mode)) {
+			done = strlen(out);
+			p += n + (p[n] == '/');
+			continue;
+		}
+		/* A link: its target, then what followed it, resolved from its folder. */
+		if (++links > LINKS_MAX ||
+		    (t = readlinkat(rootfd, out, target, sizeof(target) - 1)) <= 0)
+			return -1;
+		target[t] = '\0';
+		if (target[0] == '/' || snprintf(tmp, sizeof(tmp), "%s%s%s", target,
+		    p[n] == '/' ? "/" : "", p[n] == '/' ? p + n + 1 : "") >= (int)sizeof(rest))
+			return -1;
+		memcpy(rest, tmp, strlen(tmp) + 1);
+		p = rest;
+		out[done] = '\0';
+	}
+	return 0;
+}
+
+/* openat2 beneath rootfd, following no symlink (how) or only inside the root. */
+static int
+open_how(int rootfd, const char *rel, bool no_links)
+{
 	struct open_how how = {
 		.flags = OPEN_FLAGS,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS |
+		    (no_links ? RESOLVE_NO_SYMLINKS : 0),
 	};
+
+	return (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
+}
+
+/*
+ * Opens rel beneath rootfd by its real name (real_name), into e->real when
+ * a link was followed. Without openat2, no symlink is followed at all.
+ */
+static int
+open_beneath(int rootfd, const char *rel, struct files_entry *e)
+{
+	static int have_openat2 = 1;
 	int fd;
 
 	if (have_openat2) {
-		fd = (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
-		if (fd != -1 || errno != ENOSYS)
-			return fd;
+		/* Most paths hold no link: taken as they are. */
+		fd = open_how(rootfd, rel, true);
+		if (fd != -1 || errno != ENOSYS) {
+			if (fd != -1 || errno != ELOOP)
+				return fd;
+			if (real_name(rootfd, rel, e->real + 1, sizeof(e->real) - 1) == -1 ||
+			    files_hidden(e->real + 1))
+				return -1;
+			e->real[0] = '/';
+			e->linked = true;
+			return open_how(rootfd, e->real[1] ? e->real + 1 : ".", true);
+		}
 		have_openat2 = 0;
 	}
 	return open_walk(rootfd, rel);
@@ -92,7 +176,7 @@ files_open(int rootfd, const char *path, struct files_entry *e)
 		return FILES_NOT_FOUND;
 	rel = path[1] == '\0' ? "." : path + 1;
 	e->name = strrchr(path, '/') + 1;
-	if ((e->fd = open_beneath(rootfd, rel)) == -1)
+	if ((e->fd = open_beneath(rootfd, rel, e)) == -1)
 		return FILES_NOT_FOUND;
 	if (fstat(e->fd, &e->st) == -1)
 		goto not_found;
@@ -133,16 +217,20 @@ files_list_free(struct files_item *items, size_t n)
 	free(items);
 }
 
-/* A symlink is listed only when it opens from the root, as a request would. */
+/*
+ * A symlink is listed only when it opens from the root, as a request would
+ * (so never one that leads to a hidden name).
+ */
 static bool
 link_inside(int rootfd, const char *path, const char *name)
 {
+	struct files_entry e = { .fd = -1 };
 	char rel[4096];
 	int fd;
 
 	if (snprintf(rel, sizeof(rel), "%s%s", path + 1, name) >= (int)sizeof(rel))
 		return false;
-	if ((fd = open_beneath(rootfd, rel)) == -1)
+	if ((fd = open_beneath(rootfd, rel, &e)) == -1)
 		return false;
 	close(fd);
 	return true;

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <sys/stat.h>
 
+#define FILES_REAL_MAX 1100	/* a real name: a request's path, links followed */
+
 enum files_status {
 	FILES_OK,
 	FILES_NOT_FOUND,	/* missing, hidden, outside the root, or not a file */
@@ -17,14 +19,18 @@ struct files_entry {
 	struct stat st;
 	bool is_dir;
 	const char *name;	/* last segment of the path asked for */
+	bool linked;		/* reached through a symlink: its real name is real */
+	char real[FILES_REAL_MAX];
 };
 
 /*
  * Opens path (a decoded URL path: starts with '/', ends with '/' for a folder)
  * relative to rootfd. It cannot leave the root: openat2(RESOLVE_BENEATH)
  * refuses ".." and symlinks that climb out (and where the kernel lacks openat2,
- * no symlink is followed at all). Segments starting with '.' are hidden. Only
- * regular files and folders are ever opened.
+ * no symlink is followed at all). Segments starting with '.' are hidden, under
+ * the name asked for and under the real name a symlink inside the root leads
+ * to (e->real, which the caller's own rules must judge too). Only regular
+ * files and folders are ever opened.
  */
 enum files_status files_open(int rootfd, const char *path, struct files_entry *e);
 

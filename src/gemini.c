@@ -18,6 +18,10 @@
 #include "url.h"
 #include "utf8.h"
 
+#ifdef GAZETTE_TEST_HOOKS
+#include "hooks/attempt.h"
+#endif
+
 #define META_MAX 1024
 
 enum frame_result
@@ -292,6 +296,12 @@ gemini_handle(struct server *s, const struct request_ctx *ctx, const char *line,
 		header(r, status, meta);
 		return;
 	}
+#ifdef GAZETTE_TEST_HOOKS
+	if (hooks_attempt(site, u.path, u.has_query ? u.query : NULL, r->out)) {
+		r->status = 20;
+		return;
+	}
+#endif
 	route(s, site, ctx, &u, r);
 }
 

@@ -72,6 +72,26 @@ file(const struct resolve_request *rq, struct answer *a, struct files_entry *e)
 }
 
 /*
+ * files_open, and require_cert's rule on the real name: a symlink may not
+ * lead a request from outside a protected folder into one (or from one into
+ * another), so such a path names nothing.
+ */
+static enum files_status
+open_file(const struct resolve_request *rq, const char *path, struct files_entry *e)
+{
+	enum files_status st = files_open(rq->site->rootfd, path, e);
+
+	if (st != FILES_NOT_FOUND && e->linked &&
+	    config_cert_path(rq->site->cfg, e->real) != config_cert_path(rq->site->cfg, path)) {
+		if (e->fd != -1)
+			close(e->fd);
+		e->fd = -1;
+		return FILES_NOT_FOUND;
+	}
+	return st;
+}
+
+/*
  * Gives each listed file its Gopher item type: by extension, else text or
  * binary by its first bytes (libmagic, at a fraction of a millisecond a
  * file, would hold the worker for seconds on a large folder).
@@ -92,7 +112,7 @@ type_items(const struct resolve_request *rq, const char *folder, struct files_it
 		if ((items[i].item = mime_item_by_name(items[i].name)) != 0)
 			continue;
 		snprintf(path, sizeof(path), "%s%s", folder, items[i].name);
-		if (files_open(rq->site->rootfd, path, &e) == FILES_OK && !e.is_dir)
+		if (open_file(rq, path, &e) == FILES_OK && !e.is_dir)
 			items[i].item = mime_item_sniff(e.fd);
 		else
 			items[i].item = '9';
@@ -115,7 +135,7 @@ type_links(const struct resolve_request *rq, struct doc *d)
 		struct doc_block *b = &d->blocks[i];
 		if (b->type != DOC_LINK || b->sel == NULL || b->sel_host != NULL || b->item != 0)
 			continue;
-		switch (files_open(rq->site->rootfd, b->sel, &e)) {
+		switch (open_file(rq, b->sel, &e)) {
 		case FILES_OK:
 			b->item = e.is_dir ? '1' : item_type(rq->site, e.name, e.fd, &e.st);
 			break;
@@ -271,13 +291,13 @@ home_look(const struct resolve_request *rq, struct answer *a, struct home_files 
 	char intro_id[100], about_id[100];
 
 	h->settled = true;
-	if (files_open(rq->site->rootfd, HOME_INTRO, &h->intro) != FILES_OK || h->intro.is_dir) {
+	if (open_file(rq, HOME_INTRO, &h->intro) != FILES_OK || h->intro.is_dir) {
 		if (h->intro.fd != -1)
 			close(h->intro.fd);
 		h->intro.fd = -1;
 	} else
 		h->settled = settled(&h->intro.st);
-	h->about = files_open(rq->site->rootfd, HOME_ABOUT, &about) == FILES_OK && !about.is_dir;
+	h->about = open_file(rq, HOME_ABOUT, &about) == FILES_OK && !about.is_dir;
 	if (h->about)
 		h->settled = h->settled && settled(&about.st);
 	home_file_id(intro_id, sizeof(intro_id), &h->intro, h->intro.fd != -1);
@@ -342,7 +362,7 @@ folder(const struct resolve_request *rq, struct answer *a, const char *path, int
 	if (rq->proto->folder_index || rq->proto->gophermaps) {
 		snprintf(inner, sizeof(inner), "%s%s", path, rq->proto->folder_index ?
 		    "index.gmi" : "gophermap");
-		if (files_open(rq->site->rootfd, inner, &e) == FILES_OK && !e.is_dir) {
+		if (open_file(rq, inner, &e) == FILES_OK && !e.is_dir) {
 			if (rq->proto->folder_index) {
 				file(rq, a, &e);
 				return;
@@ -380,7 +400,7 @@ serve_static(const struct resolve_request *rq, struct answer *a, const char *pat
 {
 	char slashed[URL_MAX + 2];
 	struct files_entry e;
-	enum files_status st = files_open(rq->site->rootfd, path, &e);
+	enum files_status st = open_file(rq, path, &e);
 
 	if (st == FILES_NEEDS_SLASH) {
 		snprintf(slashed, sizeof(slashed), "%s/", path);
@@ -391,7 +411,7 @@ serve_static(const struct resolve_request *rq, struct answer *a, const char *pat
 		}
 		/* No redirects (Gopher): a folder named without its '/' is served. */
 		path = slashed;
-		st = files_open(rq->site->rootfd, path, &e);
+		st = open_file(rq, path, &e);
 	}
 	if (st != FILES_OK)
 		not_found(a);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -106,15 +107,30 @@ add_rule(int rfd, int fd, unsigned long long access, char *err, size_t errsize)
 	return 0;
 }
 
+/*
+ * The ruleset attribute as newer kernels take it: network rights from ABI 4,
+ * scopes from ABI 6 (Debian 12's headers stop at handled_access_fs).
+ */
+struct ruleset_attr {
+	unsigned long long handled_access_fs;
+	unsigned long long handled_access_net;
+	unsigned long long scoped;
+};
+#define NET_BIND_TCP (1ULL << 0)
+#define NET_CONNECT_TCP (1ULL << 1)
+#define SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)
+#define SCOPE_SIGNAL (1ULL << 1)
+
 int
-sandbox_landlock(const int *rootfds, int n, int statefd, bool state_write, char *err,
-    size_t errsize)
+sandbox_landlock(const int *rootfds, int n, int statefd, bool state_write, char *said,
+    size_t saidsize, char *err, size_t errsize)
 {
 	/* The search index's writer: SQLite makes, writes, truncates and removes its journal. */
 	unsigned long long writes = LANDLOCK_ACCESS_FS_WRITE_FILE |
 	    LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_REMOVE_FILE;
 	unsigned long long reads = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
-	struct landlock_ruleset_attr attr = { 0 };
+	struct ruleset_attr attr = { 0 };
+	size_t attr_size = sizeof(attr.handled_access_fs);
 	int abi, rfd, i;
 
 	abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0,
@@ -132,7 +148,20 @@ sandbox_landlock(const int *rootfds, int n, int statefd, bool state_write, char 
 		attr.handled_access_fs |= LANDLOCK_ACCESS_FS_TRUNCATE;
 	if (abi >= 5)
 		attr.handled_access_fs |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
-	if ((rfd = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0)) == -1) {
+	/* No rule grants them: no TCP bind or connect, no signal or abstract socket out. */
+	if (abi >= 4) {
+		attr.handled_access_net = NET_BIND_TCP | NET_CONNECT_TCP;
+		attr_size = offsetof(struct ruleset_attr, scoped);
+	}
+	if (abi >= 6) {
+		attr.scoped = SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL;
+		attr_size = sizeof(attr);
+	}
+	snprintf(said, saidsize, "%s; %s", abi >= 4 ? "no TCP bind or connect" :
+	    "TCP not restricted (network rules need ABI 4)", abi >= 6 ?
+	    "no signal or abstract socket beyond itself" :
+	    "signals and abstract sockets not scoped (scopes need ABI 6)");
+	if ((rfd = (int)syscall(SYS_landlock_create_ruleset, &attr, attr_size, 0)) == -1) {
 		snprintf(err, errsize, "landlock_create_ruleset: %s", strerror(errno));
 		return -1;
 	}
@@ -205,7 +234,9 @@ static const int worker_calls[] = {
 	__NR_rseq,
 #endif
 	__NR_accept4, __NR_shutdown, __NR_setsockopt, __NR_getsockopt, __NR_getsockname,
-	__NR_getpeername, __NR_ioctl, __NR_dup,
+	__NR_getpeername, __NR_dup,
+	/* A symlink inside a root is judged by the name it leads to (files.c). */
+	__NR_readlinkat,
 	__NR_epoll_ctl, __NR_epoll_pwait,
 #ifdef __NR_epoll_wait
 	__NR_epoll_wait,
@@ -237,19 +268,54 @@ static const int indexer_calls[] = {
 #endif
 };
 
+/*
+ * Refused with EPERM rather than killed for: what an attacker would try
+ * first (a socket or connection out, a program, another process's memory).
+ * The process survives the attempt, so a test can make it and see it fail;
+ * every other call outside the lists still kills.
+ */
+static const int denied_calls[] = {
+	__NR_socket, __NR_socketpair, __NR_connect, __NR_bind, __NR_listen,
+	__NR_execve, __NR_execveat, __NR_ptrace, __NR_process_vm_readv,
+	__NR_process_vm_writev,
+};
+
 #define FILTER_MAX 256
 
-/* Appends "if nr == calls[i]: allow" for each call. */
+/* Appends "if nr == calls[i]: return action" for each call. */
 static size_t
-allow_calls(struct sock_filter *f, size_t n, const int *calls, size_t ncalls)
+add_calls(struct sock_filter *f, size_t n, const int *calls, size_t ncalls, unsigned action)
 {
 	size_t i;
 
 	for (i = 0; i < ncalls && n + 2 < FILTER_MAX; i++) {
 		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)calls[i],
 		    0, 1);
-		f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+		f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, action);
 	}
+	return n;
+}
+
+/*
+ * ioctl for the one request a worker makes, FIONREAD (how much its shared
+ * inotify instance holds); any other is answered ENOTTY, as for a file that
+ * is no terminal. Leaves the system call number loaded.
+ */
+static size_t
+allow_ioctl(struct sock_filter *f, size_t n)
+{
+	const unsigned request = offsetof(struct seccomp_data, args) + 8;
+
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ioctl, 0, 6);
+	/* args[1], the request: its low word, then its high word (little-endian). */
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, request);
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, FIONREAD, 0, 3);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, request + 4);
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOTTY);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+	    offsetof(struct seccomp_data, nr));
 	return n;
 }
 
@@ -300,15 +366,19 @@ sandbox_seccomp(enum sandbox_role role, char *err, size_t errsize)
 	filter[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
 	filter[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 	    offsetof(struct seccomp_data, nr));
-	n = allow_calls(filter, n, common_calls, sizeof(common_calls) / sizeof(common_calls[0]));
+	n = add_calls(filter, n, common_calls, sizeof(common_calls) / sizeof(common_calls[0]),
+	    SECCOMP_RET_ALLOW);
+	n = add_calls(filter, n, denied_calls, sizeof(denied_calls) / sizeof(denied_calls[0]),
+	    SECCOMP_RET_ERRNO | EPERM);
 	if (role == SANDBOX_WORKER) {
 		n = allow_threads(filter, n);
-		n = allow_calls(filter, n, worker_calls,
-		    sizeof(worker_calls) / sizeof(worker_calls[0]));
+		n = allow_ioctl(filter, n);
+		n = add_calls(filter, n, worker_calls,
+		    sizeof(worker_calls) / sizeof(worker_calls[0]), SECCOMP_RET_ALLOW);
 	}
 	else
-		n = allow_calls(filter, n, indexer_calls,
-		    sizeof(indexer_calls) / sizeof(indexer_calls[0]));
+		n = add_calls(filter, n, indexer_calls,
+		    sizeof(indexer_calls) / sizeof(indexer_calls[0]), SECCOMP_RET_ALLOW);
 	filter[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
 	prog.len = (unsigned short)n;
 	prog.filter = filter;

@@ -28,12 +28,14 @@ int sandbox_chroot(const char *dir, char *err, size_t errsize);
 /*
  * Landlock: from here on, the file system is read-only and only beneath the
  * given roots (open folder descriptors), and the state folder statefd (-1:
- * none), where state_write also allows making, writing and removing files.
+ * none), where state_write also allows making, writing and removing files;
+ * no TCP bind or connect (ABI 4), no signal or abstract Unix socket beyond
+ * the process (ABI 6). said gets what of the last two the kernel applied.
  * Returns the ABI (>= 1) when applied, 0 when the kernel has no Landlock (a
  * warning was logged), -1 on error.
  */
-int sandbox_landlock(const int *rootfds, int n, int statefd, bool state_write, char *err,
-    size_t errsize);
+int sandbox_landlock(const int *rootfds, int n, int statefd, bool state_write, char *said,
+    size_t saidsize, char *err, size_t errsize);
 
 enum sandbox_role {
 	SANDBOX_WORKER,		/* sockets and an event loop */
@@ -41,8 +43,10 @@ enum sandbox_role {
 };
 
 /*
- * seccomp-bpf: an allow-list of the system calls the role needs; any other
- * kills the process. Returns 1 when applied, 0 when unsupported, -1 on error.
+ * seccomp-bpf: an allow-list of the system calls the role needs (ioctl for
+ * FIONREAD alone); sockets, connections, exec and ptrace fail with EPERM;
+ * any other call kills the process. Returns 1 when applied, 0 when
+ * unsupported, -1 on error.
  */
 int sandbox_seccomp(enum sandbox_role role, char *err, size_t errsize);
 

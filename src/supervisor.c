@@ -438,7 +438,7 @@ confine(struct generation *g, enum sandbox_role role, pid_t supervisor)
 {
 	const char *what = role == SANDBOX_WORKER ? "worker" : "indexer";
 	int rootfds[CONFIG_MAX_HOSTS], i, r;
-	char err[512];
+	char err[512], said[200];
 
 	for (i = 0; i < g->srv.nsites; i++)
 		rootfds[i] = g->srv.sites[i].rootfd;
@@ -468,15 +468,15 @@ confine(struct generation *g, enum sandbox_role role, pid_t supervisor)
 	if (getppid() != supervisor)
 		return -1;
 	if ((r = sandbox_landlock(rootfds, g->srv.nsites, g->statefd, role == SANDBOX_INDEXER,
-	    err, sizeof(err))) == -1) {
+	    said, sizeof(said), err, sizeof(err))) == -1) {
 		log_err("%s", err);
 		return -1;
 	}
 	if (r > 0)
-		log_info("%s %d: landlock (ABI %d): content roots read-only, %s, nothing else",
-		    what, (int)getpid(), r, g->statefd == -1 ? "no state folder" :
+		log_info("%s %d: landlock (ABI %d): content roots read-only, %s, no other file; "
+		    "%s", what, (int)getpid(), r, g->statefd == -1 ? "no state folder" :
 		    role == SANDBOX_INDEXER ? "the state folder writable" :
-		    "the state folder read-only");
+		    "the state folder read-only", said);
 	if (!g->cfg->seccomp) {
 		log_warn("%s %d: seccomp = no: system calls are not filtered", what,
 		    (int)getpid());

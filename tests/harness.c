@@ -234,7 +234,7 @@ kill_server(struct gazette *g)
 int
 gazette_start(struct gazette *g, const struct gazette_opts *o)
 {
-	const char *bin = gazette_binary();
+	const char *bin = o->binary != NULL ? o->binary : gazette_binary();
 	char conf[8192];
 	long waited = 0, step = 1;
 	struct stat st;

@@ -31,6 +31,8 @@ struct gazette_opts {
 	 * only the configuration is written anew (fixture is then ignored).
 	 */
 	const char *dir;
+	/* The binary to start: NULL for $GAZETTE (default build/gazette). */
+	const char *binary;
 };
 
 /* Starts gazette and waits until it accepts connections. 0, or -1 (and a failed check). */

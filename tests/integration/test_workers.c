@@ -137,10 +137,7 @@ TEST(workers_are_confined)
 		}
 	}
 	test_context("%s", "");
-	CHECK(gazette_wait_log(&g, "landlock", 1000) ||
-	    gazette_wait_log(&g, "landlock: not available", 1000));
-	CHECK(gazette_wait_log(&g, "seccomp: system call allow-list in force", 1000) ||
-	    gazette_wait_log(&g, "seccomp: not applied in a sanitizer build", 1000));
+	/* What Landlock and seccomp refuse is proven by attempt: test_confinement.c. */
 	gazette_stop(&g);
 }
 

@@ -1,0 +1,99 @@
+/*
+ * What a confined worker is asked to try (attempt.h). Each attempt is the
+ * plain system call an attacker holding the worker would make; the answer
+ * names the errno it failed with.
+ */
+#include "hooks/attempt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* "NAME: refused: EACCES (Permission denied) [worker PID]", or "allowed". */
+static void
+outcome(struct evbuffer *out, const char *name, int rc, int err)
+{
+	if (rc == -1)
+		evbuffer_add_printf(out, "%s: refused: %s (%s)", name, strerrorname_np(err),
+		    strerror(err));
+	else
+		evbuffer_add_printf(out, "%s: allowed", name);
+	evbuffer_add_printf(out, " [worker %d]\n", (int)getpid());
+}
+
+static int
+try_open(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC, 0644);
+
+	if (fd != -1)
+		close(fd);
+	return fd == -1 ? -1 : 0;
+}
+
+/* A TCP connection to 127.0.0.1:port: socket() and connect() may each refuse. */
+static int
+try_connect(int port)
+{
+	struct sockaddr_in sin = { 0 };
+	int fd, rc, e;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((unsigned short)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	rc = connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+	e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
+static int
+try_exec(void)
+{
+	char *const argv[] = { "sh", "-c", "exit 0", NULL };
+	char *const envp[] = { NULL };
+
+	/* On success the worker is gone: the test sees no answer, which fails it. */
+	return execve("/bin/sh", argv, envp);
+}
+
+bool
+hooks_attempt(const struct site *site, const char *path, const char *query,
+    struct evbuffer *out)
+{
+	const char *name, *arg = query != NULL ? query : "";
+	int rc;
+
+	if (strncmp(path, HOOKS_PREFIX, strlen(HOOKS_PREFIX)) != 0)
+		return false;
+	name = path + strlen(HOOKS_PREFIX);
+	evbuffer_add_printf(out, "20 text/plain\r\n");
+	errno = 0;
+	if (strcmp(name, "open-outside") == 0 || strcmp(name, "open-key") == 0)
+		rc = try_open(arg, O_RDONLY);
+	else if (strcmp(name, "write-root") == 0)
+		rc = openat(site->rootfd, arg, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	else if (strcmp(name, "connect") == 0)
+		rc = try_connect(atoi(arg));
+	else if (strcmp(name, "exec") == 0)
+		rc = try_exec();
+	else if (strcmp(name, "ptrace") == 0)
+		rc = (int)ptrace(PTRACE_ATTACH, (pid_t)atoi(arg), NULL, NULL);
+	else {
+		evbuffer_add_printf(out, "%s: no such attempt\n", name);
+		return true;
+	}
+	if (rc >= 0 && strcmp(name, "write-root") == 0)
+		close(rc);
+	outcome(out, name, rc < 0 ? -1 : 0, errno);
+	return true;
+}
