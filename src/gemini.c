@@ -297,7 +297,7 @@ gemini_handle(struct server *s, const struct request_ctx *ctx, const char *line,
 		return;
 	}
 #ifdef GAZETTE_TEST_HOOKS
-	if (hooks_attempt(site, u.path, u.has_query ? u.query : NULL, r->out)) {
+	if (hooks_attempt(s, site, u.path, u.has_query ? u.query : NULL, r->out)) {
 		r->status = 20;
 		return;
 	}

@@ -237,6 +237,11 @@ static const int worker_calls[] = {
 	__NR_getpeername, __NR_dup,
 	/* A symlink inside a root is judged by the name it leads to (files.c). */
 	__NR_readlinkat,
+	/* Waiting for the key holder's signature (keys.c). */
+	__NR_ppoll,
+#ifdef __NR_poll
+	__NR_poll,
+#endif
 	__NR_epoll_ctl, __NR_epoll_pwait,
 #ifdef __NR_epoll_wait
 	__NR_epoll_wait,
@@ -278,6 +283,14 @@ static const int denied_calls[] = {
 	__NR_socket, __NR_socketpair, __NR_connect, __NR_bind, __NR_listen,
 	__NR_execve, __NR_execveat, __NR_ptrace, __NR_process_vm_readv,
 	__NR_process_vm_writev,
+};
+
+/* The key holder: its sockets, and signing (common_calls has the rest). */
+static const int keys_calls[] = {
+	__NR_ppoll,
+#ifdef __NR_poll
+	__NR_poll,
+#endif
 };
 
 #define FILTER_MAX 256
@@ -376,9 +389,12 @@ sandbox_seccomp(enum sandbox_role role, char *err, size_t errsize)
 		n = add_calls(filter, n, worker_calls,
 		    sizeof(worker_calls) / sizeof(worker_calls[0]), SECCOMP_RET_ALLOW);
 	}
-	else
+	else if (role == SANDBOX_INDEXER)
 		n = add_calls(filter, n, indexer_calls,
 		    sizeof(indexer_calls) / sizeof(indexer_calls[0]), SECCOMP_RET_ALLOW);
+	else
+		n = add_calls(filter, n, keys_calls, sizeof(keys_calls) / sizeof(keys_calls[0]),
+		    SECCOMP_RET_ALLOW);
 	filter[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
 	prog.len = (unsigned short)n;
 	prog.filter = filter;

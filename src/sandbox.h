@@ -40,6 +40,7 @@ int sandbox_landlock(const int *rootfds, int n, int statefd, bool state_write, c
 enum sandbox_role {
 	SANDBOX_WORKER,		/* sockets and an event loop */
 	SANDBOX_INDEXER,	/* inotify, memfds, poll */
+	SANDBOX_KEYS,		/* the key holder: its sockets, poll */
 };
 
 /*

@@ -3,11 +3,14 @@
  *
  * A generation is one loaded configuration: struct config, struct server
  * (certificates, TLS contexts, content roots, listening sockets), the user
- * to run as, an indexer process and N workers forked from it, which share
- * its memory copy-on-write and its session-ticket keys. A generation goes
- * live only once its indexer has sent a first image of every site's posts:
+ * to run as, a key holder, an indexer process and N workers forked from it,
+ * which share its memory copy-on-write and its session-ticket keys. The
+ * key holder alone reads the private keys (keys.h): the supervisor and the
+ * workers never do. A generation goes live only once its key holder has read
+ * every key and its indexer has sent a first image of every site's posts:
  * then its workers start, and the previous generation's children get
- * SIGTERM, which lets each finish what it is sending.
+ * SIGTERM, which lets each finish what it is sending (its key holder goes
+ * once they are gone).
  *
  * A reload (SIGHUP, or a content root that now leads to another folder)
  * builds the next generation beside the live one, which it does not touch:
@@ -18,8 +21,9 @@
  *
  * Every child has a control channel to the supervisor (ctl.h): its log lines
  * come up it, never blocking the child; index images come up from the
- * indexer and go down to the workers. The supervisor keeps root (to read
- * keys and reopen the log on reload) and never touches a client's bytes.
+ * indexer and go down to the workers. The supervisor keeps root (so that
+ * a reload's key holder can read keys, and to reopen the log) and never
+ * touches a client's bytes.
  *
  * A worker that dies is replaced; one that keeps dying is replaced after a
  * growing pause, and its last words are in the log. The supervisor's loop is
@@ -74,6 +78,7 @@
 enum role {
 	ROLE_WORKER,
 	ROLE_INDEXER,
+	ROLE_KEYS,		/* the key holder */
 };
 
 struct child {
@@ -106,6 +111,10 @@ struct generation {
 	int nworkers;
 	struct slot workers[MAX_WORKERS];
 	struct slot indexer;
+	struct slot keys;		/* the key holder */
+	bool keys_ready;		/* it has read every key: workers may start */
+	/* Each worker slot's socket pair to the key holder: [0] the worker's, [1] its. */
+	int keyfd[MAX_WORKERS][2];
 	/* The indexer's inotify instance and doorbell, shared with the workers. */
 	struct indexer_watch watch;
 	int inotify, doorbell;		/* -1: none */
@@ -315,6 +324,8 @@ supervisor_check(const struct config *cfg, char *err, size_t errsize)
 	return rc;
 }
 
+static void generation_free(struct generation *g);
+
 static struct generation *
 generation_load(struct config *cfg, const struct server *old, struct supervisor *sv, int id,
     char *err, size_t errsize)
@@ -329,6 +340,8 @@ generation_load(struct config *cfg, const struct server *old, struct supervisor 
 	}
 	g->id = id;
 	g->cfg = cfg;
+	for (i = 0; i < MAX_WORKERS; i++)
+		g->keyfd[i][0] = g->keyfd[i][1] = -1;
 	g->statefd = -1;
 	for (i = 0; i < CONFIG_MAX_HOSTS; i++)
 		g->image[i] = -1;
@@ -360,6 +373,14 @@ generation_load(struct config *cfg, const struct server *old, struct supervisor 
 		}
 	g->statefd = state_open(g);
 	g->nworkers = worker_count(cfg);
+	/* Kept open here for the generation's life: a worker or key holder restarts on them. */
+	for (i = 0; i < g->nworkers; i++)
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, g->keyfd[i]) == -1) {
+			snprintf(err, errsize, "socketpair: %s", strerror(errno));
+			g->cfg = NULL;	/* the caller's, on failure */
+			generation_free(g);
+			return NULL;
+		}
 	return g;
 }
 
@@ -376,6 +397,10 @@ generation_free(struct generation *g)
 	}
 	if (g->statefd != -1)
 		close(g->statefd);
+	for (int i = 0; i < MAX_WORKERS; i++)
+		for (int k = 0; k < 2; k++)
+			if (g->keyfd[i][k] != -1)
+				close(g->keyfd[i][k]);
 	generation_close_watch(g);
 	munmap(g->progress, sizeof(*g->progress));
 	server_clear(&g->srv);
@@ -383,12 +408,40 @@ generation_free(struct generation *g)
 	free(g);
 }
 
+/* Signals gen's children (every generation's for gen -1) but key holders: release_keys. */
 static void
 signal_generation(struct supervisor *sv, int gen, int sig)
 {
 	for (int i = 0; i < sv->nchildren; i++)
-		if (gen < 0 || sv->children[i].gen == gen)
+		if ((gen < 0 || sv->children[i].gen == gen) && sv->children[i].role != ROLE_KEYS)
 			kill(sv->children[i].pid, sig);
+}
+
+/*
+ * A key holder outlives the workers it signs for, which finish their
+ * handshakes after SIGTERM: it is stopped once its generation is neither
+ * live nor loading (or everything stops) and none of its workers is left.
+ */
+static void
+release_keys(struct supervisor *sv)
+{
+	struct child *c;
+	int i, j;
+
+	for (i = 0; i < sv->nchildren; i++) {
+		c = &sv->children[i];
+		if (c->role != ROLE_KEYS || c->retired || (!sv->stopping &&
+		    ((sv->gen != NULL && c->gen == sv->gen->id) ||
+		    (sv->next != NULL && c->gen == sv->next->id))))
+			continue;
+		for (j = 0; j < sv->nchildren; j++)
+			if (sv->children[j].role == ROLE_WORKER && sv->children[j].gen == c->gen)
+				break;
+		if (j == sv->nchildren) {
+			kill(c->pid, SIGTERM);
+			c->retired = true;
+		}
+	}
 }
 
 /* ---- Children ------------------------------------------------------------ */
@@ -432,12 +485,22 @@ child_start(struct supervisor *sv, int ctl, const char *name)
 	log_open_channel(ctl);
 }
 
-/* Drops root and confines a fresh child: chroot (workers), Landlock, seccomp. */
+static const char *
+sandbox_name(enum sandbox_role role)
+{
+	return role == SANDBOX_WORKER ? "worker" : role == SANDBOX_INDEXER ? "indexer" :
+	    "key holder";
+}
+
+/*
+ * Drops root and confines a fresh child: chroot (workers), Landlock (the key
+ * holder: no file at all), seccomp.
+ */
 static int
 confine(struct generation *g, enum sandbox_role role, pid_t supervisor)
 {
-	const char *what = role == SANDBOX_WORKER ? "worker" : "indexer";
-	int rootfds[CONFIG_MAX_HOSTS], i, r;
+	const char *what = sandbox_name(role);
+	int rootfds[CONFIG_MAX_HOSTS], i, r, nroots = role == SANDBOX_KEYS ? 0 : g->srv.nsites;
 	char err[512], said[200];
 
 	for (i = 0; i < g->srv.nsites; i++)
@@ -467,12 +530,15 @@ confine(struct generation *g, enum sandbox_role role, pid_t supervisor)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != supervisor)
 		return -1;
-	if ((r = sandbox_landlock(rootfds, g->srv.nsites, g->statefd, role == SANDBOX_INDEXER,
-	    said, sizeof(said), err, sizeof(err))) == -1) {
+	if ((r = sandbox_landlock(rootfds, nroots, role == SANDBOX_KEYS ? -1 : g->statefd,
+	    role == SANDBOX_INDEXER, said, sizeof(said), err, sizeof(err))) == -1) {
 		log_err("%s", err);
 		return -1;
 	}
-	if (r > 0)
+	if (r > 0 && role == SANDBOX_KEYS)
+		log_info("%s %d: landlock (ABI %d): no file at all; %s", what, (int)getpid(), r,
+		    said);
+	else if (r > 0)
 		log_info("%s %d: landlock (ABI %d): content roots read-only, %s, no other file; "
 		    "%s", what, (int)getpid(), r, g->statefd == -1 ? "no state folder" :
 		    role == SANDBOX_INDEXER ? "the state folder writable" :
@@ -491,13 +557,16 @@ confine(struct generation *g, enum sandbox_role role, pid_t supervisor)
 }
 
 static void __attribute__((noreturn))
-worker_main(struct supervisor *sv, struct generation *g, int ctl, pid_t supervisor)
+worker_main(struct supervisor *sv, struct generation *g, int slot, int ctl, pid_t supervisor)
 {
-	int keep[SERVER_MAX_LISTENERS + 2 * CONFIG_MAX_HOSTS + 4], n = 0, i, rc;
+	int keep[SERVER_MAX_LISTENERS + 2 * CONFIG_MAX_HOSTS + 5], n = 0, i, rc;
 	char err[256];
 
 	child_start(sv, ctl, "gazette-worker");
 	keep[n++] = ctl;
+	/* Its stand-in keys ask the key holder over its slot's socket. */
+	keep[n++] = g->keyfd[slot][0];
+	tls_keys_attach(&g->srv.tls, g->keyfd[slot][0]);
 	if (g->inotify != -1)
 		keep[n++] = g->inotify;
 	if (g->doorbell != -1)
@@ -563,6 +632,50 @@ indexer_main(struct supervisor *sv, struct generation *g, int ctl, const int *se
 	_exit(rc);
 }
 
+/*
+ * The key holder: reads every host's key (as root, before the drop), says
+ * READY, then answers each worker slot's socket until the supervisor goes.
+ */
+static void __attribute__((noreturn))
+keys_main(struct supervisor *sv, struct generation *g, int ctl, pid_t supervisor)
+{
+	EVP_PKEY *keys[CONFIG_MAX_HOSTS];
+	struct pollfd p[MAX_WORKERS + 1];
+	int keep[MAX_WORKERS + 1], i, n;
+	char err[700];
+
+	child_start(sv, ctl, "gazette-keys");
+	keep[0] = ctl;
+	for (i = 0; i < g->nworkers; i++)
+		keep[i + 1] = g->keyfd[i][1];
+	close_all_but(keep, g->nworkers + 1);
+	for (n = 0; n < g->srv.nsites; n++)
+		if ((keys[n] = keys_load(g->cfg->hosts[n].key, g->cfg->hosts[n].cert, err,
+		    sizeof(err))) == NULL) {
+			log_err("host %s: %s", g->cfg->hosts[n].name, err);
+			log_flush();
+			_exit(1);
+		}
+	if (confine(g, SANDBOX_KEYS, supervisor) == -1)
+		_exit(1);
+	ctl_send_type(ctl, CTL_READY);
+	p[0] = (struct pollfd){ .fd = ctl, .events = POLLIN };
+	for (i = 0; i < g->nworkers; i++)
+		p[i + 1] = (struct pollfd){ .fd = g->keyfd[i][1], .events = POLLIN };
+	for (;;) {
+		log_flush();
+		if (poll(p, (nfds_t)g->nworkers + 1, -1) == -1 && errno != EINTR)
+			break;
+		/* The supervisor is gone (it never writes here otherwise): so are we. */
+		if (p[0].revents != 0)
+			break;
+		for (i = 1; i <= g->nworkers; i++)
+			if ((p[i].revents & POLLIN) && keys_answer(keys, n, p[i].fd) == -1)
+				p[i].fd = -1;
+	}
+	_exit(0);
+}
+
 /* Forks a child of g; returns its table entry, or NULL (errno set) when it could not. */
 static struct child *
 spawn(struct supervisor *sv, struct generation *g, enum role role, int slot,
@@ -594,7 +707,9 @@ spawn(struct supervisor *sv, struct generation *g, enum role role, int slot,
 	if (pid == 0) {
 		close(ctl[0]);
 		if (role == ROLE_WORKER)
-			worker_main(sv, g, ctl[1], me);
+			worker_main(sv, g, slot, ctl[1], me);
+		if (role == ROLE_KEYS)
+			keys_main(sv, g, ctl[1], me);
 		indexer_main(sv, g, ctl[1], seeds, me);
 	}
 	close(ctl[1]);
@@ -656,6 +771,18 @@ start_indexer(struct supervisor *sv, struct generation *g, const int *seeds)
 	if (c == NULL)
 		return false;
 	g->indexer.pid = c->pid;
+	return true;
+}
+
+/* Starts g's key holder; g's workers start once it says it has every key. */
+static bool
+start_keys(struct supervisor *sv, struct generation *g)
+{
+	struct child *c = spawn(sv, g, ROLE_KEYS, 0, NULL);
+
+	if (c == NULL)
+		return false;
+	g->keys.pid = c->pid;
 	return true;
 }
 
@@ -824,13 +951,28 @@ reload(struct supervisor *sv, const char *why)
 		return;
 	}
 	seeds_from(sv->gen, g, seeds);
-	if (!start_indexer(sv, g, seeds)) {
+	if (!start_keys(sv, g) || !start_indexer(sv, g, seeds)) {
 		log_err("reload failed, keeping the running configuration: cannot start the "
-		    "indexer: %s", strerror(errno));
+		    "%s: %s", g->keys.pid == 0 ? "key holder" : "indexer", strerror(errno));
+		signal_generation(sv, g->id, SIGTERM);
 		generation_free(g);
 		return;
 	}
 	sv->next = g;
+}
+
+/* The next generation goes live once it has every image and every key. */
+static void
+maybe_go_live(struct supervisor *sv, struct generation *g)
+{
+	int i;
+
+	if (g != sv->next || !g->keys_ready)
+		return;
+	for (i = 0; i < g->srv.nsites; i++)
+		if (g->image[i] == -1)
+			return;
+	go_live(sv, g);
 }
 
 /* An image came up from g's indexer: keep it, and go live or pass it on. */
@@ -838,7 +980,6 @@ static void
 image_arrived(struct supervisor *sv, struct child *c, const struct ctl_msg *m, int fd)
 {
 	struct generation *g = find_generation(sv, c->gen);
-	int i;
 
 	if (g == NULL || c->role != ROLE_INDEXER || m->site >= g->srv.nsites) {
 		close(fd);
@@ -848,12 +989,7 @@ image_arrived(struct supervisor *sv, struct child *c, const struct ctl_msg *m, i
 		close(g->image[m->site]);
 	g->image[m->site] = fd;
 	g->version[m->site] = (unsigned long)m->version;
-	if (g != sv->next)
-		return;
-	for (i = 0; i < g->srv.nsites; i++)
-		if (g->image[i] == -1)
-			return;
-	go_live(sv, g);
+	maybe_go_live(sv, g);
 }
 
 /* Hands the live generation's newest images to the workers that lack them. */
@@ -903,6 +1039,19 @@ hear(struct child *c, const struct ctl_msg *m)
 }
 
 /* Reads what a child sent. */
+/* A key holder has every key: its generation may go live. */
+static void
+keys_ready(struct supervisor *sv, struct child *c)
+{
+	struct generation *g = find_generation(sv, c->gen);
+
+	c->ready = true;
+	if (g == NULL)
+		return;
+	g->keys_ready = true;
+	maybe_go_live(sv, g);
+}
+
 static void
 listen_to(struct supervisor *sv, struct child *c)
 {
@@ -912,6 +1061,8 @@ listen_to(struct supervisor *sv, struct child *c)
 	while (ctl_recv(c->ctl, &m, &fd) == 1) {
 		if (m.type == CTL_LOG)
 			hear(c, &m);
+		else if (m.type == CTL_READY && c->role == ROLE_KEYS)
+			keys_ready(sv, c);
 		else if (m.type == CTL_READY)
 			c->ready = true;
 		else if (m.type == CTL_RETIRED)
@@ -923,6 +1074,13 @@ listen_to(struct supervisor *sv, struct child *c)
 		if (fd != -1)
 			close(fd);
 	}
+}
+
+static const char *
+role_name(enum role role)
+{
+	return role == ROLE_WORKER ? "worker" : role == ROLE_INDEXER ? "indexer" :
+	    "key holder";
 }
 
 static void
@@ -942,13 +1100,14 @@ static void
 mourn(struct supervisor *sv, const struct child *c, int status)
 {
 	struct generation *g = find_generation(sv, c->gen);
-	const char *what = c->role == ROLE_WORKER ? "worker" : "indexer";
+	const char *what = role_name(c->role);
 	char how[64], words[3 * 260];
 	struct slot *s;
 
 	if (g == NULL || sv->stopping)
 		return;
-	s = c->role == ROLE_WORKER ? &g->workers[c->slot] : &g->indexer;
+	s = c->role == ROLE_WORKER ? &g->workers[c->slot] : c->role == ROLE_KEYS ? &g->keys :
+	    &g->indexer;
 	if (s->pid != c->pid)
 		return;
 	s->pid = 0;
@@ -959,10 +1118,11 @@ mourn(struct supervisor *sv, const struct child *c, int status)
 	last_words(c, words, sizeof(words));
 	log_err("%s %d %s; its last words: %s", what, (int)c->pid, how, words);
 	if (g == sv->next) {
-		/* The indexer of a generation not yet live: the reload fails. */
-		log_err("%s: the post index could not be built (%s %s)", sv->gen ?
-		    "reload failed, keeping the running configuration" : "cannot start", what,
-		    how);
+		/* The indexer or key holder of a generation not yet live: the reload fails. */
+		log_err("%s: %s (%s %s)", sv->gen ?
+		    "reload failed, keeping the running configuration" : "cannot start",
+		    c->role == ROLE_KEYS ? "the keys could not be loaded" :
+		    "the post index could not be built", what, how);
 		sv->next = NULL;
 		signal_generation(sv, g->id, SIGTERM);
 		generation_free(g);
@@ -998,6 +1158,20 @@ reap(struct supervisor *sv)
 	}
 }
 
+/* Says how restarting the child of slot s went; one that failed is tried again later. */
+static void
+restart_said(struct slot *s, bool started, const char *what, long long now)
+{
+	if (started) {
+		log_info("%s %d restarted", what, (int)s->pid);
+		return;
+	}
+	s->deaths++;
+	s->retry_ms = now + BACKOFF_MIN_MS;
+	log_err("cannot start the %s: %s; trying again in %d ms", what, strerror(errno),
+	    BACKOFF_MIN_MS);
+}
+
 /* Refills the live generation's empty slots whose pause is over. */
 static void
 refill(struct supervisor *sv)
@@ -1012,18 +1186,14 @@ refill(struct supervisor *sv)
 		if (g->workers[i].pid == 0 && g->workers[i].retry_ms <= now &&
 		    start_worker(sv, g, i))
 			log_info("worker %d restarted in slot %d", (int)g->workers[i].pid, i);
+	/* The workers' sockets are the generation's: they are answered again at once. */
+	if (g->keys.pid == 0 && g->keys.retry_ms <= now)
+		restart_said(&g->keys, start_keys(sv, g), "key holder", now);
 	if (g->indexer.pid == 0 && g->indexer.retry_ms <= now) {
 		/* It starts from its own last images: nothing to read again. */
 		for (i = 0; i < CONFIG_MAX_HOSTS; i++)
 			seeds[i] = g->image[i];
-		if (start_indexer(sv, g, seeds))
-			log_info("indexer %d restarted", (int)g->indexer.pid);
-		else {
-			g->indexer.deaths++;
-			g->indexer.retry_ms = now + BACKOFF_MIN_MS;
-			log_err("cannot start the indexer: %s; trying again in %d ms",
-			    strerror(errno), BACKOFF_MIN_MS);
-		}
+		restart_said(&g->indexer, start_indexer(sv, g, seeds), "indexer", now);
 	}
 }
 
@@ -1041,6 +1211,8 @@ next_refill_ms(const struct supervisor *sv)
 			next = g->workers[i].retry_ms;
 	if (g->indexer.pid == 0 && (next == -1 || g->indexer.retry_ms < next))
 		next = g->indexer.retry_ms;
+	if (g->keys.pid == 0 && (next == -1 || g->keys.retry_ms < next))
+		next = g->keys.retry_ms;
 	return next;
 }
 
@@ -1214,6 +1386,7 @@ loop(struct supervisor *sv)
 		handover(sv, false);
 		rotate_tickets(sv);
 		refill(sv);
+		release_keys(sv);
 		if (clock_ms() >= sv->root_check_ms)
 			check_roots(sv);
 	}
@@ -1330,7 +1503,7 @@ supervisor_run(struct config *cfg, supervisor_load_fn load, void *arg, bool fore
 	}
 	seeds_from(NULL, sv.next, seeds);
 	seeds_saved(sv.next, seeds);
-	started = start_indexer(&sv, sv.next, seeds);
+	started = start_keys(&sv, sv.next) && start_indexer(&sv, sv.next, seeds);
 	/* The saved images are the indexer's now (or nobody's). */
 	for (i = 0; i < sv.next->srv.nsites; i++)
 		if (sv.next->seed_saved[i]) {
@@ -1338,7 +1511,9 @@ supervisor_run(struct config *cfg, supervisor_load_fn load, void *arg, bool fore
 			sv.next->seed_saved[i] = false;
 		}
 	if (!started) {
-		log_err("cannot start the indexer: %s", strerror(errno));
+		log_err("cannot start the %s: %s", sv.next->keys.pid == 0 ? "key holder" :
+		    "indexer", strerror(errno));
+		signal_generation(&sv, sv.next->id, SIGTERM);
 		generation_free(sv.next);
 		quota_free(sv.quota);
 		tickets_free(sv.tickets);

@@ -1,6 +1,6 @@
 /*
- * The supervisor: one process that owns the ports, the keys and the log, and
- * runs N worker processes that serve. It restarts a worker that dies,
+ * The supervisor: one process that owns the ports and the log, and runs a
+ * key holder, an indexer and N worker processes that serve. It restarts a worker that dies,
  * reloads on SIGHUP (a new generation of workers starts on the same
  * listening sockets before the old one finishes its connections and exits),
  * forwards SIGTERM, and reopens the log on SIGUSR1.

@@ -16,6 +16,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "cert.h"
+#include "keys.h"
 #include "log.h"
 #include "tickets.h"
 
@@ -111,9 +112,9 @@ verify_callback(int ok, X509_STORE_CTX *x)
 	return 1;
 }
 
-/* Whether path opens for reading; err says why not, and what to do. */
+/* Whether the certificate at path opens for reading; err says why not. */
 static int
-readable(const char *path, const char *what, char *err, size_t errsize)
+readable(const char *path, char *err, size_t errsize)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
@@ -121,18 +122,15 @@ readable(const char *path, const char *what, char *err, size_t errsize)
 		close(fd);
 		return 0;
 	}
-	if (errno == EACCES)
-		snprintf(err, errsize, "%s %s: %s: gazette reads it as the user it is started "
-		    "as, before it drops privileges: make that user its owner (a key stays "
-		    "mode 0600)", what, path, strerror(errno));
-	else
-		snprintf(err, errsize, "%s %s: %s", what, path, strerror(errno));
+	snprintf(err, errsize, "certificate %s: %s", path, strerror(errno));
 	return -1;
 }
 
+/* h's context, its private key a stand-in that asks the key holder over ref. */
 static SSL_CTX *
-ctx_new(const struct host_config *h, char *err, size_t errsize)
+ctx_new(const struct host_config *h, struct keys_ref *ref, char *err, size_t errsize)
 {
+	EVP_PKEY *standin;
 	SSL_CTX *ctx;
 
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
@@ -170,19 +168,22 @@ ctx_new(const struct host_config *h, char *err, size_t errsize)
 		snprintf(err, errsize, "cipher set-up: %s", cert_openssl_error());
 		goto fail;
 	}
-	if (readable(h->cert, "certificate", err, errsize) == -1 ||
-	    readable(h->key, "key", err, errsize) == -1)
+	if (readable(h->cert, err, errsize) == -1)
 		goto fail;
 	if (SSL_CTX_use_certificate_chain_file(ctx, h->cert) != 1) {
 		snprintf(err, errsize, "%s: %s", h->cert, cert_openssl_error());
 		goto fail;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, h->key, SSL_FILETYPE_PEM) != 1) {
-		snprintf(err, errsize, "%s: %s", h->key, cert_openssl_error());
+	if ((standin = keys_standin(SSL_CTX_get0_certificate(ctx), ref, err, errsize)) == NULL)
+		goto fail;
+	if (SSL_CTX_use_PrivateKey(ctx, standin) != 1) {
+		snprintf(err, errsize, "%s: %s", h->cert, cert_openssl_error());
+		EVP_PKEY_free(standin);
 		goto fail;
 	}
+	EVP_PKEY_free(standin);
 	if (SSL_CTX_check_private_key(ctx) != 1) {
-		snprintf(err, errsize, "%s does not match %s", h->key, h->cert);
+		snprintf(err, errsize, "%s: its key does not fit", h->cert);
 		goto fail;
 	}
 	SSL_CTX_set_app_data(ctx, (void *)h->name);
@@ -209,11 +210,12 @@ tls_init(struct tls *t, const struct config *c, struct tickets *tickets, char *e
 	}
 	for (i = 0; i < c->nhosts; i++) {
 		const struct host_config *h = &c->hosts[i];
+		t->keyref[i] = (struct keys_ref){ .fd = -1, .host = i };
 		if (cert_ensure(h->name, h->cert, h->key, &generated, msg, sizeof(msg)) == -1) {
 			snprintf(err, errsize, "host %s: %s", h->name, msg);
 			goto fail;
 		}
-		if ((t->ctx[i] = ctx_new(h, err, errsize)) == NULL)
+		if ((t->ctx[i] = ctx_new(h, &t->keyref[i], err, errsize)) == NULL)
 			goto fail;
 		t->n++;
 		/* A ticket outlives no key: the server refuses it after one period too. */
@@ -238,7 +240,9 @@ fail:
 int
 tls_check(const struct config *c, char *err, size_t errsize)
 {
+	struct keys_ref ref = { .fd = -1 };
 	char msg[512];
+	EVP_PKEY *key;
 	SSL_CTX *ctx;
 	int i, rc;
 
@@ -248,12 +252,24 @@ tls_check(const struct config *c, char *err, size_t errsize)
 			snprintf(err, errsize, "host %s: %s", h->name, msg);
 			return -1;
 		}
-		if (rc == 1 && (ctx = ctx_new(h, err, errsize)) == NULL)
+		if (rc == 0)
+			continue;
+		/* The context as a worker has it, and the key as the key holder reads it. */
+		if ((ctx = ctx_new(h, &ref, err, errsize)) == NULL)
 			return -1;
-		if (rc == 1)
-			SSL_CTX_free(ctx);
+		SSL_CTX_free(ctx);
+		if ((key = keys_load(h->key, h->cert, err, errsize)) == NULL)
+			return -1;
+		EVP_PKEY_free(key);
 	}
 	return 0;
+}
+
+void
+tls_keys_attach(struct tls *t, int fd)
+{
+	for (int i = 0; i < t->n; i++)
+		t->keyref[i].fd = fd;
 }
 
 void

@@ -11,18 +11,23 @@
 #include <openssl/ssl.h>
 
 #include "config.h"
+#include "keys.h"
 
 struct tls {
 	int n;
 	SSL_CTX *ctx[CONFIG_MAX_HOSTS];	/* in config order; ctx[0] is the default */
 	char fingerprint[CONFIG_MAX_HOSTS][100];
+	/* Where each context's stand-in key asks for signatures (keys.h). */
+	struct keys_ref keyref[CONFIG_MAX_HOSTS];
 };
 
 /*
- * Generates missing certificates (cert_ensure), loads every host's key and
+ * Generates missing certificates (cert_ensure), loads every host's
  * certificate and builds its context: TLS 1.2 and 1.3 only, forward-secret
  * AEAD ciphers, X25519 first, session tickets under the supervisor's keys
- * (tickets.h), SNI. Returns -1 with err set.
+ * (tickets.h), SNI. The private key is not read: each context holds a
+ * stand-in that asks the key holder (keys.h), once tls_keys_attach has
+ * given it a socket. t must not move afterwards. Returns -1 with err set.
  */
 struct tickets;
 int tls_init(struct tls *t, const struct config *c, struct tickets *tickets, char *err,
@@ -35,6 +40,9 @@ void tls_clear(struct tls *t);
  * anything. Returns -1 with err set.
  */
 int tls_check(const struct config *c, char *err, size_t errsize);
+
+/* A worker's: its socket to the key holder, for every host's stand-in key. */
+void tls_keys_attach(struct tls *t, int fd);
 
 /*
  * The SNI name the client sent, lowercased and without a trailing dot, into

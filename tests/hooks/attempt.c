@@ -15,6 +15,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+
 /* "NAME: refused: EACCES (Permission denied) [worker PID]", or "allowed". */
 static void
 outcome(struct evbuffer *out, const char *name, int rc, int err)
@@ -66,9 +70,33 @@ try_exec(void)
 	return execve("/bin/sh", argv, envp);
 }
 
+/*
+ * Reads the private part of the key this worker's TLS context for site
+ * holds, as a memory-disclosure bug could: ENOKEY when it has none.
+ */
+static int
+try_key_memory(const struct server *s, const struct site *site)
+{
+	BIGNUM *priv = NULL;
+	EVP_PKEY *key;
+	int i, found;
+
+	for (i = 0; i < s->nsites && &s->sites[i] != site; i++)
+		;
+	if (i == s->nsites || (key = SSL_CTX_get0_privatekey(s->tls.ctx[i])) == NULL) {
+		errno = ENOKEY;
+		return -1;
+	}
+	found = (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_PRIV_KEY, &priv) ||
+	    EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_D, &priv)) && !BN_is_zero(priv);
+	BN_clear_free(priv);
+	errno = ENOKEY;
+	return found ? 0 : -1;
+}
+
 bool
-hooks_attempt(const struct site *site, const char *path, const char *query,
-    struct evbuffer *out)
+hooks_attempt(const struct server *s, const struct site *site, const char *path,
+    const char *query, struct evbuffer *out)
 {
 	const char *name, *arg = query != NULL ? query : "";
 	int rc;
@@ -88,6 +116,8 @@ hooks_attempt(const struct site *site, const char *path, const char *query,
 		rc = try_exec();
 	else if (strcmp(name, "ptrace") == 0)
 		rc = (int)ptrace(PTRACE_ATTACH, (pid_t)atoi(arg), NULL, NULL);
+	else if (strcmp(name, "key-memory") == 0)
+		rc = try_key_memory(s, site);
 	else {
 		evbuffer_add_printf(out, "%s: no such attempt\n", name);
 		return true;

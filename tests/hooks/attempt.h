@@ -22,7 +22,7 @@
  * Makes the attempt path names (its argument in query), writing the answer
  * into out; false when path is not a hook's.
  */
-bool hooks_attempt(const struct site *site, const char *path, const char *query,
-    struct evbuffer *out);
+bool hooks_attempt(const struct server *s, const struct site *site, const char *path,
+    const char *query, struct evbuffer *out);
 
 #endif

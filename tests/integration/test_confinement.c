@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <linux/landlock.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,5 +261,57 @@ TEST(confinement_links_judged_by_real_name)
 	CHECK(strstr(page, "visible.txt") != NULL && strstr(page, "git-alias") == NULL);
 	free(page);
 	test_context("%s", "");
+	gazette_stop(&g);
+}
+
+/* ---- the key holder ---- */
+
+/*
+ * No worker holds a private key: its contexts have a stand-in, the key
+ * holder (gazette-keys) signs. Killed, it is restarted; handshakes meanwhile
+ * fail and close, none hangs.
+ */
+TEST(confinement_key_holder)
+{
+	struct gazette_opts o = two;
+	struct gazette g;
+	struct reply r;
+	pid_t keys, again;
+	int ok = 0, failed = 0, hung = 0;
+	long t0;
+
+	if ((o.binary = hooks_binary()) == NULL)
+		return;
+	if (gazette_start(&g, &o) == -1)
+		return;
+	expect_refused(&g, "key-memory", NULL, "ENOKEY");
+	CHECK_INT(gazette_children(&g, "gazette-keys", &keys, 1), 1);
+	/* Stopped: no signature comes; each handshake gives up and closes. */
+	CHECK(kill(keys, SIGSTOP) == 0);
+	for (int i = 0; i < 3; i++) {
+		gemini_path(&g, "/", &r);
+		CHECK(r.data == NULL || strncmp(r.data, "20 ", 3) != 0);
+		CHECK(!r.timed_out);
+		reply_free(&r);
+	}
+	kill(keys, SIGCONT);
+	/* Killed: restarted, and the same sockets are answered again. */
+	CHECK(kill(keys, SIGKILL) == 0);
+	for (t0 = now_ms(); now_ms() - t0 < 20000 && ok < 20; ) {
+		gemini_path(&g, "/", &r);
+		if (r.data != NULL && strncmp(r.data, "20 ", 3) == 0)
+			ok++;
+		else if (r.timed_out)
+			hung++;
+		else
+			failed++;
+		reply_free(&r);
+	}
+	CHECK_INT(ok, 20);
+	CHECK_INT(hung, 0);
+	CHECK_INT(gazette_children(&g, "gazette-keys", &again, 1), 1);
+	CHECK(again != keys);
+	printf("    confinement: key holder killed: %d handshake(s) failed cleanly, none hung, "
+	    "then served again\n", failed);
 	gazette_stop(&g);
 }

@@ -705,6 +705,9 @@ TEST(lifecycle_reload_failures_keep_serving)
 	snprintf(bad, sizeof(bad), "key = %s/bad.key", l.g.dir);
 	sh("echo 'not a key' > '%s/bad.key'", l.g.dir);
 	CHECK_STR(reload_with(&l.g, conf, key, bad), "failed");
+	/* Its key holder read the key, said what is wrong with it and exited. */
+	l.deaths++;
+	CHECK(gazette_wait_log(&l.g, "bad.key: ", 5000));
 	CHECK(shows_now(&l.g, "/", "# Before"));
 	/*
 	 * An address that cannot be bound, after the ones that can were taken
@@ -902,9 +905,10 @@ TEST(lifecycle_fork_failures_are_retried)
 	CHECK(write_text(path, pid));
 	snprintf(path, sizeof(path), "%s/pids.max", cg);
 	CHECK(write_text(path, "1\n"));
-	/* A reload cannot start its indexer: it fails, and changes nothing. */
+	/* A reload cannot start its key holder (its first child): it fails, and changes nothing. */
 	kill(l.g.pid, SIGHUP);
-	CHECK(gazette_wait_log(&l.g, "cannot start the indexer", 5000));
+	CHECK(gazette_wait_log(&l.g, "reload failed, keeping the running configuration: cannot "
+	    "start the key holder", 5000));
 	CHECK(shows_now(&l.g, "/", "# Before"));
 	/* A worker gone cannot be replaced yet: tried again and again, with a pause. */
 	CHECK(gazette_workers(&l.g, pids, 4) == 2);

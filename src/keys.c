@@ -1,0 +1,310 @@
+/*
+ * Stand-in keys and the key holder's answers (keys.h).
+ *
+ * OpenSSL 3.0 takes a key whose EC_KEY_METHOD or RSA_METHOD is not the
+ * default for a "foreign" key and signs with it through its legacy code,
+ * which calls the method: the stand-in is such a key, with the public half
+ * of the certificate and methods that forward the digest (ECDSA) or the
+ * padded block (RSA) to the key holder. These methods are deprecated in 3.0
+ * but kept for exactly this; an OpenSSL provider would do the same in far
+ * more code.
+ */
+#define OPENSSL_API_COMPAT 0x10101000L
+
+#include "keys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include "cert.h"
+#include "clock.h"
+
+#define DATA_MAX 1024		/* an RSA-8192 block; far more than a DER ECDSA signature */
+
+enum keys_op {
+	OP_ECDSA = 1,		/* data: a digest; answer: the DER signature */
+	OP_RSA = 2,		/* data: a block, padded as padding says; answer: the block signed */
+};
+
+struct request {
+	uint64_t id;		/* the asker's pid and count: a late answer is told apart */
+	uint8_t host;
+	uint8_t op;
+	uint16_t len;
+	int32_t padding;	/* OP_RSA: RSA_NO_PADDING or RSA_PKCS1_PADDING */
+	unsigned char data[DATA_MAX];
+};
+
+struct answer {
+	uint64_t id;
+	int32_t len;		/* -1: refused */
+	uint32_t pad;
+	unsigned char data[DATA_MAX];
+};
+
+#define REQUEST_HEAD offsetof(struct request, data)
+#define ANSWER_HEAD offsetof(struct answer, data)
+
+/* Made once per process and never freed: every stand-in shares them. */
+static EC_KEY_METHOD *ec_method;
+static RSA_METHOD *rsa_method;
+static int ec_ref = -1, rsa_ref = -1;
+
+/* Asks the key holder; the answer's length (at most outmax), or -1. */
+static int
+ask(struct keys_ref *ref, enum keys_op op, int padding, const unsigned char *in,
+    size_t inlen, unsigned char *out, size_t outmax)
+{
+	static uint32_t count;
+	struct request rq;
+	struct answer an;
+	struct pollfd p;
+	long long now = clock_ms(), deadline = now + KEYS_WAIT_MS;
+	ssize_t n;
+
+	if (ref == NULL || ref->fd == -1 || inlen > DATA_MAX || now < ref->down_until_ms)
+		return -1;
+	memset(&rq, 0, REQUEST_HEAD);
+	rq.id = (uint64_t)getpid() << 32 | ++count;
+	rq.host = (uint8_t)ref->host;
+	rq.op = (uint8_t)op;
+	rq.len = (uint16_t)inlen;
+	rq.padding = padding;
+	memcpy(rq.data, in, inlen);
+	if (send(ref->fd, &rq, REQUEST_HEAD + inlen, MSG_NOSIGNAL | MSG_DONTWAIT) == -1)
+		goto down;
+	for (;;) {
+		p = (struct pollfd){ .fd = ref->fd, .events = POLLIN };
+		if ((now = clock_ms()) >= deadline)
+			goto down;
+		if (poll(&p, 1, (int)(deadline - now)) == -1 && errno != EINTR)
+			goto down;
+		if ((n = recv(ref->fd, &an, sizeof(an), MSG_DONTWAIT)) == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			goto down;
+		}
+		if (n == 0)
+			goto down;
+		/* An answer to an earlier question that timed out: not this one's. */
+		if ((size_t)n < ANSWER_HEAD || an.id != rq.id)
+			continue;
+		if (an.len < 0 || (size_t)an.len > (size_t)n - ANSWER_HEAD ||
+		    (size_t)an.len > outmax)
+			return -1;
+		memcpy(out, an.data, (size_t)an.len);
+		return an.len;
+	}
+down:
+	ref->down_until_ms = clock_ms() + KEYS_DOWN_MS;
+	return -1;
+}
+
+static ECDSA_SIG *
+ec_sign_sig(const unsigned char *dgst, int dlen, const BIGNUM *kinv, const BIGNUM *r,
+    EC_KEY *ec)
+{
+	unsigned char der[DATA_MAX];
+	const unsigned char *p = der;
+	int n;
+
+	(void)kinv;
+	(void)r;
+	if (dlen < 0 || (n = ask(EC_KEY_get_ex_data(ec, ec_ref), OP_ECDSA, 0, dgst,
+	    (size_t)dlen, der, sizeof(der))) <= 0)
+		return NULL;
+	return d2i_ECDSA_SIG(NULL, &p, n);
+}
+
+static int
+ec_sign(int type, const unsigned char *dgst, int dlen, unsigned char *sig,
+    unsigned int *siglen, const BIGNUM *kinv, const BIGNUM *r, EC_KEY *ec)
+{
+	ECDSA_SIG *s = ec_sign_sig(dgst, dlen, kinv, r, ec);
+	int n;
+
+	(void)type;
+	if (s == NULL)
+		return 0;
+	/* sig holds ECDSA_size(ec) bytes, what a DER signature of this key takes at most. */
+	n = i2d_ECDSA_SIG(s, &sig);
+	ECDSA_SIG_free(s);
+	if (n <= 0)
+		return 0;
+	*siglen = (unsigned int)n;
+	return 1;
+}
+
+static int
+rsa_priv_enc(int flen, const unsigned char *from, unsigned char *to, RSA *rsa, int padding)
+{
+	if (flen < 0)
+		return -1;
+	return ask(RSA_get_ex_data(rsa, rsa_ref), OP_RSA, padding, from, (size_t)flen, to,
+	    (size_t)RSA_size(rsa));
+}
+
+/* Every cipher suite is forward-secret: nothing is ever decrypted with the key. */
+static int
+rsa_priv_dec(int flen, const unsigned char *from, unsigned char *to, RSA *rsa, int padding)
+{
+	(void)flen;
+	(void)from;
+	(void)to;
+	(void)rsa;
+	(void)padding;
+	return -1;
+}
+
+static int
+methods_init(void)
+{
+	if (ec_method != NULL)
+		return 0;
+	if ((ec_ref = EC_KEY_get_ex_new_index(0, NULL, NULL, NULL, NULL)) == -1 ||
+	    (rsa_ref = RSA_get_ex_new_index(0, NULL, NULL, NULL, NULL)) == -1 ||
+	    (rsa_method = RSA_meth_dup(RSA_get_default_method())) == NULL ||
+	    (ec_method = EC_KEY_METHOD_new(EC_KEY_get_default_method())) == NULL)
+		return -1;
+	RSA_meth_set1_name(rsa_method, "gazette key holder");
+	RSA_meth_set_priv_enc(rsa_method, rsa_priv_enc);
+	RSA_meth_set_priv_dec(rsa_method, rsa_priv_dec);
+	EC_KEY_METHOD_set_sign(ec_method, ec_sign, NULL, ec_sign_sig);
+	return 0;
+}
+
+EVP_PKEY *
+keys_standin(X509 *cert, struct keys_ref *ref, char *err, size_t errsize)
+{
+	EVP_PKEY *pub = X509_get0_pubkey(cert), *standin = NULL;
+	EC_KEY *ec = NULL;
+	RSA *rsa = NULL;
+
+	if (pub == NULL || methods_init() == -1 || (standin = EVP_PKEY_new()) == NULL) {
+		snprintf(err, errsize, "a stand-in key: %s", cert_openssl_error());
+		EVP_PKEY_free(standin);
+		return NULL;
+	}
+	/* A copy of the public half: the certificate's own key stays as it is. */
+	switch (EVP_PKEY_get_base_id(pub)) {
+	case EVP_PKEY_EC:
+		if ((ec = EC_KEY_dup(EVP_PKEY_get0_EC_KEY(pub))) != NULL &&
+		    EC_KEY_set_method(ec, ec_method) == 1 && EC_KEY_set_ex_data(ec, ec_ref, ref) &&
+		    EVP_PKEY_assign_EC_KEY(standin, ec) == 1)
+			return standin;
+		EC_KEY_free(ec);
+		break;
+	case EVP_PKEY_RSA:
+		if ((rsa = RSAPublicKey_dup(EVP_PKEY_get0_RSA(pub))) != NULL &&
+		    RSA_set_method(rsa, rsa_method) == 1 && RSA_set_ex_data(rsa, rsa_ref, ref) &&
+		    EVP_PKEY_assign_RSA(standin, rsa) == 1)
+			return standin;
+		RSA_free(rsa);
+		break;
+	default:
+		snprintf(err, errsize, "a %s key: gazette serves EC and RSA keys",
+		    OBJ_nid2sn(EVP_PKEY_get_base_id(pub)));
+		EVP_PKEY_free(standin);
+		return NULL;
+	}
+	snprintf(err, errsize, "a stand-in key: %s", cert_openssl_error());
+	EVP_PKEY_free(standin);
+	return NULL;
+}
+
+EVP_PKEY *
+keys_load(const char *keypath, const char *certpath, char *err, size_t errsize)
+{
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	FILE *f;
+
+	if ((f = fopen(keypath, "re")) == NULL) {
+		if (errno == EACCES)
+			snprintf(err, errsize, "key %s: %s: gazette reads it as the user it is "
+			    "started as, before it drops privileges: make that user its owner "
+			    "(a key stays mode 0600)", keypath, strerror(errno));
+		else
+			snprintf(err, errsize, "key %s: %s", keypath, strerror(errno));
+		return NULL;
+	}
+	key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (key == NULL) {
+		snprintf(err, errsize, "key %s: not a private key in PEM form (%s)", keypath,
+		    cert_openssl_error());
+		return NULL;
+	}
+	if ((f = fopen(certpath, "re")) != NULL) {
+		cert = PEM_read_X509(f, NULL, NULL, NULL);
+		fclose(f);
+	}
+	if (cert == NULL || EVP_PKEY_eq(X509_get0_pubkey(cert), key) != 1) {
+		snprintf(err, errsize, "%s does not match %s", keypath, certpath);
+		ERR_clear_error();
+		X509_free(cert);
+		EVP_PKEY_free(key);
+		return NULL;
+	}
+	X509_free(cert);
+	return key;
+}
+
+/* Signs rq with key; the answer's length, or -1 when it is not this key's to sign. */
+static int
+sign(EVP_PKEY *key, const struct request *rq, unsigned char *out)
+{
+	size_t outlen = DATA_MAX;
+	EVP_PKEY_CTX *ctx;
+	int type = EVP_PKEY_get_base_id(key), rc = -1;
+
+	if ((rq->op == OP_ECDSA && type != EVP_PKEY_EC) || (rq->op == OP_RSA &&
+	    (type != EVP_PKEY_RSA || rq->len > EVP_PKEY_get_size(key) ||
+	    (rq->padding != RSA_NO_PADDING && rq->padding != RSA_PKCS1_PADDING))) ||
+	    (rq->op != OP_ECDSA && rq->op != OP_RSA))
+		return -1;
+	if ((ctx = EVP_PKEY_CTX_new(key, NULL)) == NULL)
+		return -1;
+	if (EVP_PKEY_sign_init(ctx) == 1 && (rq->op == OP_ECDSA ||
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, rq->padding) == 1) &&
+	    EVP_PKEY_sign(ctx, out, &outlen, rq->data, rq->len) == 1)
+		rc = (int)outlen;
+	EVP_PKEY_CTX_free(ctx);
+	ERR_clear_error();
+	return rc;
+}
+
+int
+keys_answer(EVP_PKEY *const *keys, int n, int fd)
+{
+	struct request rq;
+	struct answer an;
+	ssize_t got = recv(fd, &rq, sizeof(rq), MSG_DONTWAIT);
+
+	if (got == -1)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	if (got == 0)
+		return -1;
+	memset(&an, 0, ANSWER_HEAD);
+	an.len = -1;
+	if ((size_t)got >= REQUEST_HEAD) {
+		an.id = rq.id;
+		if (rq.len <= (size_t)got - REQUEST_HEAD && rq.host < n)
+			an.len = sign(keys[rq.host], &rq, an.data);
+	}
+	/* A worker that no longer waits: its queue may be full; the answer is dropped. */
+	send(fd, &an, ANSWER_HEAD + (an.len > 0 ? (size_t)an.len : 0),
+	    MSG_NOSIGNAL | MSG_DONTWAIT);
+	return 0;
+}

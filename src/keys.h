@@ -1,0 +1,52 @@
+/*
+ * The key holder. The hosts' private keys are read by one small process of
+ * each generation (gazette-keys in ps), never by the supervisor nor by a
+ * worker: a worker's TLS contexts hold a stand-in made from the
+ * certificate's public key, whose signatures are asked of the key holder
+ * over a socket of the worker's own. A memory-disclosure or code-execution
+ * bug in a worker has no key to give away.
+ *
+ * The key holder answers signature requests for the keys it holds and
+ * nothing else; it is confined (no file after start, no network). A worker
+ * that gets no answer within KEYS_WAIT_MS (the key holder died and is being
+ * restarted) fails that handshake, which closes cleanly, and asks again
+ * after KEYS_DOWN_MS: handshakes meanwhile fail at once, never hang.
+ */
+#ifndef GAZETTE_KEYS_H
+#define GAZETTE_KEYS_H
+
+#include <stddef.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#define KEYS_WAIT_MS 500
+#define KEYS_DOWN_MS 1000
+
+/* Where a stand-in key asks for its signatures: one per host, in each worker. */
+struct keys_ref {
+	int fd;			/* the worker's socket to the key holder; -1: none yet */
+	int host;		/* which key, in configuration order */
+	long long down_until_ms;	/* no answer came: ask no more until then */
+};
+
+/*
+ * A stand-in for the private key of cert (EC or RSA): it signs by asking
+ * over ref, which must outlive it. NULL with err set.
+ */
+EVP_PKEY *keys_standin(X509 *cert, struct keys_ref *ref, char *err, size_t errsize);
+
+/*
+ * Reads the private key at keypath and checks that it belongs to the
+ * certificate at certpath. NULL with err saying why and, for a key that
+ * cannot be read, what to do.
+ */
+EVP_PKEY *keys_load(const char *keypath, const char *certpath, char *err, size_t errsize);
+
+/*
+ * The key holder's: answers the request waiting on fd (one socket of a
+ * worker) with keys[0..n). 0 when answered or none was waiting; -1 when fd
+ * is done with.
+ */
+int keys_answer(EVP_PKEY *const *keys, int n, int fd);
+
+#endif
