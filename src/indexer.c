@@ -441,7 +441,8 @@ on_event(struct isite *sites, int n, const struct inotify_event *ev)
 	}
 }
 
-static void
+/* Takes in every queued event; whether there was any. */
+static bool
 drain(int ifd, struct isite *sites, int n)
 {
 	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -449,11 +450,15 @@ drain(int ifd, struct isite *sites, int n)
 	ssize_t len;
 	char *p;
 
+	bool any = false;
+
 	while ((len = read(ifd, buf, sizeof(buf))) > 0)
 		for (p = buf; p < buf + len; p += sizeof(*ev) + ev->len) {
 			ev = (const struct inotify_event *)p;
 			on_event(sites, n, ev);
+			any = true;
 		}
+	return any;
 }
 
 /* What postdir_hear calls: the queued events of every site, taken in. */
@@ -461,14 +466,16 @@ struct hearing {
 	int ifd;
 	struct isite *sites;
 	int n;
+	bool heard;	/* events came in mid-cycle: what they ask is not done yet */
 };
 
 static void
 hear(void *arg)
 {
-	const struct hearing *h = arg;
+	struct hearing *h = arg;
 
-	drain(h->ifd, h->sites, h->n);
+	if (drain(h->ifd, h->sites, h->n))
+		h->heard = true;
 }
 
 /* Brings one site up to date; returns ms until it wants to be looked at again. */
@@ -540,7 +547,7 @@ indexer_run(const struct indexer_site *cfg, int n, int ctl, int ifd, int doorbel
     struct indexer_progress *progress)
 {
 	struct isite sites[CONFIG_MAX_HOSTS];
-	struct hearing hearing = { ifd, sites, n };
+	struct hearing hearing = { ifd, sites, n, false };
 	struct ctl_msg m;
 	struct pollfd p[3];
 	unsigned long cycle;
@@ -584,11 +591,16 @@ indexer_run(const struct indexer_site *cfg, int n, int ctl, int ifd, int doorbel
 		if (ifd != -1)
 			drain(ifd, sites, n);
 		next = FOLLOW_MS;
-		behind = false;
+		behind = hearing.heard = false;
 		for (i = 0; i < n; i++) {
 			if ((wait = step(&sites[i], ifd, ctl, progress)) < next)
 				next = wait;
 			behind |= postdir_changed(sites[i].dir);
+		}
+		/* Events taken in while reading wait for the next cycle, which comes at once. */
+		if (hearing.heard) {
+			behind = true;
+			next = 0;
 		}
 		/* Changes held back for a moment (PUBLISH_GAP) are not done. */
 		if (!behind)
