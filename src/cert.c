@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/bn.h>
@@ -163,18 +164,15 @@ cert_present(const char *certpath, const char *keypath, char *err, size_t errsiz
 	return -1;
 }
 
-int
-cert_ensure(const char *host, const char *certpath, const char *keypath,
-    bool *generated, char *err, size_t errsize)
+/* Makes and writes the pair, in this process. */
+static int
+generate_here(const char *host, const char *certpath, const char *keypath, char *err,
+    size_t errsize)
 {
 	EVP_PKEY *key = NULL;
 	X509 *x = NULL;
-	int rc;
+	int rc = -1;
 
-	*generated = false;
-	if ((rc = cert_present(certpath, keypath, err, errsize)) != 0)
-		return rc == 1 ? 0 : -1;
-	rc = -1;
 	make_parent(keypath);
 	make_parent(certpath);
 	if ((key = EVP_EC_gen("P-256")) == NULL || (x = make_cert(host, key)) == NULL) {
@@ -191,12 +189,69 @@ cert_ensure(const char *host, const char *certpath, const char *keypath,
 		unlink(keypath);
 		goto done;
 	}
-	*generated = true;
 	rc = 0;
 done:
 	X509_free(x);
 	EVP_PKEY_free(key);
 	return rc;
+}
+
+/*
+ * generate_here in a child process: no trace of the new private key
+ * (OpenSSL's memory, stdio's buffers) stays in the caller, the supervisor,
+ * whose memory every worker inherits. The child's message comes up a pipe.
+ */
+static int
+generate(const char *host, const char *certpath, const char *keypath, char *err,
+    size_t errsize)
+{
+	size_t len = 0;
+	int fds[2], status;
+	pid_t pid, waited;
+	ssize_t n;
+
+	if (pipe2(fds, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
+		snprintf(err, errsize, "cannot generate a certificate for %s: %s", host,
+		    strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		if (generate_here(host, certpath, keypath, err, errsize) == 0)
+			_exit(0);
+		n = write(fds[1], err, strlen(err));
+		_exit(n > 0 ? 1 : 2);
+	}
+	close(fds[1]);
+	while (len + 1 < errsize && (n = read(fds[0], err + len, errsize - 1 - len)) != 0)
+		if (n > 0)
+			len += (size_t)n;
+		else if (errno != EINTR)
+			break;
+	err[len] = '\0';
+	close(fds[0]);
+	while ((waited = waitpid(pid, &status, 0)) == -1 && errno == EINTR)
+		;
+	if (waited == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (len == 0)
+		snprintf(err, errsize, "cannot generate a certificate for %s", host);
+	return -1;
+}
+
+int
+cert_ensure(const char *host, const char *certpath, const char *keypath,
+    bool *generated, char *err, size_t errsize)
+{
+	int rc;
+
+	*generated = false;
+	if ((rc = cert_present(certpath, keypath, err, errsize)) != 0)
+		return rc == 1 ? 0 : -1;
+	if (generate(host, certpath, keypath, err, errsize) == -1)
+		return -1;
+	*generated = true;
+	return 0;
 }
 
 int

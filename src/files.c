@@ -109,7 +109,8 @@ real_name(int rootfd, const char *rel, char *out, size_t size)
 		}
 		/* A link: its target, then what followed it, resolved from its folder. */
 		if (++links > LINKS_MAX ||
-		    (t = readlinkat(rootfd, out, target, sizeof(target) - 1)) <= 0)
+		    (t = readlinkat(rootfd, out, target, sizeof(target))) <= 0 ||
+		    (size_t)t == sizeof(target))
 			return -1;
 		target[t] = '\0';
 		if (target[0] == '/' || snprintf(tmp, sizeof(tmp), "%s%s%s", target,

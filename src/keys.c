@@ -15,7 +15,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,6 +38,7 @@ enum keys_op {
 
 struct request {
 	uint64_t id;		/* the asker's pid and count: a late answer is told apart */
+	int64_t deadline_ms;	/* CLOCK_MONOTONIC: after it, nobody waits for the answer */
 	uint8_t host;
 	uint8_t op;
 	uint16_t len;
@@ -69,7 +69,6 @@ ask(struct keys_ref *ref, enum keys_op op, int padding, const unsigned char *in,
 	static uint32_t count;
 	struct request rq;
 	struct answer an;
-	struct pollfd p;
 	long long now = clock_ms(), deadline = now + KEYS_WAIT_MS;
 	ssize_t n;
 
@@ -77,6 +76,7 @@ ask(struct keys_ref *ref, enum keys_op op, int padding, const unsigned char *in,
 		return -1;
 	memset(&rq, 0, REQUEST_HEAD);
 	rq.id = (uint64_t)getpid() << 32 | ++count;
+	rq.deadline_ms = deadline;
 	rq.host = (uint8_t)ref->host;
 	rq.op = (uint8_t)op;
 	rq.len = (uint16_t)inlen;
@@ -84,14 +84,10 @@ ask(struct keys_ref *ref, enum keys_op op, int padding, const unsigned char *in,
 	memcpy(rq.data, in, inlen);
 	if (send(ref->fd, &rq, REQUEST_HEAD + inlen, MSG_NOSIGNAL | MSG_DONTWAIT) == -1)
 		goto down;
-	for (;;) {
-		p = (struct pollfd){ .fd = ref->fd, .events = POLLIN };
-		if ((now = clock_ms()) >= deadline)
-			goto down;
-		if (poll(&p, 1, (int)(deadline - now)) == -1 && errno != EINTR)
-			goto down;
-		if ((n = recv(ref->fd, &an, sizeof(an), MSG_DONTWAIT)) == -1) {
-			if (errno == EAGAIN || errno == EINTR)
+	/* The socket waits at most KEYS_WAIT_MS a receive (keys_socket); so does the loop. */
+	while (clock_ms() < deadline) {
+		if ((n = recv(ref->fd, &an, sizeof(an), 0)) == -1) {
+			if (errno == EINTR)
 				continue;
 			goto down;
 		}
@@ -109,6 +105,14 @@ ask(struct keys_ref *ref, enum keys_op op, int padding, const unsigned char *in,
 down:
 	ref->down_until_ms = clock_ms() + KEYS_DOWN_MS;
 	return -1;
+}
+
+int
+keys_socket(int fd)
+{
+	struct timeval tv = { KEYS_WAIT_MS / 1000, (KEYS_WAIT_MS % 1000) * 1000 };
+
+	return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
 static ECDSA_SIG *
@@ -137,7 +141,11 @@ ec_sign(int type, const unsigned char *dgst, int dlen, unsigned char *sig,
 	(void)type;
 	if (s == NULL)
 		return 0;
-	/* sig holds ECDSA_size(ec) bytes, what a DER signature of this key takes at most. */
+	/* sig holds ECDSA_size(ec) bytes: an answer for a larger key must not overrun it. */
+	if (i2d_ECDSA_SIG(s, NULL) > ECDSA_size(ec)) {
+		ECDSA_SIG_free(s);
+		return 0;
+	}
 	n = i2d_ECDSA_SIG(s, &sig);
 	ECDSA_SIG_free(s);
 	if (n <= 0)
@@ -223,11 +231,21 @@ keys_standin(X509 *cert, struct keys_ref *ref, char *err, size_t errsize)
 	return NULL;
 }
 
-EVP_PKEY *
-keys_load(const char *keypath, const char *certpath, char *err, size_t errsize)
+/* An encrypted key would have OpenSSL ask on the terminal: refused instead. */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *arg)
 {
-	EVP_PKEY *key = NULL;
-	X509 *cert = NULL;
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)arg;
+	return -1;
+}
+
+EVP_PKEY *
+keys_load(const char *keypath, X509 *cert, char *err, size_t errsize)
+{
+	EVP_PKEY *key;
 	FILE *f;
 
 	if ((f = fopen(keypath, "re")) == NULL) {
@@ -239,34 +257,40 @@ keys_load(const char *keypath, const char *certpath, char *err, size_t errsize)
 			snprintf(err, errsize, "key %s: %s", keypath, strerror(errno));
 		return NULL;
 	}
-	key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	key = PEM_read_PrivateKey(f, NULL, no_passphrase, NULL);
 	fclose(f);
 	if (key == NULL) {
-		snprintf(err, errsize, "key %s: not a private key in PEM form (%s)", keypath,
-		    cert_openssl_error());
+		snprintf(err, errsize, "key %s: not an unencrypted private key in PEM form (%s)",
+		    keypath, cert_openssl_error());
 		return NULL;
 	}
-	if ((f = fopen(certpath, "re")) != NULL) {
-		cert = PEM_read_X509(f, NULL, NULL, NULL);
-		fclose(f);
-	}
 	if (cert == NULL || EVP_PKEY_eq(X509_get0_pubkey(cert), key) != 1) {
-		snprintf(err, errsize, "%s does not match %s", keypath, certpath);
+		snprintf(err, errsize, "key %s does not match the certificate", keypath);
 		ERR_clear_error();
-		X509_free(cert);
 		EVP_PKEY_free(key);
 		return NULL;
 	}
-	X509_free(cert);
 	return key;
 }
 
-/* Signs rq with key; the answer's length, or -1 when it is not this key's to sign. */
-static int
-sign(EVP_PKEY *key, const struct request *rq, unsigned char *out)
+EVP_PKEY_CTX *
+keys_signer(EVP_PKEY *key)
 {
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(key, NULL);
+
+	if (ctx == NULL || EVP_PKEY_sign_init(ctx) != 1) {
+		EVP_PKEY_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+/* Signs rq with signer; the answer's length, or -1 when it is not this key's to sign. */
+static int
+sign(EVP_PKEY_CTX *signer, const struct request *rq, unsigned char *out)
+{
+	EVP_PKEY *key = EVP_PKEY_CTX_get0_pkey(signer);
 	size_t outlen = DATA_MAX;
-	EVP_PKEY_CTX *ctx;
 	int type = EVP_PKEY_get_base_id(key), rc = -1;
 
 	if ((rq->op == OP_ECDSA && type != EVP_PKEY_EC) || (rq->op == OP_RSA &&
@@ -274,19 +298,16 @@ sign(EVP_PKEY *key, const struct request *rq, unsigned char *out)
 	    (rq->padding != RSA_NO_PADDING && rq->padding != RSA_PKCS1_PADDING))) ||
 	    (rq->op != OP_ECDSA && rq->op != OP_RSA))
 		return -1;
-	if ((ctx = EVP_PKEY_CTX_new(key, NULL)) == NULL)
-		return -1;
-	if (EVP_PKEY_sign_init(ctx) == 1 && (rq->op == OP_ECDSA ||
-	    EVP_PKEY_CTX_set_rsa_padding(ctx, rq->padding) == 1) &&
-	    EVP_PKEY_sign(ctx, out, &outlen, rq->data, rq->len) == 1)
+	/* One context a key, initialised once: each signature only signs. */
+	if ((rq->op == OP_ECDSA || EVP_PKEY_CTX_set_rsa_padding(signer, rq->padding) == 1) &&
+	    EVP_PKEY_sign(signer, out, &outlen, rq->data, rq->len) == 1)
 		rc = (int)outlen;
-	EVP_PKEY_CTX_free(ctx);
 	ERR_clear_error();
 	return rc;
 }
 
 int
-keys_answer(EVP_PKEY *const *keys, int n, int fd)
+keys_answer(EVP_PKEY_CTX *const *signers, int n, int fd)
 {
 	struct request rq;
 	struct answer an;
@@ -300,8 +321,11 @@ keys_answer(EVP_PKEY *const *keys, int n, int fd)
 	an.len = -1;
 	if ((size_t)got >= REQUEST_HEAD) {
 		an.id = rq.id;
+		/* Under more load than it can sign, late questions go unsigned: the fresh are answered. */
+		if (rq.deadline_ms < clock_ms())
+			return 0;
 		if (rq.len <= (size_t)got - REQUEST_HEAD && rq.host < n)
-			an.len = sign(keys[rq.host], &rq, an.data);
+			an.len = sign(signers[rq.host], &rq, an.data);
 	}
 	/* A worker that no longer waits: its queue may be full; the answer is dropped. */
 	send(fd, &an, ANSWER_HEAD + (an.len > 0 ? (size_t)an.len : 0),

@@ -29,6 +29,9 @@ struct keys_ref {
 	long long down_until_ms;	/* no answer came: ask no more until then */
 };
 
+/* Readies a worker's socket to the key holder: a receive waits KEYS_WAIT_MS at most. */
+int keys_socket(int fd);
+
 /*
  * A stand-in for the private key of cert (EC or RSA): it signs by asking
  * over ref, which must outlive it. NULL with err set.
@@ -36,17 +39,21 @@ struct keys_ref {
 EVP_PKEY *keys_standin(X509 *cert, struct keys_ref *ref, char *err, size_t errsize);
 
 /*
- * Reads the private key at keypath and checks that it belongs to the
- * certificate at certpath. NULL with err saying why and, for a key that
- * cannot be read, what to do.
+ * Reads the private key at keypath and checks that it belongs to cert (the
+ * one the workers' contexts were made with: a key renewed on disk since then
+ * is refused). NULL with err saying why and, for a key that cannot be read,
+ * what to do.
  */
-EVP_PKEY *keys_load(const char *keypath, const char *certpath, char *err, size_t errsize);
+EVP_PKEY *keys_load(const char *keypath, X509 *cert, char *err, size_t errsize);
+
+/* The key holder's: a context that signs with key, made once. NULL on failure. */
+EVP_PKEY_CTX *keys_signer(EVP_PKEY *key);
 
 /*
  * The key holder's: answers the request waiting on fd (one socket of a
- * worker) with keys[0..n). 0 when answered or none was waiting; -1 when fd
- * is done with.
+ * worker) with signers[0..n), one a host. 0 when answered or none was
+ * waiting; -1 when fd is done with.
  */
-int keys_answer(EVP_PKEY *const *keys, int n, int fd);
+int keys_answer(EVP_PKEY_CTX *const *signers, int n, int fd);
 
 #endif

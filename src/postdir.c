@@ -451,12 +451,16 @@ postdir_apply(struct postdir *p)
 			next = left;
 	}
 	for (k = 0; k < n; k++) {
-		update_file(p, due[k]);
+		/* Out of pending first: news of it heard while it is read puts it back. */
+		name = strmap_del(&p->pending, due[k]);
+		update_file(p, name);
 		/* Cut short as it was read: its writer gets its grace after all. */
-		if ((left = grace_left(p, due[k])) == 0)
-			free(strmap_del(&p->pending, due[k]));
-		else if (next == -1 || left < next)
-			next = left;
+		if ((left = grace_left(p, name)) > 0) {
+			mark_pending(p, name);
+			if (next == -1 || left < next)
+				next = left;
+		}
+		free((char *)name);
 	}
 	free(due);
 	return next;

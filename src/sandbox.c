@@ -237,11 +237,6 @@ static const int worker_calls[] = {
 	__NR_getpeername, __NR_dup,
 	/* A symlink inside a root is judged by the name it leads to (files.c). */
 	__NR_readlinkat,
-	/* Waiting for the key holder's signature (keys.c). */
-	__NR_ppoll,
-#ifdef __NR_poll
-	__NR_poll,
-#endif
 	__NR_epoll_ctl, __NR_epoll_pwait,
 #ifdef __NR_epoll_wait
 	__NR_epoll_wait,

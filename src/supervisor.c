@@ -152,6 +152,7 @@ struct supervisor {
 	 * no request after "reloaded" meets the old configuration.
 	 */
 	int retiring;			/* the generation handing over, or 0 */
+	int last_id;			/* ids only grow: a child is never taken for a later one's */
 	bool retire_sent;		/* ... it was told to stop */
 	long long handover_ms;		/* when the current step began */
 	int rootwatch;			/* inotify on the folders that hold the roots */
@@ -639,7 +640,8 @@ indexer_main(struct supervisor *sv, struct generation *g, int ctl, const int *se
 static void __attribute__((noreturn))
 keys_main(struct supervisor *sv, struct generation *g, int ctl, pid_t supervisor)
 {
-	EVP_PKEY *keys[CONFIG_MAX_HOSTS];
+	EVP_PKEY_CTX *signers[CONFIG_MAX_HOSTS];
+	EVP_PKEY *key;
 	struct pollfd p[MAX_WORKERS + 1];
 	int keep[MAX_WORKERS + 1], i, n;
 	char err[700];
@@ -650,9 +652,11 @@ keys_main(struct supervisor *sv, struct generation *g, int ctl, pid_t supervisor
 		keep[i + 1] = g->keyfd[i][1];
 	close_all_but(keep, g->nworkers + 1);
 	for (n = 0; n < g->srv.nsites; n++)
-		if ((keys[n] = keys_load(g->cfg->hosts[n].key, g->cfg->hosts[n].cert, err,
-		    sizeof(err))) == NULL) {
-			log_err("host %s: %s", g->cfg->hosts[n].name, err);
+		if ((key = keys_load(g->cfg->hosts[n].key,
+		    SSL_CTX_get0_certificate(g->srv.tls.ctx[n]), err, sizeof(err))) == NULL ||
+		    (signers[n] = keys_signer(key)) == NULL) {
+			log_err("host %s: %s", g->cfg->hosts[n].name, key == NULL ? err :
+			    "cannot sign with its key");
 			log_flush();
 			_exit(1);
 		}
@@ -670,7 +674,7 @@ keys_main(struct supervisor *sv, struct generation *g, int ctl, pid_t supervisor
 		if (p[0].revents != 0)
 			break;
 		for (i = 1; i <= g->nworkers; i++)
-			if ((p[i].revents & POLLIN) && keys_answer(keys, n, p[i].fd) == -1)
+			if ((p[i].revents & POLLIN) && keys_answer(signers, n, p[i].fd) == -1)
 				p[i].fd = -1;
 	}
 	_exit(0);
@@ -944,7 +948,7 @@ reload(struct supervisor *sv, const char *why)
 		free(cfg);
 		return;
 	}
-	if ((g = generation_load(cfg, &sv->gen->srv, sv, sv->gen->id + 1, err,
+	if ((g = generation_load(cfg, &sv->gen->srv, sv, ++sv->last_id, err,
 	    sizeof(err))) == NULL) {
 		log_err("reload failed, keeping the running configuration: %s", err);
 		free(cfg);
@@ -981,7 +985,8 @@ image_arrived(struct supervisor *sv, struct child *c, const struct ctl_msg *m, i
 {
 	struct generation *g = find_generation(sv, c->gen);
 
-	if (g == NULL || c->role != ROLE_INDEXER || m->site >= g->srv.nsites) {
+	if (g == NULL || c->role != ROLE_INDEXER || g->indexer.pid != c->pid ||
+	    m->site >= g->srv.nsites) {
 		close(fd);
 		return;
 	}
@@ -1046,7 +1051,7 @@ keys_ready(struct supervisor *sv, struct child *c)
 	struct generation *g = find_generation(sv, c->gen);
 
 	c->ready = true;
-	if (g == NULL)
+	if (g == NULL || g->keys.pid != c->pid)
 		return;
 	g->keys_ready = true;
 	maybe_go_live(sv, g);
@@ -1473,7 +1478,7 @@ supervisor_run(struct config *cfg, supervisor_load_fn load, void *arg, bool fore
 		quota_free(sv.quota);
 		return 1;
 	}
-	if ((sv.next = generation_load(cfg, NULL, &sv, 1, err, sizeof(err))) == NULL) {
+	if ((sv.next = generation_load(cfg, NULL, &sv, ++sv.last_id, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
 		free(cfg);
 		quota_free(sv.quota);

@@ -257,8 +257,9 @@ tls_check(const struct config *c, char *err, size_t errsize)
 		/* The context as a worker has it, and the key as the key holder reads it. */
 		if ((ctx = ctx_new(h, &ref, err, errsize)) == NULL)
 			return -1;
+		key = keys_load(h->key, SSL_CTX_get0_certificate(ctx), err, errsize);
 		SSL_CTX_free(ctx);
-		if ((key = keys_load(h->key, h->cert, err, errsize)) == NULL)
+		if (key == NULL)
 			return -1;
 		EVP_PKEY_free(key);
 	}
@@ -268,6 +269,7 @@ tls_check(const struct config *c, char *err, size_t errsize)
 void
 tls_keys_attach(struct tls *t, int fd)
 {
+	keys_socket(fd);
 	for (int i = 0; i < t->n; i++)
 		t->keyref[i].fd = fd;
 }

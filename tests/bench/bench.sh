@@ -602,6 +602,29 @@ if [ "$POSTS" != 0 ]; then
 	fi
 fi
 
+# --- the key holder's cost ----------------------------------------------------
+# Full handshakes with the keys in the key holder (this gazette) and in the
+# worker (BENCH_KEYS_BASELINE: a gazette built before the key holder, e.g.
+# git worktree add /tmp/kb 41e91df && make -C /tmp/kb build/gazette),
+# interleaved round by round on the same root and certificate.
+KH_C="16 128"
+if [ -n "${BENCH_KEYS_BASELINE:-}" ] && [ -x "$BENCH_KEYS_BASELINE" ]; then
+	say "bench: the key holder against the key in the worker ($BENCH_KEYS_BASELINE)"
+	for r in $(seq "$ROUNDS"); do
+		for who in holder worker; do
+			bin=$GAZETTE
+			[ "$who" = worker ] && bin=$BENCH_KEYS_BASELINE
+			GAZETTE=$bin start_gazette "keys-$who" "$S/root" 0 || die "gazette ($who) did not start"
+			for c in $KH_C; do
+				"${PIN_GEN[@]}" "$LOADGEN" -p "$SRV_GEM" -r "gemini://localhost:$SRV_GEM/1k.txt" \
+				    -c "$c" -d "$DUR" -w "$WARM" -m full -T 10 -P "$SRV_PID" -o json \
+				    >"$S/res/keys-$c.$who.$r.json" 2>/dev/null
+			done
+			stop_tree "$SRV_PID"; forget "$SRV_PID"
+		done
+	done
+fi
+
 # --- the report ------------------------------------------------------------------------------
 END=$(date +%s)
 report=$S/report.md
@@ -816,6 +839,15 @@ by() { # value limit: how far from it, as a percentage
 }
 echo "### Targets of issue 5 (gazette, this run)"
 echo
+for c in $KH_C; do
+	kh=$(for f in "$S"/res/keys-"$c".holder.*.json; do jget "$f" server_rps_per_core; echo; done | median)
+	kw=$(for f in "$S"/res/keys-"$c".worker.*.json; do jget "$f" server_rps_per_core; echo; done | median)
+	if [ -n "$kh" ] && [ -n "$kw" ]; then
+		echo "- the key holder, full handshakes, 1 KiB file, c = $c: $(num "$kh") per server core-s, with the key in the worker $(num "$kw"): ratio $(ratio "$kh" "$kw"), target ≥ 0.90x: $(verdict "$(awk -v a="$kh" -v b="$kw" 'BEGIN { print a / b }')" ">=" 0.9)"
+	else
+		echo "- the key holder, full handshakes, c = $c: not measured (set BENCH_KEYS_BASELINE to a gazette built before the key holder, 41e91df)"
+	fi
+done
 x=${V[1k-full-128.gazette.server_rps_per_core]:-}
 echo "- full handshakes, 1 KiB file, c = 128: $(num "$x") per server core-s, target ≥ 6,000: $(verdict "$x" ">=" 6000)$(by "$x" 6000)$( [ "$MOLLY" = 1 ] && echo "; molly-brown $(num "${V[1k-full-128.molly.server_rps_per_core]:-}"), ratio $(ratio "$x" "${V[1k-full-128.molly.server_rps_per_core]:-}") (target > 2x)")"
 x=${V[1k-resume-128.gazette.server_rps_per_core]:-}

@@ -315,3 +315,49 @@ TEST(confinement_key_holder)
 	    "then served again\n", failed);
 	gazette_stop(&g);
 }
+
+/*
+ * Two reloads in quick succession, both with a key that is not one: each
+ * fails, the running generation serves on, and no key holder of a reload
+ * thrown away is left behind (nor taken for a later one's).
+ */
+TEST(confinement_key_holder_reloads_that_fail)
+{
+	char *conf, *at, bad[700], path[700];
+	struct gazette g;
+	long t0;
+	pid_t keys[4];
+	int n = 0;
+	FILE *f;
+
+	if (gazette_start(&g, &two) == -1)
+		return;
+	snprintf(bad, sizeof(bad), "%s/bad.key", g.dir);
+	if ((f = fopen(bad, "w")) != NULL) {
+		fputs("not a key\n", f);
+		fclose(f);
+	}
+	/* The configuration again, its key line pointing at bad.key. */
+	snprintf(path, sizeof(path), "%s/certs/localhost.key", g.dir);
+	if ((f = fopen(g.conf, "r")) != NULL) {
+		char text[8192];
+		size_t len = fread(text, 1, sizeof(text) - 1, f);
+		fclose(f);
+		text[len] = '\0';
+		if ((at = strstr(text, path)) != NULL && (f = fopen(g.conf, "w")) != NULL) {
+			fprintf(f, "%.*s%s%s", (int)(at - text), text, bad, at + strlen(path));
+			fclose(f);
+		}
+	}
+	kill(g.pid, SIGHUP);
+	kill(g.pid, SIGHUP);
+	CHECK(gazette_wait_log(&g, "reload failed, keeping the running configuration", 10000));
+	for (t0 = now_ms(); now_ms() - t0 < 10000; sleep_ms(20))
+		if ((n = gazette_children(&g, "gazette-keys", keys, 4)) == 1)
+			break;
+	CHECK_INT(n, 1);
+	conf = gemini_page(&g, "/");
+	CHECK(strncmp(conf, "20 ", 3) == 0);
+	free(conf);
+	gazette_stop(&g);
+}
