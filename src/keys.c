@@ -67,6 +67,7 @@ ask(struct keys_ref *ref, enum keys_op op, int padding, const unsigned char *in,
     size_t inlen, unsigned char *out, size_t outmax)
 {
 	static uint32_t count;
+	static pid_t me;	/* set in the process that asks: the worker, after its fork */
 	struct request rq;
 	struct answer an;
 	long long now = clock_ms(), deadline = now + KEYS_WAIT_MS;
@@ -75,7 +76,9 @@ ask(struct keys_ref *ref, enum keys_op op, int padding, const unsigned char *in,
 	if (ref == NULL || ref->fd == -1 || inlen > DATA_MAX || now < ref->down_until_ms)
 		return -1;
 	memset(&rq, 0, REQUEST_HEAD);
-	rq.id = (uint64_t)getpid() << 32 | ++count;
+	if (me == 0)
+		me = getpid();
+	rq.id = (uint64_t)me << 32 | ++count;
 	rq.deadline_ms = deadline;
 	rq.host = (uint8_t)ref->host;
 	rq.op = (uint8_t)op;
