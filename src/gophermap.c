@@ -199,17 +199,16 @@ results_item(const struct gophermap_ctx *c, struct evbuffer *out, const char *la
     const struct doc_block *b)
 {
 	char sel[GOPHER_SELECTOR_MAX + 1], words[GOPHER_SELECTOR_MAX + 1];
-	long n = local_selector(b->href, "", sel, sizeof(sel)), e;
+	long n = local_selector(b->href, "", sel, sizeof(sel));
 	size_t len = strlen(b->alt), i;
+	const char *w = b->alt;
 
 	for (i = 0; i < len && selector_byte_ok((unsigned char)b->alt[i]) && b->alt[i] != '%';
 	    i++)
 		;
 	if (i < len)
-		e = url_encode_query(b->alt, len, words, sizeof(words));
-	else
-		e = len < sizeof(words) ? (long)strlen(memcpy(words, b->alt, len + 1)) : -1;
-	if (n < 0 || e < 0 || (size_t)snprintf(sel + n, sizeof(sel) - n, "?%s", words) >=
+		w = url_encode_query(b->alt, len, words, sizeof(words)) < 0 ? NULL : words;
+	if (n < 0 || w == NULL || (size_t)snprintf(sel + n, sizeof(sel) - n, "?%s", w) >=
 	    sizeof(sel) - n || gophermap_item(out, '1', label, sel, c->host, c->port) == -1)
 		gophermap_info(out, 'i', label);
 }
