@@ -35,6 +35,7 @@
 
 #include <openssl/err.h>
 
+#include "keys.h"
 #include "log.h"
 #include "proxy.h"
 #include "quota.h"
@@ -72,6 +73,7 @@ struct conn {
 	int fd;
 	SSL *ssl;
 	bool tls_failed;	/* a fatal TLS error: no close_notify possible */
+	bool key_wait;		/* its handshake waits for the key holder (keys.h) */
 	bool tls_sniff;		/* its first byte tells whether it is TLS */
 	bool sniffed;		/* ... and was looked at */
 	enum conn_state state;
@@ -113,6 +115,23 @@ on_event(evutil_socket_t fd, short what, void *arg)
 	conn_step(arg);
 }
 
+/*
+ * The key holder answered c's handshake (from keys_hear): it steps again
+ * from the loop, not from inside keys_hear, under its request deadline.
+ */
+static int
+on_key_answer(SSL *ssl, void *arg)
+{
+	struct conn *c = arg;
+	long left = c->srv->cfg->request_timeout_ms - elapsed_ms(&c->start);
+
+	(void)ssl;
+	c->key_wait = false;
+	arm_timer(c, left > 0 ? (int)left : 0);
+	event_active(&c->ev, EV_READ, 1);
+	return 1;
+}
+
 /* No byte read yet, not even a ClientHello (or a PROXY header). */
 static bool
 conn_idle(const struct conn *c)
@@ -128,6 +147,14 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/* The key holder did not answer: resumed, the handshake fails. */
+	if (c->key_wait) {
+		keys_give_up(c->ssl);
+		c->key_wait = false;
+		c->note = "key-holder-silent";
+		conn_step(c);
+		return;
+	}
 	/* Waited long enough: answer from the index there is, or say the search is slow. */
 	if (c->state == CONN_WAIT) {
 		if (answer(c, false) == 0)
@@ -178,6 +205,12 @@ io_tls_result(struct conn *c, int ret)
 	case SSL_ERROR_WANT_WRITE:
 		conn_wait(c, EV_WRITE);
 		return IO_WAIT;
+	case SSL_ERROR_WANT_ASYNC:
+		/* The socket can wait: on_key_answer steps it again. */
+		event_del(&c->ev);
+		c->key_wait = true;
+		arm_timer(c, KEYS_WAIT_MS);
+		return IO_WAIT;
 	case SSL_ERROR_ZERO_RETURN:
 		return IO_EOF;
 	case SSL_ERROR_SYSCALL:
@@ -222,8 +255,12 @@ conn_read(struct conn *c, void *buf, size_t n)
 		return io_plain_result(c, read(c->fd, buf, n), EV_READ);
 	ERR_clear_error();
 	errno = 0;
-	if ((r = SSL_read(c->ssl, buf, (int)n)) > 0)
+	if ((r = SSL_read(c->ssl, buf, (int)n)) > 0) {
+		/* Handshake done: nothing more to sign, no async job per call. */
+		if (SSL_get_mode(c->ssl) & SSL_MODE_ASYNC)
+			SSL_clear_mode(c->ssl, SSL_MODE_ASYNC);
 		return r;
+	}
 	return io_tls_result(c, r);
 }
 
@@ -285,6 +322,13 @@ conn_close(struct conn *c)
 {
 	struct server *s = c->srv;
 
+	/* A paused handshake is resumed to fail: its job ends, it leaks nothing. */
+	if (c->key_wait) {
+		keys_give_up(c->ssl);
+		c->key_wait = false;
+		SSL_do_handshake(c->ssl);
+		c->tls_failed = true;
+	}
 	if (c->state < CONN_LINGER && c->ssl != NULL && !c->tls_failed &&
 	    SSL_is_init_finished(c->ssl)) {
 		/* Best effort: a timed-out client still hears close_notify. */
@@ -307,6 +351,21 @@ conn_close(struct conn *c)
 	TAILQ_REMOVE(&s->conns, c, entry);
 	free(c);
 	server_conn_closed(s);
+}
+
+/* c speaks TLS from now on: the server's side of a handshake to come. */
+static int
+tls_start(struct conn *c)
+{
+	if ((c->ssl = SSL_new(c->srv->tls.ctx[0])) == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
+		ERR_clear_error();
+		c->note = "out of memory";
+		return IO_ERR;
+	}
+	SSL_set_accept_state(c->ssl);
+	SSL_set_async_callback(c->ssl, on_key_answer);
+	SSL_set_async_callback_arg(c->ssl, c);
+	return 0;
 }
 
 /*
@@ -332,13 +391,7 @@ sniff_tls(struct conn *c)
 	c->sniffed = true;
 	if (b != 0x16)
 		return 0;
-	if ((c->ssl = SSL_new(c->srv->tls.ctx[0])) == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
-		ERR_clear_error();
-		c->note = "out of memory";
-		return IO_ERR;
-	}
-	SSL_set_accept_state(c->ssl);
-	return 0;
+	return tls_start(c);
 }
 
 /*
@@ -717,14 +770,9 @@ conn_accept(struct server *s, struct listener *l, int fd, const struct sockaddr 
 		conn_close(c);
 		return;
 	}
-	if (l->tls) {
-		if ((c->ssl = SSL_new(s->tls.ctx[0])) == NULL || SSL_set_fd(c->ssl, fd) != 1) {
-			ERR_clear_error();
-			c->note = "out of memory";
-			conn_close(c);
-			return;
-		}
-		SSL_set_accept_state(c->ssl);
+	if (l->tls && tls_start(c) == IO_ERR) {
+		conn_close(c);
+		return;
 	}
 	arm_timer(c, s->cfg->request_timeout_ms);
 	/* Wait for the first bytes rather than try a read that cannot succeed yet. */

@@ -15,12 +15,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/async.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -61,61 +65,145 @@ static EC_KEY_METHOD *ec_method;
 static RSA_METHOD *rsa_method;
 static int ec_ref = -1, rsa_ref = -1;
 
-/* Asks the key holder; the answer's length (at most outmax), or -1. */
+/*
+ * A handshake waiting for its signature: on the list until answered or
+ * given up; its paused job resumes for good once it is off.
+ */
+struct wait {
+	TAILQ_ENTRY(wait) entry;
+	uint64_t id;
+	size_t outmax;
+	int len;		/* the answer's length; -1: refused; WAIT_GAVE_UP */
+	bool done;
+	ASYNC_callback_fn wake;	/* the SSL's: its connection steps again */
+	void *wake_arg;		/* ... the SSL itself */
+	unsigned char out[DATA_MAX];
+};
+
+#define WAIT_GAVE_UP (-2)
+
+/* This worker's handshakes that wait, oldest first: answers come in order. */
+TAILQ_HEAD(wait_list, wait);
+static struct wait_list waiting = TAILQ_HEAD_INITIALIZER(waiting);
+
+static void
+finish(struct wait *w, int len)
+{
+	TAILQ_REMOVE(&waiting, w, entry);
+	w->len = len;
+	w->done = true;
+}
+
+/* The handshake waiting for the answer id, or (ssl not NULL) ssl's. */
+static struct wait *
+find(uint64_t id, const SSL *ssl)
+{
+	struct wait *w;
+
+	for (w = TAILQ_FIRST(&waiting); w != NULL; w = TAILQ_NEXT(w, entry))
+		if (ssl != NULL ? w->wake_arg == ssl : w->id == id)
+			return w;
+	return NULL;
+}
+
+/*
+ * Asks the key holder, from inside the handshake's async job, which pauses
+ * until keys_hear has the answer; its length (at most outmax), or -1.
+ */
 static int
 ask(struct keys_ref *ref, enum keys_op op, int padding, const unsigned char *in,
     size_t inlen, unsigned char *out, size_t outmax)
 {
 	static uint32_t count;
 	static pid_t me;	/* set in the process that asks: the worker, after its fork */
+	ASYNC_JOB *job = ASYNC_get_current_job();
+	ASYNC_WAIT_CTX *wctx;
+	ASYNC_callback_fn wake;
+	void *wake_arg;
+	struct wait *w;
 	struct request rq;
-	struct answer an;
-	long long now = clock_ms(), deadline = now + KEYS_WAIT_MS;
-	ssize_t n;
+	long long now = clock_ms();
+	int len;
 
-	if (ref == NULL || ref->fd == -1 || inlen > DATA_MAX || now < ref->down_until_ms)
+	if (ref == NULL || ref->fd == -1 || inlen > DATA_MAX || now < ref->down_until_ms ||
+	    job == NULL || (wctx = ASYNC_get_wait_ctx(job)) == NULL ||
+	    !ASYNC_WAIT_CTX_get_callback(wctx, &wake, &wake_arg) || wake == NULL)
 		return -1;
 	memset(&rq, 0, REQUEST_HEAD);
 	if (me == 0)
 		me = getpid();
 	rq.id = (uint64_t)me << 32 | ++count;
-	rq.deadline_ms = deadline;
+	rq.deadline_ms = now + KEYS_WAIT_MS;
 	rq.host = (uint8_t)ref->host;
 	rq.op = (uint8_t)op;
 	rq.len = (uint16_t)inlen;
 	rq.padding = padding;
 	memcpy(rq.data, in, inlen);
-	if (send(ref->fd, &rq, REQUEST_HEAD + inlen, MSG_NOSIGNAL | MSG_DONTWAIT) == -1)
-		goto down;
-	/* The socket waits at most KEYS_WAIT_MS a receive (keys_socket); so does the loop. */
-	while (clock_ms() < deadline) {
-		if ((n = recv(ref->fd, &an, sizeof(an), 0)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto down;
-		}
-		if (n == 0)
-			goto down;
-		/* An answer to an earlier question that timed out: not this one's. */
-		if ((size_t)n < ANSWER_HEAD || an.id != rq.id)
-			continue;
-		if (an.len < 0 || (size_t)an.len > (size_t)n - ANSWER_HEAD ||
-		    (size_t)an.len > outmax)
-			return -1;
-		memcpy(out, an.data, (size_t)an.len);
-		return an.len;
+	/* A full queue: the key holder is far behind; this one fails, the next may not. */
+	if (send(ref->fd, &rq, REQUEST_HEAD + inlen, MSG_NOSIGNAL | MSG_DONTWAIT) == -1) {
+		if (errno != EAGAIN)
+			ref->down_until_ms = clock_ms() + KEYS_DOWN_MS;
+		return -1;
 	}
-down:
-	ref->down_until_ms = clock_ms() + KEYS_DOWN_MS;
-	return -1;
+	if ((w = malloc(sizeof(*w))) == NULL)
+		return -1;
+	*w = (struct wait){ .id = rq.id, .outmax = outmax, .wake = wake, .wake_arg = wake_arg };
+	TAILQ_INSERT_TAIL(&waiting, w, entry);
+	while (!w->done)
+		if (!ASYNC_pause_job())
+			finish(w, -1);
+	if ((len = w->len) == WAIT_GAVE_UP)
+		ref->down_until_ms = clock_ms() + KEYS_DOWN_MS;
+	if (len > 0)
+		memcpy(out, w->out, (size_t)len);
+	free(w);
+	return len < 0 ? -1 : len;
 }
 
 int
-keys_socket(int fd)
+keys_hear(int fd)
 {
-	struct timeval tv = { KEYS_WAIT_MS / 1000, (KEYS_WAIT_MS % 1000) * 1000 };
+	struct answer an;
+	struct wait *w;
+	ssize_t n;
 
-	return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (;;) {
+		if ((n = recv(fd, &an, sizeof(an), MSG_DONTWAIT)) == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				return 0;
+			break;
+		}
+		if (n == 0)
+			break;
+		if ((size_t)n < ANSWER_HEAD)
+			continue;
+		/* An answer to a handshake given up on is nobody's. */
+		if ((w = find(an.id, NULL)) == NULL)
+			continue;
+		if (an.len < 0 || (size_t)an.len > (size_t)n - ANSWER_HEAD ||
+		    (size_t)an.len > w->outmax)
+			finish(w, -1);
+		else {
+			memcpy(w->out, an.data, (size_t)an.len);
+			finish(w, an.len);
+		}
+		w->wake(w->wake_arg);
+	}
+	/* Nobody will answer any more. */
+	while ((w = TAILQ_FIRST(&waiting)) != NULL) {
+		finish(w, WAIT_GAVE_UP);
+		w->wake(w->wake_arg);
+	}
+	return -1;
+}
+
+void
+keys_give_up(const SSL *ssl)
+{
+	struct wait *w = find(0, ssl);
+
+	if (w != NULL)
+		finish(w, WAIT_GAVE_UP);
 }
 
 static ECDSA_SIG *
@@ -309,29 +397,33 @@ sign(EVP_PKEY_CTX *signer, const struct request *rq, unsigned char *out)
 	return rc;
 }
 
+#define ANSWER_BATCH 32	/* requests answered a socket at a time: each worker has its turn */
+
 int
 keys_answer(EVP_PKEY_CTX *const *signers, int n, int fd)
 {
 	struct request rq;
 	struct answer an;
-	ssize_t got = recv(fd, &rq, sizeof(rq), MSG_DONTWAIT);
+	ssize_t got;
 
-	if (got == -1)
-		return errno == EAGAIN || errno == EINTR ? 0 : -1;
-	if (got == 0)
-		return -1;
-	memset(&an, 0, ANSWER_HEAD);
-	an.len = -1;
-	if ((size_t)got >= REQUEST_HEAD) {
-		an.id = rq.id;
-		/* Under more load than it can sign, late questions go unsigned: the fresh are answered. */
-		if (rq.deadline_ms < clock_ms())
-			return 0;
-		if (rq.len <= (size_t)got - REQUEST_HEAD && rq.host < n)
-			an.len = sign(signers[rq.host], &rq, an.data);
+	for (int i = 0; i < ANSWER_BATCH; i++) {
+		if ((got = recv(fd, &rq, sizeof(rq), MSG_DONTWAIT)) == -1)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		if (got == 0)
+			return -1;
+		memset(&an, 0, ANSWER_HEAD);
+		an.len = -1;
+		if ((size_t)got >= REQUEST_HEAD) {
+			an.id = rq.id;
+			/* Under more load than it can sign, late questions go unsigned: the fresh are answered. */
+			if (rq.deadline_ms < clock_ms())
+				continue;
+			if (rq.len <= (size_t)got - REQUEST_HEAD && rq.host < n)
+				an.len = sign(signers[rq.host], &rq, an.data);
+		}
+		/* A worker whose queue is full has given up on it long ago: dropped. */
+		send(fd, &an, ANSWER_HEAD + (an.len > 0 ? (size_t)an.len : 0),
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
 	}
-	/* A worker that no longer waits: its queue may be full; the answer is dropped. */
-	send(fd, &an, ANSWER_HEAD + (an.len > 0 ? (size_t)an.len : 0),
-	    MSG_NOSIGNAL | MSG_DONTWAIT);
 	return 0;
 }

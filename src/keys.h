@@ -8,15 +8,19 @@
  *
  * The key holder answers signature requests for the keys it holds and
  * nothing else; it is confined (no file after start, no network). A worker
- * that gets no answer within KEYS_WAIT_MS (the key holder died and is being
- * restarted) fails that handshake, which closes cleanly, and asks again
- * after KEYS_DOWN_MS: handshakes meanwhile fail at once, never hang.
+ * never waits for it: a handshake that needs a signature runs as an OpenSSL
+ * async job, which pauses (SSL_ERROR_WANT_ASYNC) while the worker serves
+ * its other connections, and is woken by keys_hear when the answer comes.
+ * One that gets no answer within KEYS_WAIT_MS (the key holder died and is
+ * being restarted) is given up (keys_give_up) and fails, closing cleanly;
+ * handshakes then fail at once for KEYS_DOWN_MS, never hang.
  */
 #ifndef GAZETTE_KEYS_H
 #define GAZETTE_KEYS_H
 
 #include <stddef.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #define KEYS_WAIT_MS 500
@@ -29,8 +33,18 @@ struct keys_ref {
 	long long down_until_ms;	/* no answer came: ask no more until then */
 };
 
-/* Readies a worker's socket to the key holder: a receive waits KEYS_WAIT_MS at most. */
-int keys_socket(int fd);
+/*
+ * A worker's: takes the key holder's answers waiting on fd and wakes the
+ * handshake each is for (through its SSL's async callback). -1 when fd is
+ * done with (the supervisor is gone): every waiting handshake is failed.
+ */
+int keys_hear(int fd);
+
+/*
+ * A worker's: the handshake of ssl waits no longer (its time is up, or its
+ * connection closes); resumed, it fails. The key holder counts as down.
+ */
+void keys_give_up(const SSL *ssl);
 
 /*
  * A stand-in for the private key of cert (EC or RSA): it signs by asking
@@ -50,9 +64,9 @@ EVP_PKEY *keys_load(const char *keypath, X509 *cert, char *err, size_t errsize);
 EVP_PKEY_CTX *keys_signer(EVP_PKEY *key);
 
 /*
- * The key holder's: answers the request waiting on fd (one socket of a
- * worker) with signers[0..n), one a host. 0 when answered or none was
- * waiting; -1 when fd is done with.
+ * The key holder's: answers the requests waiting on fd (one socket of a
+ * worker) with signers[0..n), one a host, a bounded batch at a time. 0 when
+ * it answered what was there; -1 when fd is done with.
  */
 int keys_answer(EVP_PKEY_CTX *const *signers, int n, int fd);
 

@@ -19,11 +19,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/async.h>
+
 #include "cache.h"
 #include "conn.h"
 #include "ctl.h"
 #include "gemini.h"
 #include "gopher.h"
+#include "keys.h"
 #include "log.h"
 #include "mime.h"
 #include "searcher.h"
@@ -148,8 +151,11 @@ on_idle_trim(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (s->nconns == 0)
+	if (s->nconns == 0) {
+		/* No handshake is paused: the async jobs' stacks can go too. */
+		ASYNC_cleanup_thread();
 		malloc_trim(0);
+	}
 }
 
 static void
@@ -437,6 +443,17 @@ on_log_backlog(void *arg)
 }
 
 /* Searches finished on the search thread: the requests waiting for them look again. */
+/* The key holder's answers: each wakes the handshake it is for. */
+static void
+on_keys(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+
+	(void)what;
+	if (keys_hear(fd) == -1)
+		event_del(s->keys_ev);
+}
+
 static void
 on_search_done(void *arg)
 {
@@ -474,6 +491,14 @@ server_prepare(struct server *s, int ctl)
 		return -1;
 	}
 	event_add(s->ctl_ev, NULL);
+	if (s->tls.n > 0 && s->tls.keyref[0].fd != -1) {
+		if ((s->keys_ev = event_new(s->base, s->tls.keyref[0].fd, EV_READ | EV_PERSIST,
+		    on_keys, s)) == NULL) {
+			log_err("event_new failed");
+			return -1;
+		}
+		event_add(s->keys_ev, NULL);
+	}
 	if ((s->searcher = searcher_new(s->base, on_search_done, s)) == NULL) {
 		log_err("out of memory");
 		return -1;
@@ -521,6 +546,8 @@ server_clear(struct server *s)
 	searcher_free(s->searcher);
 	if (s->ctl_ev != NULL)
 		event_free(s->ctl_ev);
+	if (s->keys_ev != NULL)
+		event_free(s->keys_ev);
 	if (s->log_ev != NULL) {
 		log_on_backlog(NULL, NULL);
 		event_free(s->log_ev);

@@ -67,6 +67,7 @@ struct server {
 	char *scratch;		/* CONN_FILE_CHUNK bytes for a file being filtered */
 	int ctl;		/* a worker's channel to the supervisor, or -1 */
 	struct event *ctl_ev;	/* ... readable: index images */
+	struct event *keys_ev;	/* the key holder's socket: answers */
 	struct event *log_ev;	/* ... writable again, while log lines wait */
 	struct proxy_net proxy_from[PROXY_MAX_NETS];	/* who may send PROXY headers */
 	int nproxy_from;	/* 0: anyone who reaches a proxy listener */

@@ -141,9 +141,13 @@ ctx_new(const struct host_config *h, struct keys_ref *ref, char *err, size_t err
 	SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
 	    SSL_OP_NO_COMPRESSION);
-	/* Idle connections hold no TLS buffers; writes may be partial and move. */
+	/*
+	 * Idle connections hold no TLS buffers; writes may be partial and move.
+	 * Async: a handshake waits for the key holder's signature as a paused
+	 * job, not by blocking the worker (keys.h).
+	 */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ASYNC);
 	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"gazette", 7);
 	/*
 	 * A client certificate is asked for, never required here (verify_callback
@@ -269,7 +273,6 @@ tls_check(const struct config *c, char *err, size_t errsize)
 void
 tls_keys_attach(struct tls *t, int fd)
 {
-	keys_socket(fd);
 	for (int i = 0; i < t->n; i++)
 		t->keyref[i].fd = fd;
 }
