@@ -893,6 +893,31 @@ if [ -n "${B_IDLE_RSS:-}" ]; then
 	echo "- $(num "$POSTS") posts < 64 MiB (idle and under load, the larger): RSS sum $(kib "$bmax") $(verdict "$bmax" "<" 65536), PSS sum $(kib "$bpmax") $(verdict "$bpmax" "<" 65536)"
 fi
 echo
+# Issue 15: a lead over molly-brown, same run, on every row.
+echo "### Targets of issue 15 (gazette ÷ molly-brown, this run)"
+echo
+if [ "$MOLLY" = 1 ]; then
+	# MB/s per server core: each run's MB/s over its server CPU share, median.
+	mb_core() { local f; for f in "$S"/res/"$1".*.json; do
+		awk -v a="$(jget "$f" mbps)" -v b="$(jget "$f" server_cpu_share)" 'BEGIN { if (a != "" && b > 0) print a / b }'
+	done | median; }
+	for row in "1k-full-16 full handshakes, c = 16" "1k-full-128 full handshakes, c = 128" \
+	    "1k-resume-16 resumed handshakes, c = 16" "1k-resume-128 resumed handshakes, c = 128"; do
+		id=${row%% *} g=${V[${row%% *}.gazette.server_rps_per_core]:-} m=${V[${row%% *}.molly.server_rps_per_core]:-}
+		r=$(awk -v a="$g" -v b="$m" 'BEGIN { if (a != "" && b > 0) print a / b }')
+		echo "- ${row#* }, 1 KiB file: $(num "$g") vs $(num "$m") per server core-s, ratio $(ratio "$g" "$m"), target ≥ 1.5x: $(verdict "$r" ">=" 1.5)"
+	done
+	g=$(mb_core big-full-4.gazette) m=$(mb_core big-full-4.molly)
+	r=$(awk -v a="$g" -v b="$m" 'BEGIN { if (a != "" && b > 0) print a / b }')
+	echo "- 10 MiB file, c = 4: $(num "$g") vs $(num "$m") MB/s per server core, ratio $(ratio "$g" "$m"), target ≥ 1.5x: $(verdict "$r" ">=" 1.5)"
+	echo "- idle, one worker: RSS sum $(kib "$G_IDLE_RSS") (target ≤ 8 MiB: $(verdict "$G_IDLE_RSS" "<" 8193)), PSS sum $(kib "$G_IDLE_PSS") vs molly-brown's $(kib "$M_IDLE_PSS") (target ≤: $(verdict "$G_IDLE_PSS" "<" "$((M_IDLE_PSS + 1))"))"
+	gp=$(for id in home-full-128 home-resume-128 1k-full-128 1k-resume-128; do echo "${V[$id.gazette.p99_ms]:-}"; done | maximum)
+	mp=$(for id in home-full-128 home-resume-128 1k-full-128 1k-resume-128; do echo "${V[$id.molly.p99_ms]:-}"; done | maximum)
+	echo "- p99 at c = 128 (worst of the rows both ran): $(num "$gp" 2) ms vs $(num "$mp" 2) ms, target below: $(verdict "$gp" "<" "$mp")"
+else
+	echo "- not measured: molly-brown was left out ($MOLLY_NOTE)"
+fi
+echo
 if [ -n "$AB_OUT" ]; then
 	echo "### archive-bench ($(num "$POSTS") posts)"
 	echo
