@@ -31,6 +31,9 @@
 #include "mime.h"
 #include "searcher.h"
 
+#define WORKER_HEAP_KEEP (32 * 1024 * 1024)	/* freed heap kept while busy */
+#define WORKER_MMAP_MIN (1024 * 1024)	/* smaller blocks come from the heap */
+
 #define LISTEN_BACKLOG 1024
 #define ACCEPT_BATCH 64
 #define ACCEPT_RETRY_MS 100
@@ -468,6 +471,13 @@ server_prepare(struct server *s, int ctl)
 	int l;
 
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * Under load, glibc would give the top of the heap back and take it
+	 * again between connections (brk, page faults, TLB flushes on every
+	 * burst); on_idle_trim gives it back once, when the worker is idle.
+	 */
+	mallopt(M_TRIM_THRESHOLD, WORKER_HEAP_KEEP);
+	mallopt(M_MMAP_THRESHOLD, WORKER_MMAP_MIN);
 	if ((s->base = event_base_new()) == NULL) {
 		log_err("event_base_new failed");
 		return -1;
