@@ -41,6 +41,7 @@
 #include "quota.h"
 #include "tls.h"
 #include "url.h"
+#include "wbuf.h"
 
 #define WRITE_CHUNK (16 * 1024)		/* one full TLS record */
 #define FILE_CHUNK CONN_FILE_CHUNK
@@ -74,6 +75,7 @@ struct conn {
 	SSL *ssl;
 	bool tls_failed;	/* a fatal TLS error: no close_notify possible */
 	bool key_wait;		/* its handshake waits for the key holder (keys.h) */
+	bool notified;		/* close_notify is written (maybe still held) */
 	bool tls_sniff;		/* its first byte tells whether it is TLS */
 	bool sniffed;		/* ... and was looked at */
 	enum conn_state state;
@@ -192,14 +194,38 @@ conn_wait(struct conn *c, short what)
 		arm_timer(c, c->srv->cfg->write_timeout_ms);
 }
 
+/*
+ * Sends the TLS records held for c (wbuf.h): 0 when all are out, IO_WAIT
+ * (armed for writing) when the socket is full, IO_ERR.
+ */
+static long
+tls_flush(struct conn *c)
+{
+	switch (wbuf_flush(SSL_get_wbio(c->ssl))) {
+	case 1:
+		return 0;
+	case 0:
+		conn_wait(c, EV_WRITE);
+		return IO_WAIT;
+	default:
+		c->tls_failed = true;
+		c->note = "reset";
+		return IO_ERR;
+	}
+}
+
 /* The one place that interprets OpenSSL's result codes. */
 static long
 io_tls_result(struct conn *c, int ret)
 {
 	unsigned long e;
+	long f;
 
 	switch (SSL_get_error(c->ssl, ret)) {
 	case SSL_ERROR_WANT_READ:
+		/* What the peer waits for goes before we wait for the peer. */
+		if ((f = tls_flush(c)) != 0)
+			return f;
 		conn_wait(c, EV_READ);
 		return IO_WAIT;
 	case SSL_ERROR_WANT_WRITE:
@@ -335,6 +361,9 @@ conn_close(struct conn *c)
 		ERR_clear_error();
 		SSL_shutdown(c->ssl);
 	}
+	/* Best effort too: the alert of a failed handshake, or that close_notify. */
+	if (c->ssl != NULL)
+		wbuf_flush(SSL_get_wbio(c->ssl));
 	conn_log(c);
 	if (c->state == CONN_WAIT)
 		TAILQ_REMOVE(&s->waiting, c, waiting);
@@ -357,11 +386,17 @@ conn_close(struct conn *c)
 static int
 tls_start(struct conn *c)
 {
-	if ((c->ssl = SSL_new(c->srv->tls.ctx[0])) == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
+	BIO *rbio = NULL, *wbio = NULL;
+
+	if ((c->ssl = SSL_new(c->srv->tls.ctx[0])) == NULL ||
+	    (rbio = BIO_new_socket(c->fd, BIO_NOCLOSE)) == NULL ||
+	    (wbio = wbuf_new(c->fd)) == NULL) {
+		BIO_free(rbio);
 		ERR_clear_error();
 		c->note = "out of memory";
 		return IO_ERR;
 	}
+	SSL_set_bio(c->ssl, rbio, wbio);
 	SSL_set_accept_state(c->ssl);
 	SSL_set_async_callback(c->ssl, on_key_answer);
 	SSL_set_async_callback_arg(c->ssl, c);
@@ -615,19 +650,24 @@ step_write(struct conn *c)
 static int
 step_shutdown(struct conn *c)
 {
+	long n;
 	int r;
 
-	if (c->ssl != NULL) {
+	if (c->ssl != NULL && !c->notified) {
 		ERR_clear_error();
 		errno = 0;
 		if ((r = SSL_shutdown(c->ssl)) < 0) {
-			long n = io_tls_result(c, r);
+			n = io_tls_result(c, r);
 			if (n == IO_WAIT)
 				return IO_WAIT;
 			/* The peer left first; what it missed is its loss. */
 			return IO_ERR;
 		}
+		c->notified = true;
 	}
+	/* The reply's last records and close_notify, held until now, leave together. */
+	if (c->ssl != NULL && (n = tls_flush(c)) != 0)
+		return (int)n;
 	shutdown(c->fd, SHUT_WR);
 	/* The response is out: its duration ends here, not after the linger. */
 	conn_log(c);
