@@ -773,7 +773,6 @@ conn_accept(struct server *s, struct listener *l, int fd, const struct sockaddr 
     socklen_t salen)
 {
 	struct conn *c;
-	int one = 1;
 
 	(void)salen;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -789,7 +788,6 @@ conn_accept(struct server *s, struct listener *l, int fd, const struct sockaddr 
 	c->quota_slot = -1;
 	clock_gettime(CLOCK_MONOTONIC, &c->start);
 	format_addr(sa, c->client, sizeof(c->client));
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	event_assign(&c->ev, s->base, fd, EV_READ, on_event, c);
 	evtimer_assign(&c->timer, s->base, on_timeout, c);
 	TAILQ_INSERT_TAIL(&s->conns, c, entry);

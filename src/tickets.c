@@ -33,6 +33,8 @@ struct tickets {
 
 /* The SSL_CTX ex_data slot that points at the tickets. */
 static int tickets_idx = -1;
+/* Fetched once per process and kept: a name looked up per ticket costs locks and compares. */
+static EVP_CIPHER *ticket_cipher;
 
 struct tickets *
 tickets_new(void)
@@ -174,8 +176,8 @@ ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *c
 		    (char *)"SHA256", 0);
 		params[2] = OSSL_PARAM_construct_end();
 		if (EVP_MAC_CTX_set_params(hctx, params) != 1 ||
-		    (enc ? EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv) :
-		    EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv)) != 1)
+		    (enc ? EVP_EncryptInit_ex(cctx, ticket_cipher, NULL, k->aes, iv) :
+		    EVP_DecryptInit_ex(cctx, ticket_cipher, NULL, k->aes, iv)) != 1)
 			rc = -1;
 	}
 	OPENSSL_cleanse(&cur, sizeof(cur));
@@ -188,6 +190,9 @@ tickets_attach(SSL_CTX *ctx, struct tickets *t)
 {
 	if (tickets_idx == -1 &&
 	    (tickets_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL)) == -1)
+		return -1;
+	if (ticket_cipher == NULL &&
+	    (ticket_cipher = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL)) == NULL)
 		return -1;
 	if (SSL_CTX_set_ex_data(ctx, tickets_idx, t) != 1 ||
 	    SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb) != 1)
