@@ -81,7 +81,7 @@ struct config {
 	int key_line[CONFIG_MAX_KEYS];
 };
 
-/* Sets every key to its default; no host. */
+/* Sets every key to its default; no host (hosts past nhosts are not even cleared). */
 void config_defaults(struct config *c);
 
 /*

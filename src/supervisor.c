@@ -1467,7 +1467,7 @@ supervisor_run(struct config *cfg, supervisor_load_fn load, void *arg, bool fore
 	int status = 0, i;
 	bool started;
 
-	memset(&sv, 0, sizeof(sv));
+	/* Zero already (static), and left untouched: a page of it costs memory once written. */
 	sv.load = load;
 	sv.load_arg = arg;
 	sv.sigfd = -1;
