@@ -64,9 +64,8 @@ wbuf_write(BIO *b, const char *in, int inl)
 		}
 	}
 	if (w->len + (size_t)inl > w->cap) {
-		want = w->len + (size_t)inl;
-		if (want < WBUF_HOLD / 4)
-			want = WBUF_HOLD / 4;
+		/* In steps of a quarter of the hold: a few reallocations a reply, not one a record. */
+		want = (w->len + (size_t)inl + WBUF_HOLD / 4 - 1) / (WBUF_HOLD / 4) * (WBUF_HOLD / 4);
 		if ((p = realloc(w->data, want)) == NULL)
 			return -1;
 		w->data = p;
