@@ -80,6 +80,8 @@ struct conn {
 	bool sniffed;		/* ... and was looked at */
 	enum conn_state state;
 	struct event ev;	/* the socket, armed for read or write */
+	short ev_what;		/* ... which (EV_READ, EV_WRITE), or 0: not armed */
+	bool armed;		/* this step armed it */
 	struct event timer;
 	struct timespec start;
 	char client[INET6_ADDRSTRLEN];
@@ -183,13 +185,22 @@ arm_timer(struct conn *c, int ms)
 	evtimer_add(&c->timer, &tv);
 }
 
-/* Waits for the socket to become readable or writable, then conn_step. */
+/*
+ * Waits for the socket to become readable or writable, then conn_step. The
+ * event persists: waiting the same way again (the next flight, the next
+ * request bytes, the linger) costs no system call; conn_step quiets it when
+ * a step waits for something else.
+ */
 static void
 conn_wait(struct conn *c, short what)
 {
-	event_del(&c->ev);
-	event_assign(&c->ev, c->srv->base, c->fd, what, on_event, c);
-	event_add(&c->ev, NULL);
+	c->armed = true;
+	if (c->ev_what != what) {
+		event_del(&c->ev);
+		event_assign(&c->ev, c->srv->base, c->fd, what | EV_PERSIST, on_event, c);
+		event_add(&c->ev, NULL);
+		c->ev_what = what;
+	}
 	if (c->state == CONN_WRITE || c->state == CONN_SHUTDOWN)
 		arm_timer(c, c->srv->cfg->write_timeout_ms);
 }
@@ -232,8 +243,7 @@ io_tls_result(struct conn *c, int ret)
 		conn_wait(c, EV_WRITE);
 		return IO_WAIT;
 	case SSL_ERROR_WANT_ASYNC:
-		/* The socket can wait: on_key_answer steps it again. */
-		event_del(&c->ev);
+		/* The socket can wait (conn_step quiets it): on_key_answer steps it again. */
 		c->key_wait = true;
 		arm_timer(c, KEYS_WAIT_MS);
 		return IO_WAIT;
@@ -705,6 +715,7 @@ conn_step(struct conn *c)
 {
 	int r = 0;
 
+	c->armed = false;
 	while (r == 0) {
 		switch (c->state) {
 		case CONN_PROXY:
@@ -729,8 +740,15 @@ conn_step(struct conn *c)
 			break;
 		}
 	}
-	if (r != IO_WAIT)
+	if (r != IO_WAIT) {
 		conn_close(c);
+		return;
+	}
+	/* It waits for something else (the index, a signature): the socket stays quiet. */
+	if (!c->armed && c->ev_what != 0) {
+		event_del(&c->ev);
+		c->ev_what = 0;
+	}
 }
 
 static void
@@ -788,7 +806,8 @@ conn_accept(struct server *s, struct listener *l, int fd, const struct sockaddr 
 	c->quota_slot = -1;
 	clock_gettime(CLOCK_MONOTONIC, &c->start);
 	format_addr(sa, c->client, sizeof(c->client));
-	event_assign(&c->ev, s->base, fd, EV_READ, on_event, c);
+	event_assign(&c->ev, s->base, fd, EV_READ | EV_PERSIST, on_event, c);
+	c->ev_what = EV_READ;
 	evtimer_assign(&c->timer, s->base, on_timeout, c);
 	TAILQ_INSERT_TAIL(&s->conns, c, entry);
 	server_conn_opened(s);
