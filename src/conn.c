@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,6 +46,7 @@
 
 #define WRITE_CHUNK (16 * 1024)		/* one full TLS record */
 #define FILE_CHUNK CONN_FILE_CHUNK
+#define SENDFILE_CHUNK (1024 * 1024)	/* a call; the socket takes what it has room for */
 #define LINGER_MS 2000
 #define LINGER_MAX_BYTES (64 * 1024)
 #define STOP_GRACE_MS 1000	/* on SIGTERM, a new connection's time to send its first bytes */
@@ -629,6 +631,39 @@ refill(struct conn *c)
 	return n < 0 ? -1 : 0;
 }
 
+/*
+ * Streams the rest of the response's file with sendfile: 0 when it is all
+ * out (or the file shrank: what there was is sent), IO_WAIT, IO_ERR.
+ */
+static long
+send_file(struct conn *c)
+{
+	struct response *r = &c->resp;
+	ssize_t n;
+
+	while (r->file_left > 0) {
+		n = sendfile(c->fd, r->fd, NULL, r->file_left < SENDFILE_CHUNK ?
+		    (size_t)r->file_left : SENDFILE_CHUNK);
+		if (n > 0) {
+			r->file_left -= n;
+			c->sent += (unsigned long long)n;
+			continue;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+			conn_wait(c, EV_WRITE);
+			return IO_WAIT;
+		}
+		if (n == -1) {
+			c->note = errno == EPIPE || errno == ECONNRESET ? "reset" : "file read error";
+			return IO_ERR;
+		}
+		break;
+	}
+	close(r->fd);
+	r->fd = -1;
+	return 0;
+}
+
 static int
 step_write(struct conn *c)
 {
@@ -636,6 +671,10 @@ step_write(struct conn *c)
 	size_t len;
 	long n;
 
+	/* A raw file over plain TCP, nothing before it to send: no copy through us. */
+	if (c->ssl == NULL && c->resp.filter == NULL && c->resp.fd != -1 &&
+	    evbuffer_get_length(out) == 0 && (n = send_file(c)) != 0)
+		return (int)n;
 	for (;;) {
 		if (c->resp.fd != -1 && evbuffer_get_length(out) < WRITE_CHUNK &&
 		    refill(c) == -1) {
