@@ -439,6 +439,10 @@ done
 CASES+=("big-full-4|10 MiB file|/10m.bin|/10m.bin|4|full")
 CASES+=("gmenu-plain-16|Gopher home menu|||16|plain")
 CASES+=("gpost-plain-16|Gopher post as text|/posts/$POST_STEM.txt||16|plain")
+# A raw file over plain Gopher: sendfile, no copy through the worker.
+CASES+=("gbig-plain-4|Gopher 10 MiB file|/10m.bin||4|plain")
+# bulk ID: a row read in MB/s.
+bulk() { [ "$1" = big-full-4 ] || [ "$1" = gbig-plain-4 ]; }
 
 # run_case ID SERVER REQUEST C MODE ROUND
 run_case() {
@@ -760,7 +764,7 @@ row() {
 	# How far apart the rounds were: a wide range means a noisy moment.
 	if [ "$n" -gt 1 ]; then
 		k=server_rps_per_core; u="per core-s"
-		[ "$id" = big-full-4 ] && { k=mbps; u="MB/s"; }
+		bulk "$id" && { k=mbps; u="MB/s"; }
 		note="${note:+$note; }rounds: $(num "${MIN[$id.$srv.$k]:-}")–$(num "${MAX[$id.$srv.$k]:-}") $u"
 	fi
 	if [ "$srv" = molly ]; then
@@ -772,7 +776,7 @@ row() {
 	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | | | %s |\n' \
 	    "$label" "$([ "$srv" = molly ] && echo molly-brown || echo gazette)" "$c" "$hs" \
 	    "$(num "${V[$id.$srv.rps]:-}")" "$(num "${V[$id.$srv.server_rps_per_core]:-}")" \
-	    "$([ "$id" = big-full-4 ] && num "${V[$id.$srv.mbps]:-}" || echo)" \
+	    "$(bulk "$id" && num "${V[$id.$srv.mbps]:-}" || echo)" \
 	    "$(num "${V[$id.$srv.p50_ms]:-}" 2)" "$(num "${V[$id.$srv.p90_ms]:-}" 2)" "$(num "${V[$id.$srv.p99_ms]:-}" 2)" \
 	    "$(num "${V[$id.$srv.errors]:-}")" "$(pct "${V[$id.$srv.server_cpu_share]:-}")" \
 	    "$(pct "${V[$id.$srv.cpu_share]:-}")" "$note"
@@ -917,6 +921,10 @@ if [ "$MOLLY" = 1 ]; then
 else
 	echo "- not measured: molly-brown was left out ($MOLLY_NOTE)"
 fi
+x=$(for f in "$S"/res/gbig-plain-4.gazette.*.json; do
+	awk -v a="$(jget "$f" mbps)" -v b="$(jget "$f" server_cpu_share)" 'BEGIN { if (a != "" && b > 0) print a / b }'
+done | median)
+echo "- 10 MiB file over plain Gopher (sendfile), c = 4: $(num "$x") MB/s per server core (molly-brown serves no Gopher; for scale, the same file over Gemini above)"
 echo
 if [ -n "$AB_OUT" ]; then
 	echo "### archive-bench ($(num "$POSTS") posts)"
