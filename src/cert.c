@@ -206,11 +206,18 @@ generate(const char *host, const char *certpath, const char *keypath, char *err,
     size_t errsize)
 {
 	size_t len = 0;
-	int fds[2], status;
-	pid_t pid, waited;
+	int fds[2], status, e;
+	pid_t pid = -1, waited;
 	ssize_t n;
 
-	if (pipe2(fds, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
+	/* A fork that fails leaves no pipe behind. */
+	if (pipe2(fds, O_CLOEXEC) == 0 && (pid = fork()) == -1) {
+		e = errno;
+		close(fds[0]);
+		close(fds[1]);
+		errno = e;
+	}
+	if (pid == -1) {
 		snprintf(err, errsize, "cannot generate a certificate for %s: %s", host,
 		    strerror(errno));
 		return -1;

@@ -153,12 +153,10 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	/* The key holder did not answer: resumed, the handshake fails. */
+	/* The key holder did not answer: conn_close gives the handshake up. */
 	if (c->key_wait) {
-		keys_give_up(c->ssl);
-		c->key_wait = false;
 		c->note = "key-holder-silent";
-		conn_step(c);
+		conn_close(c);
 		return;
 	}
 	/* Waited long enough: answer from the index there is, or say the search is slow. */

@@ -449,7 +449,6 @@ drain(int ifd, struct isite *sites, int n)
 	const struct inotify_event *ev;
 	ssize_t len;
 	char *p;
-
 	bool any = false;
 
 	while ((len = read(ifd, buf, sizeof(buf))) > 0)

@@ -448,7 +448,6 @@ on_log_backlog(void *arg)
 		event_add(s->log_ev, NULL);
 }
 
-/* Searches finished on the search thread: the requests waiting for them look again. */
 /* The key holder's answers: each wakes the handshake it is for. */
 static void
 on_keys(evutil_socket_t fd, short what, void *arg)
@@ -460,6 +459,7 @@ on_keys(evutil_socket_t fd, short what, void *arg)
 		event_del(s->keys_ev);
 }
 
+/* Searches finished on the search thread: the requests waiting for them look again. */
 static void
 on_search_done(void *arg)
 {

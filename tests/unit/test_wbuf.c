@@ -25,16 +25,33 @@ drain(int fd)
 	return total;
 }
 
-static void
-pair(int sv[2])
+/* A held BIO on sv[0] of a fresh socketpair; sv[1] is the peer. NULL when it failed. */
+static BIO *
+held(int sv[2])
 {
 	int small = 4096;
+	BIO *b;
 
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
+		return NULL;
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	/* A small socket, so that "full" comes soon. */
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
 	setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	if ((b = wbuf_new(sv[0])) == NULL) {
+		close(sv[0]);
+		close(sv[1]);
+	}
+	return b;
+}
+
+static void
+done(BIO *b, int sv[2])
+{
+	BIO_free(b);
+	close(sv[0]);
+	if (sv[1] != -1)
+		close(sv[1]);
 }
 
 TEST(wbuf_holds_until_flushed)
@@ -42,8 +59,10 @@ TEST(wbuf_holds_until_flushed)
 	int sv[2];
 	BIO *b;
 
-	pair(sv);
-	CHECK((b = wbuf_new(sv[0])) != NULL);
+	if ((b = held(sv)) == NULL) {
+		CHECK(b != NULL);
+		return;
+	}
 	CHECK_INT(BIO_write(b, "flight", 6), 6);
 	CHECK_INT(BIO_write(b, "ticket", 6), 6);
 	/* OpenSSL asks to flush after each flight: nothing leaves yet. */
@@ -55,9 +74,7 @@ TEST(wbuf_holds_until_flushed)
 	CHECK_INT(drain(sv[1]), 12);
 	/* Nothing held: a flush is a no-op. */
 	CHECK_INT(wbuf_flush(b), 1);
-	BIO_free(b);
-	close(sv[0]);
-	close(sv[1]);
+	done(b, sv);
 }
 
 TEST(wbuf_full_socket_retries_past_the_hold)
@@ -67,8 +84,10 @@ TEST(wbuf_full_socket_retries_past_the_hold)
 	int sv[2], n, i;
 	BIO *b;
 
-	pair(sv);
-	CHECK((b = wbuf_new(sv[0])) != NULL);
+	if ((b = held(sv)) == NULL) {
+		CHECK(b != NULL);
+		return;
+	}
 	memset(record, 'r', sizeof(record));
 	/* The socket full before the first write. */
 	while ((n = (int)send(sv[0], record, 1024, MSG_DONTWAIT)) > 0)
@@ -89,9 +108,7 @@ TEST(wbuf_full_socket_retries_past_the_hold)
 	got += drain(sv[1]);
 	CHECK_INT(got, sent);
 	CHECK_INT(BIO_wpending(b), 0);
-	BIO_free(b);
-	close(sv[0]);
-	close(sv[1]);
+	done(b, sv);
 }
 
 TEST(wbuf_error_is_not_a_retry)
@@ -99,12 +116,14 @@ TEST(wbuf_error_is_not_a_retry)
 	int sv[2];
 	BIO *b;
 
-	pair(sv);
-	CHECK((b = wbuf_new(sv[0])) != NULL);
+	if ((b = held(sv)) == NULL) {
+		CHECK(b != NULL);
+		return;
+	}
 	CHECK_INT(BIO_write(b, "reply", 5), 5);
 	close(sv[1]);
+	sv[1] = -1;
 	CHECK_INT(wbuf_flush(b), -1);
 	CHECK(errno == EPIPE || errno == ECONNRESET);
-	BIO_free(b);
-	close(sv[0]);
+	done(b, sv);
 }
