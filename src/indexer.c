@@ -73,6 +73,7 @@ struct isite {
 	int latest;			/* the latest image, to save, or -1 */
 	bool save_due;			/* ... not saved yet */
 	long long saved_ms;		/* when an image was last saved, or 0 */
+	int seed;			/* the earlier image, while nothing differs from it, or -1 */
 };
 
 static int
@@ -196,24 +197,57 @@ out:
 		munmap(map, (size_t)st.st_size);
 }
 
-/* Builds and sends the image of the site's posts as they are now. */
+/*
+ * A sealed copy of the seed, when the first rescan found every post as the
+ * seed has it: a restart then builds nothing (a quarter of its start-up with
+ * 100,000 posts). -1 when the seed cannot be read: build as usual.
+ */
+static int
+seal_seed(struct isite *s)
+{
+	struct stat st;
+	void *map;
+	int fd = -1;
+
+	if (fstat(s->seed, &st) == 0 && st.st_size > 0 &&
+	    (map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, s->seed, 0)) !=
+	    MAP_FAILED) {
+		fd = indexer_seal(map, (size_t)st.st_size);
+		munmap(map, (size_t)st.st_size);
+	}
+	return fd;
+}
+
+/*
+ * Sends the image of the site's posts as they are now: the seed itself
+ * when nothing differs from it, or one built from the records.
+ */
 static void
 publish(struct isite *s, int ctl, struct indexer_progress *progress)
 {
 	long long t0 = clock_ms();
 	size_t size, posts, skipped;
-	void *img;
-	int fd;
+	bool saved = false;
+	void *img = NULL;
+	int fd = -1;
 
-	if ((img = postdir_image(s->dir, s->version + 1, &size)) == NULL ||
-	    (fd = indexer_seal(img, size)) == -1) {
-		log_err("%s: cannot build the post index: %s", s->cfg->label,
-		    img ? strerror(errno) : "out of memory");
-		free(img);
-		return;
+	if (s->seed != -1) {
+		if (!postdir_changed(s->dir) && (fd = seal_seed(s)) != -1)
+			saved = s->cfg->seed_saved;
+		close(s->seed);
+		s->seed = -1;
 	}
-	free(img);
-	s->version++;
+	if (fd == -1) {
+		if ((img = postdir_image(s->dir, s->version + 1, &size)) == NULL ||
+		    (fd = indexer_seal(img, size)) == -1) {
+			log_err("%s: cannot build the post index: %s", s->cfg->label,
+			    img ? strerror(errno) : "out of memory");
+			free(img);
+			return;
+		}
+		free(img);
+		s->version++;
+	}
 	atomic_store(&progress->latest[s->id], s->version);
 	/* A newer image supersedes one still waiting. */
 	if (s->unsent != -1)
@@ -224,8 +258,11 @@ publish(struct isite *s, int ctl, struct indexer_progress *progress)
 		if (s->latest != -1)
 			close(s->latest);
 		s->latest = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-		s->save_due = true;
-		if (clock_ms() - s->saved_ms >= SAVE_MS || s->saved_ms == 0)
+		/* A seed read from the saved file is that file already. */
+		s->save_due = !saved;
+		if (saved)
+			s->saved_ms = clock_ms();
+		else if (clock_ms() - s->saved_ms >= SAVE_MS || s->saved_ms == 0)
 			save_image(s);
 	}
 	s->last_publish_ms = clock_ms();
@@ -397,11 +434,14 @@ seed(struct isite *s)
 	    (map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, s->cfg->seed, 0)) !=
 	    MAP_FAILED) {
 		if (index_map(map, (size_t)st.st_size, &x, &why) == 0 &&
-		    postdir_seed(s->dir, &x, !s->cfg->seed_saved) == 0)
+		    postdir_seed(s->dir, &x, !s->cfg->seed_saved) == 0) {
 			s->version = x.version;
+			s->seed = s->cfg->seed;
+		}
 		munmap(map, (size_t)st.st_size);
 	}
-	close(s->cfg->seed);
+	if (s->seed == -1)
+		close(s->cfg->seed);
 }
 
 /* Sorts one inotify event to its site and what it means there. */
@@ -498,7 +538,7 @@ step(struct isite *s, int ifd, int ctl, struct indexer_progress *progress)
 	if ((wait = postdir_apply(s->dir)) >= 0 && wait < next)
 		next = wait;
 	/* Pages first: the search index follows in the same cycle. */
-	if (postdir_changed(s->dir)) {
+	if (postdir_changed(s->dir) || s->seed != -1) {
 		since = clock_ms() - s->last_publish_ms;
 		if (since >= s->gap_ms)
 			publish(s, ctl, progress);
@@ -565,6 +605,7 @@ indexer_run(const struct indexer_site *cfg, int n, int ctl, int ifd, int doorbel
 		s->cfg = &cfg[i];
 		s->unsent = -1;
 		s->latest = -1;
+		s->seed = -1;
 		s->posts_wd = -1;
 		s->started_ms = clock_ms();
 		if ((s->dir = postdir_new(cfg[i].rootfd, cfg[i].max_post_size,

@@ -24,6 +24,8 @@ struct entry {
 struct file_rec {
 	struct index_file file;
 	struct entry *post;	/* NULL: skipped (the log said why, once) */
+	unsigned long seen;	/* the last rescan that found it */
+	bool recheck;		/* skipped under other limits: read once more */
 	char name[];
 };
 
@@ -39,6 +41,7 @@ struct postdir {
 	struct strmap writing;		/* names modified, not yet closed -> struct timespec */
 	struct strmap touched;		/* names read anew or forgotten, for the search index */
 	bool changed;
+	unsigned long rescans;
 	void (*hear)(void *arg);	/* takes in the change events queued meanwhile */
 	void *hear_arg;
 };
@@ -171,6 +174,7 @@ update_file(struct postdir *p, const char *name)
 	struct entry *e;
 	struct file_rec *f;
 	struct stat st;
+	bool same;
 	int fd;
 
 	if (!store_is_post_name(name))
@@ -182,7 +186,7 @@ update_file(struct postdir *p, const char *name)
 		forget(p, name);
 		return;
 	}
-	if (f != NULL && index_file_is(&f->file, &st))
+	if (f != NULL && index_file_is(&f->file, &st) && !f->recheck)
 		return;
 	if ((fd = store_open_post(p->postsfd, name, &st)) == -1) {
 		forget(p, name);
@@ -214,10 +218,15 @@ update_file(struct postdir *p, const char *name)
 		close(fd);
 		return;
 	}
+	/* Skipped before, the same file skipped again: no news. */
+	same = f->recheck && e == NULL && index_file_is(&f->file, &st);
+	f->recheck = false;
 	free(f->post);
 	f->post = e;
 	index_file_set(&f->file, &st);
 	close(fd);
+	if (same)
+		return;
 	p->changed = true;
 	add_name(&p->touched, name);
 }
@@ -282,6 +291,8 @@ postdir_seed(struct postdir *p, const struct index *x, bool skipped)
 	char name[NAME_MAX + 1];
 	size_t i;
 
+	if (strmap_reserve(&p->files, x->nposts + x->nskipped) == -1)
+		return -1;
 	for (i = 0; i < x->nposts; i++) {
 		const struct index_post *sp = &x->posts[i];
 		if (snprintf(name, sizeof(name), "%s.txt", index_str(x, sp->stem)) >=
@@ -292,13 +303,16 @@ postdir_seed(struct postdir *p, const struct index *x, bool skipped)
 			return -1;
 		f->file = sp->file;
 	}
-	for (i = 0; skipped && i < x->nskipped; i++) {
+	for (i = 0; i < x->nskipped; i++) {
 		if ((f = rec_get(p, index_str(x, x->skipped[i].name))) == NULL)
 			return -1;
 		free(f->post);
 		f->post = NULL;
 		f->file = x->skipped[i].file;
+		f->recheck = !skipped;
 	}
+	/* The records are that image's now: only a difference makes another. */
+	p->changed = false;
 	return 0;
 }
 
@@ -338,7 +352,7 @@ postdir_fd(const struct postdir *p)
 void
 postdir_rescan(struct postdir *p)
 {
-	struct strmap seen;
+	struct file_rec *f;
 	struct dirent *de;
 	const char *name;
 	void *value;
@@ -346,7 +360,7 @@ postdir_rescan(struct postdir *p)
 	DIR *d;
 	int fd;
 
-	strmap_init(&seen);
+	p->rescans++;
 	/* A descriptor of our own: a directory stream's position is shared by dups. */
 	if (p->postsfd != -1 && (fd = openat(p->postsfd, ".", O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) != -1) {
@@ -360,17 +374,17 @@ postdir_rescan(struct postdir *p)
 				    strmap_get(&p->writing, de->d_name) != NULL)
 					continue;
 				update_file(p, de->d_name);
-				if ((value = strmap_get(&p->files, de->d_name)) != NULL)
-					strmap_put(&seen, ((struct file_rec *)value)->name, value);
+				if ((f = strmap_get(&p->files, de->d_name)) != NULL)
+					f->seen = p->rescans;
 			}
 			closedir(d);
 		}
 	}
 	/* Deleting leaves a tombstone in place, so iterating on is safe. */
 	while (strmap_next(&p->files, &i, &name, &value))
-		if (strmap_get(&seen, name) == NULL && strmap_get(&p->writing, name) == NULL)
+		if (((struct file_rec *)value)->seen != p->rescans &&
+		    strmap_get(&p->writing, name) == NULL)
 			forget(p, name);
-	strmap_clear(&seen);
 }
 
 static void

@@ -33,8 +33,9 @@ void postdir_free(struct postdir *p);
  * Takes the records of an earlier image of the same folder (a reload's, or
  * one saved by the last run), so that the first rescan reads only what
  * changed since. Files it names are not read again, nor warned about again,
- * while they stay the same; with skipped false, those it skipped are (their
- * limits may have changed since).
+ * while they stay the same; with skipped false, those it skipped are read
+ * once more (their limits may have changed since). Until something differs
+ * from it, postdir_changed() is false: x is the image of the folder.
  */
 int postdir_seed(struct postdir *p, const struct index *x, bool skipped);
 

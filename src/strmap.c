@@ -62,14 +62,13 @@ strmap_get(const struct strmap *m, const char *key)
 	return s ? s->value : NULL;
 }
 
+/* Moves the entries into cap slots, which sweeps the tombstones. */
 static int
-grow(struct strmap *m)
+rehash(struct strmap *m, size_t cap)
 {
 	struct strmap_slot *old = m->slots, *slots;
-	size_t oldcap = m->cap, cap, i, j;
+	size_t oldcap = m->cap, i, j;
 
-	/* Double when full of live entries, else just sweep the tombstones. */
-	cap = m->n * 2 >= oldcap ? (oldcap ? oldcap * 2 : 16) : oldcap;
 	if ((slots = calloc(cap, sizeof(*slots))) == NULL)
 		return -1;
 	for (i = 0; i < oldcap; i++) {
@@ -84,6 +83,23 @@ grow(struct strmap *m)
 	m->cap = cap;
 	m->used = m->n;
 	return 0;
+}
+
+static int
+grow(struct strmap *m)
+{
+	/* Double when full of live entries, else just sweep the tombstones. */
+	return rehash(m, m->n * 2 >= m->cap ? (m->cap ? m->cap * 2 : 16) : m->cap);
+}
+
+int
+strmap_reserve(struct strmap *m, size_t n)
+{
+	size_t cap = m->cap ? m->cap : 16;
+
+	while ((m->n + n) * 4 > cap * 3)
+		cap *= 2;
+	return cap == m->cap ? 0 : rehash(m, cap);
 }
 
 int

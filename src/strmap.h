@@ -21,6 +21,8 @@ void strmap_clear(struct strmap *m);
 void *strmap_get(const struct strmap *m, const char *key);
 /* Inserts or replaces; key must live as long as the entry. -1 when out of memory. */
 int strmap_put(struct strmap *m, const char *key, void *value);
+/* Makes room for n more entries at once (no growing as they come); -1 when out of memory. */
+int strmap_reserve(struct strmap *m, size_t n);
 /* Removes key; returns its value or NULL. */
 void *strmap_del(struct strmap *m, const char *key);
 /* Iterates: start with *i = 0; returns 0 at the end. */

@@ -371,6 +371,13 @@ gazette_stop(struct gazette *g)
 }
 
 int
+gazette_stop_keep(struct gazette *g, char *dir, size_t size)
+{
+	snprintf(dir, size, "%s", g->dir);
+	return gazette_stop(g);
+}
+
+int
 gazette_exec(const char *const args[], char **output)
 {
 	return gazette_exec_as(-1, args, output);

@@ -44,6 +44,9 @@ int gazette_start(struct gazette *g, const struct gazette_opts *o);
  */
 int gazette_stop(struct gazette *g);
 
+/* gazette_stop, keeping the folder's name in dir (size bytes) to start again there (o.dir). */
+int gazette_stop_keep(struct gazette *g, char *dir, size_t size);
+
 /* Sends sig to the server. */
 void gazette_signal(struct gazette *g, int sig);
 

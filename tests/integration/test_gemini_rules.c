@@ -1290,8 +1290,7 @@ TEST(gemini_rules_certificate_generated_once)
 		saved_len = fread(saved, 1, sizeof(saved), f);
 		fclose(f);
 	}
-	snprintf(dir, sizeof(dir), "%s", g.dir);
-	if (gazette_stop(&g) == -1)
+	if (gazette_stop_keep(&g, dir, sizeof(dir)) == -1)
 		return;
 
 	/* Started again on the same folder: loaded as it is, never regenerated. */

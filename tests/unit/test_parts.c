@@ -113,6 +113,12 @@ TEST(strmap_growth_and_tombstones)
 	for (i = 0; i < 2000; i++)
 		CHECK((strmap_get(&m, keys[i]) != NULL) == (i % 2 == 1));
 	CHECK(strmap_del(&m, "k0") == NULL);
+	/* Room made at once: enough for what is asked, the tombstones swept. */
+	CHECK_INT(strmap_reserve(&m, 10), 0);
+	CHECK_INT(strmap_reserve(&m, 100000), 0);
+	CHECK(m.cap * 3 >= (m.n + 100000) * 4 && m.used == m.n);
+	for (i = 0; i < 2000; i++)
+		CHECK((strmap_get(&m, keys[i]) != NULL) == (i % 2 == 1));
 	/* Put again where tombstones were; a replaced value. */
 	for (i = 0; i < 2000; i += 2)
 		CHECK_INT(strmap_put(&m, keys[i], keys[i]), 0);
