@@ -24,8 +24,11 @@
 #include "proxy.h"
 #include "url.h"
 
-/* T_CERT_PATH: a require_cert line, added to the host's list (add_cert_path). */
-enum key_type { T_STRING, T_INT, T_DURATION, T_SIZE, T_BOOL, T_CERT_PATH };
+/*
+ * T_CERT_PATH: a require_cert line, added to the host's list (add_cert_path);
+ * T_AUTHORS: fingerprints added to the host's authors (add_authors).
+ */
+enum key_type { T_STRING, T_INT, T_DURATION, T_SIZE, T_BOOL, T_CERT_PATH, T_AUTHORS };
 enum key_scope { GLOBAL, HOST };
 
 struct config_key {
@@ -52,6 +55,18 @@ struct config_key {
 #define H_STR(n, f, d) H_STR_CHECKED(n, f, d, NULL)
 #define H_INT(n, t, f, lo, hi, d) { n, t, HOST, offsetof(struct host_config, f), \
 	0, lo, hi, d, NULL }
+
+/* A token travels in the URL's path parameters: no ';', no space or control. */
+static const char *
+check_token(const char *v)
+{
+	for (; *v != '\0'; v++)
+		if ((unsigned char)*v <= 0x20 || *v == 0x7f || *v == ';' || *v == '%' ||
+		    *v == '/' || *v == '?' || *v == '#')
+			return "titan_token: letters, digits and punctuation but ; % / ? #, "
+			    "no space";
+	return NULL;
+}
 
 static const char *
 check_lang(const char *v)
@@ -150,6 +165,10 @@ static const struct config_key keys[] = {
 	H_INT("feed_posts", T_INT, feed_posts, 1, 1000, "20"),
 	H_INT("max_post_size", T_SIZE, max_post_size, 1024, 64 << 20, "1M"),
 	{ "require_cert", T_CERT_PATH, HOST, 0, 0, 0, 0, "", NULL },
+	{ "titan", T_BOOL, HOST, offsetof(struct host_config, titan), 0, 0, 1, "no", NULL },
+	{ "authors", T_AUTHORS, HOST, 0, 0, 0, 0, "", NULL },
+	H_STR_CHECKED("titan_token", titan_token, "", check_token),
+	H_INT("titan_max_size", T_SIZE, titan_max_size, 1, 64 << 20, "1M"),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 _Static_assert(NKEYS <= CONFIG_MAX_KEYS, "CONFIG_MAX_KEYS is too small");
@@ -385,6 +404,32 @@ add_cert_path(struct host_config *h, const char *v)
 	return NULL;
 }
 
+/* authors = FINGERPRINT ...: more of a host's authors; the key may be repeated. */
+static const char *
+add_authors(struct host_config *h, const char *v)
+{
+	const char *w = v + strspn(v, " \t");
+	size_t n;
+
+	while (*w != '\0') {
+		n = strcspn(w, " \t,");
+		/* As Lagrange and others show it: "SHA256:" then the digits. */
+		if (n > 7 && strncasecmp(w, "sha256:", 7) == 0) {
+			w += 7;
+			n -= 7;
+		}
+		if (h->nauthors == CONFIG_MAX_AUTHORS)
+			return "authors: too many fingerprints for one host";
+		if (!parse_fingerprint(w, n, h->authors[h->nauthors]))
+			return "authors: expected SHA-256 fingerprints of 64 hex digits (colons "
+			    "between pairs and a SHA256: before them allowed)";
+		h->nauthors++;
+		w += n;
+		w += strspn(w, " \t,");
+	}
+	return NULL;
+}
+
 /* A bound of k as a configuration would write it: 65535, 100ms, 1h, 64M. */
 static void
 format_bound(const struct config_key *k, long long v, char *out, size_t size)
@@ -451,6 +496,8 @@ set_key(const struct config_key *k, void *base, const char *v, char *msg, size_t
 		break;
 	case T_CERT_PATH:
 		return add_cert_path(base, v);
+	case T_AUTHORS:
+		return add_authors(base, v);
 	}
 	if (n < k->min || n > k->max) {
 		format_bound(k, k->min, lo, sizeof(lo));
@@ -753,6 +800,13 @@ config_finish(struct config *c, char *errbuf, size_t errsize)
 			    c->file, h->name);
 			return -1;
 		}
+		/* Uploads nobody may make are a mistake worth saying at once. */
+		if (h->titan && h->nauthors == 0) {
+			snprintf(errbuf, errsize, "%s: host %s: titan = yes needs authors = "
+			    "FINGERPRINT ... (the SHA-256 of each author's client certificate)",
+			    c->file, h->name);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -788,6 +842,17 @@ config_check_paths(const struct config *c, char *err, size_t errsize)
 		}
 	}
 	return 0;
+}
+
+bool
+config_is_author(const struct host_config *h, const unsigned char *sha256)
+{
+	int i;
+
+	for (i = 0; i < h->nauthors; i++)
+		if (memcmp(h->authors[i], sha256, CONFIG_FP_SIZE) == 0)
+			return true;
+	return false;
 }
 
 const struct host_config *

@@ -15,6 +15,7 @@
 #define CONFIG_MAX_CERT_PATHS 16	/* require_cert prefixes per host */
 #define CONFIG_MAX_CERT_FPS 128		/* require_cert fingerprints per host, all prefixes */
 #define CONFIG_FP_SIZE 32		/* a SHA-256 fingerprint, in bytes */
+#define CONFIG_MAX_AUTHORS 64		/* authors' fingerprints per host */
 #define CONFIG_MAX_KEYS 64		/* entries of config.c's key table */
 
 /* A require_cert line: a path prefix under which a client certificate is needed. */
@@ -45,6 +46,11 @@ struct host_config {
 	struct config_cert_path cert_paths[CONFIG_MAX_CERT_PATHS];
 	int ncert_fps;
 	struct config_cert_fp cert_fps[CONFIG_MAX_CERT_FPS];
+	bool titan;			/* authors may upload posts (titan.h) */
+	int nauthors;
+	unsigned char authors[CONFIG_MAX_AUTHORS][CONFIG_FP_SIZE];
+	char titan_token[128];		/* a Titan upload must carry it; "": none */
+	int titan_max_size;		/* bytes of an upload */
 };
 
 struct config {
@@ -126,6 +132,9 @@ const struct host_config *config_find_host(const struct config *c, const char *n
  */
 const struct config_cert_path *config_cert_path(const struct host_config *h,
     const char *path);
+
+/* Whether the certificate whose SHA-256 is sha256 is one of h's authors. */
+bool config_is_author(const struct host_config *h, const unsigned char *sha256);
 
 /* Whether the certificate whose SHA-256 is sha256 may enter p. */
 bool config_cert_allowed(const struct host_config *h, const struct config_cert_path *p,

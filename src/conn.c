@@ -36,10 +36,12 @@
 
 #include <openssl/err.h>
 
+#include "ctl.h"
 #include "keys.h"
 #include "log.h"
 #include "proxy.h"
 #include "quota.h"
+#include "titan.h"
 #include "tls.h"
 #include "url.h"
 #include "wbuf.h"
@@ -53,6 +55,8 @@
 #define READ_BUF (URL_MAX + 2)
 #define INDEX_WAIT_MS 1000	/* the longest a request waits for a fresher index */
 #define SEARCH_WAIT_MS 10000	/* ... and for its search, queued behind others */
+#define PUBLISH_WAIT_MS 10000	/* the longest an upload waits for the publisher */
+#define UPLOADS_MAX 16		/* bodies a worker holds at once */
 
 enum { IO_WAIT = -1, IO_EOF = -2, IO_ERR = -3 };
 
@@ -63,6 +67,8 @@ enum conn_state {
 	CONN_PROXY,	/* the load balancer's PROXY protocol header */
 	CONN_READ,
 	CONN_WAIT,
+	CONN_UPLOAD,	/* a Titan upload's body */
+	CONN_PUBLISH,	/* ... with the publisher, in the server's publishing list */
 	CONN_WRITE,
 	CONN_SHUTDOWN,
 	CONN_LINGER,
@@ -103,12 +109,15 @@ struct conn {
 	char tls_note[96];
 	char proxy_note[48];
 	bool proxy_check;	/* a PROXY v2 LOCAL header: the balancer's own */
+	unsigned long long upload_id;	/* its request to the publisher */
 };
 
 static void conn_step(struct conn *c);
 static void conn_close(struct conn *c);
 static bool count_client(struct conn *c, const struct sockaddr *sa);
 static int answer(struct conn *c, bool may_wait);
+static void upload_timeout(struct conn *c);
+static void upload_done(struct conn *c);
 static void arm_timer(struct conn *c, int ms);
 static long elapsed_ms(const struct timespec *start);
 static void format_addr(const struct sockaddr *sa, char *out, size_t size);
@@ -157,6 +166,10 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 	if (c->key_wait) {
 		c->note = "key-holder-silent";
 		conn_close(c);
+		return;
+	}
+	if (c->state == CONN_UPLOAD || c->state == CONN_PUBLISH) {
+		upload_timeout(c);
 		return;
 	}
 	/* Waited long enough: answer from the index there is, or say the search is slow. */
@@ -340,6 +353,10 @@ conn_log(struct conn *c)
 		.note = c->note,
 	};
 
+	/* A Titan request is logged without its parameters: the token is a secret. */
+	if (a.request != NULL && c->line_len > 8 && strncasecmp(c->buf, "titan://", 8) == 0 &&
+	    memchr(c->buf, ';', c->line_len) != NULL)
+		a.request_len = (size_t)((char *)memchr(c->buf, ';', c->line_len) - c->buf);
 	/* A balancer's health check is logged only if it makes a request. */
 	if (c->srv->cfg->access_log && !c->logged && (!c->proxy_check || c->answered)) {
 		/* A fingerprint names a client as well as an address does. */
@@ -377,6 +394,9 @@ conn_close(struct conn *c)
 	conn_log(c);
 	if (c->state == CONN_WAIT)
 		TAILQ_REMOVE(&s->waiting, c, waiting);
+	if (c->state == CONN_PUBLISH)
+		TAILQ_REMOVE(&s->publishing, c, waiting);
+	upload_done(c);
 	event_del(&c->ev);
 	evtimer_del(&c->timer);
 	if (c->resp.fd != -1)
@@ -490,6 +510,143 @@ step_proxy(struct conn *c)
 	return 0;
 }
 
+/* Ends an upload with status and meta as the answer, and the log line that says how it went. */
+static void
+upload_answer(struct conn *c, int status, const char *meta)
+{
+	const struct titan_upload *u = c->resp.upload;
+
+	log_info("titan: %s: posts/%s, %lld bytes, by SHA256:%s: %d %s", c->resp.host, u->name,
+	    u->size, u->author, status, meta);
+	c->ops->refuse(&c->resp, status, meta);
+	upload_done(c);
+	c->state = CONN_WRITE;
+}
+
+static void
+upload_done(struct conn *c)
+{
+	struct titan_upload *u = c->resp.upload;
+
+	if (u == NULL)
+		return;
+	if (u->body != NULL) {
+		free(u->body);
+		c->srv->uploads--;
+	}
+	free(u);
+	c->resp.upload = NULL;
+}
+
+/*
+ * The handler took a Titan upload: its body comes next, what followed the
+ * request line first. The state to go on in.
+ */
+static enum conn_state
+start_upload(struct conn *c)
+{
+	struct titan_upload *u = c->resp.upload;
+	size_t have = c->len - (c->frame_len + 2);
+
+	if (c->srv->uploads >= UPLOADS_MAX) {
+		upload_answer(c, 44, "Too many uploads at once; try again in a few seconds");
+		return c->state;
+	}
+	if ((u->body = malloc(u->size > 0 ? (size_t)u->size : 1)) == NULL) {
+		upload_answer(c, 40, "Temporary failure");
+		return c->state;
+	}
+	c->srv->uploads++;
+	if (have > (size_t)u->size)
+		have = (size_t)u->size;
+	memcpy(u->body, c->buf + c->frame_len + 2, have);
+	u->got = (long long)have;
+	arm_timer(c, c->srv->cfg->request_timeout_ms);
+	return CONN_UPLOAD;
+}
+
+/*
+ * Reads the body (each read gives it request_timeout more), checks it is a
+ * post, and hands it to the publisher.
+ */
+static int
+step_upload(struct conn *c)
+{
+	struct titan_upload *u = c->resp.upload;
+	struct server *s = c->srv;
+	const char *why;
+	char meta[300];
+	long n;
+
+	while (u->got < u->size) {
+		n = conn_read(c, u->body + u->got, (size_t)(u->size - u->got));
+		if (n == IO_WAIT)
+			return IO_WAIT;
+		if (n < 0) {
+			if (n == IO_EOF && c->note == NULL)
+				c->note = "upload cut short";
+			return IO_ERR;
+		}
+		u->got += n;
+		arm_timer(c, s->cfg->request_timeout_ms);
+	}
+	evtimer_del(&c->timer);
+	if ((why = titan_check_body(u)) != NULL) {
+		snprintf(meta, sizeof(meta), "Not a post: %s", why);
+		upload_answer(c, 59, meta);
+		return 0;
+	}
+	c->upload_id = ++s->upload_ids;
+	if (s->publisher == -1 || titan_send(s->publisher, u, c->upload_id) == -1) {
+		upload_answer(c, 40, "Publishing is not available now; try again later");
+		return 0;
+	}
+	c->state = CONN_PUBLISH;
+	TAILQ_INSERT_TAIL(&s->publishing, c, waiting);
+	arm_timer(c, PUBLISH_WAIT_MS);
+	return IO_WAIT;
+}
+
+/* No byte of the body for request_timeout, or no word from the publisher. */
+static void
+upload_timeout(struct conn *c)
+{
+	const struct titan_upload *u = c->resp.upload;
+	char meta[128];
+
+	if (c->state == CONN_PUBLISH) {
+		TAILQ_REMOVE(&c->srv->publishing, c, waiting);
+		upload_answer(c, 40, "The publisher did not answer in time; the post may not be "
+		    "saved");
+	} else {
+		snprintf(meta, sizeof(meta), "Upload timed out after %lld of %lld bytes; nothing "
+		    "was saved", u->got, u->size);
+		upload_answer(c, 59, meta);
+	}
+	conn_step(c);
+}
+
+void
+conn_published(struct server *s, const struct ctl_msg *m)
+{
+	struct conn *c;
+	char meta[1100];
+	int status;
+
+	TAILQ_FOREACH(c, &s->publishing, waiting)
+		if (c->upload_id == m->version)
+			break;
+	/* Given up on already (upload_timeout). */
+	if (c == NULL)
+		return;
+	TAILQ_REMOVE(&s->publishing, c, waiting);
+	evtimer_del(&c->timer);
+	status = titan_result(c->resp.upload, m, c->resp.host, s->cfg->gemini_port, meta,
+	    sizeof(meta));
+	upload_answer(c, status, meta);
+	conn_step(c);
+}
+
 /*
  * Has the protocol answer the request; 0 when there is an answer to send,
  * IO_WAIT when it waits for a fresher post index (never when !may_wait).
@@ -525,7 +682,7 @@ answer(struct conn *c, bool may_wait)
 		TAILQ_REMOVE(&s->waiting, c, waiting);
 		evtimer_del(&c->timer);
 	}
-	c->state = CONN_WRITE;
+	c->state = c->resp.upload != NULL ? start_upload(c) : CONN_WRITE;
 	return 0;
 }
 
@@ -762,7 +919,11 @@ conn_step(struct conn *c)
 			r = step_read(c);
 			break;
 		case CONN_WAIT:
+		case CONN_PUBLISH:
 			r = IO_WAIT;
+			break;
+		case CONN_UPLOAD:
+			r = step_upload(c);
 			break;
 		case CONN_WRITE:
 			r = step_write(c);

@@ -48,6 +48,11 @@ struct proto_ops {
 /* The size of a server's scratch buffer: a file is streamed this much at a time. */
 #define CONN_FILE_CHUNK (32 * 1024)
 
+struct ctl_msg;
+
+/* The publisher's answer to an upload (titan.h): the connection that waits for it says so. */
+void conn_published(struct server *s, const struct ctl_msg *m);
+
 /* Takes ownership of fd, accepted on l. */
 void conn_accept(struct server *s, struct listener *l, int fd,
     const struct sockaddr *sa, socklen_t salen);

@@ -18,6 +18,8 @@ enum ctl_type {
 	CTL_IMAGE = 2,		/* site, version; a memfd with the index image */
 	CTL_READY = 3,		/* a worker: confined, about to accept */
 	CTL_RETIRED = 4,	/* a worker: SIGTERM, no longer accepting */
+	CTL_PUBLISH = 5,	/* a worker to the publisher (publisher.h) */
+	CTL_PUBLISHED = 6,	/* ... and its answer */
 };
 
 /* Sends a message of this type and nothing else; as ctl_send. */
@@ -27,7 +29,7 @@ struct ctl_msg {
 	uint8_t type;
 	uint8_t site;		/* which host, in configuration order */
 	uint16_t len;		/* bytes of data */
-	uint32_t pad;
+	uint32_t status;	/* CTL_PUBLISHED: 0 done, else a Gemini status */
 	uint64_t version;
 	char data[CTL_DATA_MAX];
 };

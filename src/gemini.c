@@ -10,11 +10,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "atom.h"
 #include "doc.h"
 #include "gemtext.h"
 #include "mime.h"
 #include "resolve.h"
+#include "store.h"
+#include "titan.h"
+#include "tls.h"
 #include "url.h"
 #include "utf8.h"
 
@@ -227,7 +232,7 @@ gemini_check(const struct server *s, const struct request_ctx *ctx, const char *
 		*meta = err;
 		return 59;
 	}
-	if (strcmp(u->scheme, "gemini") != 0) {
+	if (strcmp(u->scheme, "gemini") != 0 && strcmp(u->scheme, "titan") != 0) {
 		*meta = "Proxy request refused";
 		return 53;
 	}
@@ -235,7 +240,9 @@ gemini_check(const struct server *s, const struct request_ctx *ctx, const char *
 		*meta = "missing host";
 		return 59;
 	}
-	if ((*site = pick_site(s, ctx, u)) == NULL) {
+	/* Titan only where the site takes uploads: elsewhere a scheme not served here. */
+	if ((*site = pick_site(s, ctx, u)) == NULL ||
+	    (strcmp(u->scheme, "titan") == 0 && !(*site)->cfg->titan)) {
 		*meta = "Proxy request refused";
 		return 53;
 	}
@@ -279,6 +286,82 @@ check_client_cert(const struct site *site, const struct request_ctx *ctx,
 	return 0;
 }
 
+/*
+ * A Titan upload (titan.h), checked before a byte of its body is read: the
+ * site takes uploads, the certificate is an author's, the token, the path
+ * (a post in /posts/), the size. Accepted, r->upload says what to read.
+ */
+static void
+titan_request(const struct server *s, const struct site *site, const struct request_ctx *ctx,
+    const struct url *u, struct response *r)
+{
+	const struct host_config *h = site->cfg;
+	unsigned char sha256[CONFIG_FP_SIZE];
+	struct titan_params p;
+	struct titan_upload *up;
+	char meta[128];
+	const char *err;
+	size_t pathlen, i;
+
+	if ((err = titan_parse(u->path, &pathlen, &p)) != NULL) {
+		header(r, 59, err);
+		return;
+	}
+	switch (tls_peer(ctx->ssl, sha256)) {
+	case TLS_PEER_NONE:
+		header(r, 60, "Client certificate required to upload");
+		return;
+	case TLS_PEER_INVALID:
+		header(r, 62, "Certificate not valid");
+		return;
+	case TLS_PEER_VALID:
+		break;
+	}
+	if (!config_is_author(h, sha256)) {
+		header(r, 61, "Certificate not authorised to upload");
+		return;
+	}
+	/* Compared in constant time: how much of a guess is right must not show. */
+	if (h->titan_token[0] != '\0' && (strlen(p.token) != strlen(h->titan_token) ||
+	    CRYPTO_memcmp(p.token, h->titan_token, strlen(p.token)) != 0)) {
+		header(r, 61, p.has_token ? "Wrong token" : "Token required");
+		return;
+	}
+	if (pathlen <= sizeof(STORE_POSTS_DIR) + 1 ||
+	    strncmp(u->path, "/" STORE_POSTS_DIR "/", sizeof(STORE_POSTS_DIR) + 1) != 0 ||
+	    memchr(u->path + sizeof(STORE_POSTS_DIR) + 1, '/',
+	    pathlen - sizeof(STORE_POSTS_DIR) - 1) != NULL) {
+		header(r, 59, "Only posts may be uploaded: /posts/YYYY-MM-DD-slug.txt");
+		return;
+	}
+	if (p.size > h->titan_max_size) {
+		snprintf(meta, sizeof(meta), "Upload too large: at most %d bytes",
+		    h->titan_max_size);
+		header(r, 59, meta);
+		return;
+	}
+	if (p.mime[0] != '\0' && strncmp(p.mime, "text/", 5) != 0) {
+		header(r, 59, "A post is text: mime=text/plain or text/gemini");
+		return;
+	}
+	if ((up = calloc(1, sizeof(*up))) == NULL) {
+		header(r, 40, "Temporary failure");
+		return;
+	}
+	snprintf(up->name, sizeof(up->name), "%.*s",
+	    (int)(pathlen - sizeof(STORE_POSTS_DIR) - 1), u->path + sizeof(STORE_POSTS_DIR) + 1);
+	if (!titan_post_name(up->name)) {
+		free(up);
+		header(r, 59, "A post's name is letters, digits, - and _, then .txt");
+		return;
+	}
+	up->site = (int)(site - s->sites);
+	up->size = p.size;
+	for (i = 0; i < CONFIG_FP_SIZE; i++)
+		snprintf(up->author + 2 * i, 3, "%02x", sha256[i]);
+	r->upload = up;
+}
+
 static void
 gemini_handle(struct server *s, const struct request_ctx *ctx, const char *line,
     size_t len, struct response *r)
@@ -294,6 +377,10 @@ gemini_handle(struct server *s, const struct request_ctx *ctx, const char *line,
 	r->host = site ? site->cfg->name : NULL;
 	if (status != 0) {
 		header(r, status, meta);
+		return;
+	}
+	if (strcmp(u.scheme, "titan") == 0) {
+		titan_request(s, site, ctx, &u, r);
 		return;
 	}
 #ifdef GAZETTE_TEST_HOOKS

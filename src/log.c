@@ -103,7 +103,7 @@ chan_send(const char *line, size_t len)
 
 	m.type = CTL_LOG;
 	m.site = 0;
-	m.pad = 0;
+	m.status = 0;
 	m.version = 0;
 	m.len = (uint16_t)(len < CTL_DATA_MAX ? len : CTL_DATA_MAX);
 	memcpy(m.data, line, m.len);

@@ -6,6 +6,8 @@
 #include <sys/types.h>
 #include <event2/buffer.h>
 
+struct titan_upload;
+
 enum response_wait {
 	WAIT_NONE,
 	WAIT_INDEX,		/* for the indexer to catch up */
@@ -32,6 +34,11 @@ struct response {
 	 */
 	enum response_wait wait;
 	unsigned long index_ticket;	/* what it waits for; 0: not asked yet */
+	/*
+	 * Set instead of answering: a Titan upload accepted (titan.h), whose
+	 * body the connection reads next. Malloc'd; the connection frees it.
+	 */
+	struct titan_upload *upload;
 };
 
 #endif

@@ -122,8 +122,8 @@ struct ruleset_attr {
 #define SCOPE_SIGNAL (1ULL << 1)
 
 int
-sandbox_landlock(const int *rootfds, int n, int statefd, bool state_write, char *said,
-    size_t saidsize, char *err, size_t errsize)
+sandbox_landlock(const int *rootfds, int n, int statefd, bool state_write,
+    const int *writable, int nwritable, char *said, size_t saidsize, char *err, size_t errsize)
 {
 	/* The search index's writer: SQLite makes, writes, truncates and removes its journal. */
 	unsigned long long writes = LANDLOCK_ACCESS_FS_WRITE_FILE |
@@ -177,6 +177,13 @@ sandbox_landlock(const int *rootfds, int n, int statefd, bool state_write, char 
 		close(rfd);
 		return -1;
 	}
+	/* A post replaced keeps its last version: a folder made, a link into it, a rename. */
+	for (i = 0; i < nwritable; i++)
+		if (add_rule(rfd, writable[i], reads | writes | LANDLOCK_ACCESS_FS_MAKE_DIR |
+		    (abi >= 2 ? LANDLOCK_ACCESS_FS_REFER : 0), err, errsize) == -1) {
+			close(rfd);
+			return -1;
+		}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
 	    syscall(SYS_landlock_restrict_self, rfd, 0) == -1) {
 		snprintf(err, errsize, "landlock_restrict_self: %s", strerror(errno));
@@ -237,6 +244,8 @@ static const int worker_calls[] = {
 	__NR_getpeername, __NR_dup,
 	/* A raw file over plain TCP goes from the page cache to the socket (conn.c). */
 	__NR_sendfile,
+	/* An upload's body handed to the publisher, sealed (titan.c). */
+	__NR_memfd_create,
 	/* A symlink inside a root is judged by the name it leads to (files.c). */
 	__NR_readlinkat,
 	__NR_epoll_ctl, __NR_epoll_pwait,
@@ -280,6 +289,22 @@ static const int denied_calls[] = {
 	__NR_socket, __NR_socketpair, __NR_connect, __NR_bind, __NR_listen,
 	__NR_execve, __NR_execveat, __NR_ptrace, __NR_process_vm_readv,
 	__NR_process_vm_writev,
+};
+
+/* The publisher: its sockets, and writing posts whole (publisher.c). */
+static const int publisher_calls[] = {
+	__NR_ppoll,
+#ifdef __NR_poll
+	__NR_poll,
+#endif
+	__NR_fsync, __NR_fdatasync, __NR_linkat, __NR_unlinkat, __NR_mkdirat, __NR_renameat,
+#ifdef __NR_renameat2
+	__NR_renameat2,
+#endif
+	__NR_faccessat,
+#ifdef __NR_faccessat2
+	__NR_faccessat2,
+#endif
 };
 
 /* The key holder: its sockets, and signing (common_calls has the rest). */
@@ -389,6 +414,9 @@ sandbox_seccomp(enum sandbox_role role, char *err, size_t errsize)
 	else if (role == SANDBOX_INDEXER)
 		n = add_calls(filter, n, indexer_calls,
 		    sizeof(indexer_calls) / sizeof(indexer_calls[0]), SECCOMP_RET_ALLOW);
+	else if (role == SANDBOX_PUBLISHER)
+		n = add_calls(filter, n, publisher_calls,
+		    sizeof(publisher_calls) / sizeof(publisher_calls[0]), SECCOMP_RET_ALLOW);
 	else
 		n = add_calls(filter, n, keys_calls, sizeof(keys_calls) / sizeof(keys_calls[0]),
 		    SECCOMP_RET_ALLOW);

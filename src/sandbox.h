@@ -29,18 +29,21 @@ int sandbox_chroot(const char *dir, char *err, size_t errsize);
  * Landlock: from here on, the file system is read-only and only beneath the
  * given roots (open folder descriptors), and the state folder statefd (-1:
  * none), where state_write also allows making, writing and removing files;
+ * beneath the folders writable[0..nwritable) files and folders may also be
+ * made, written, linked, renamed and removed (the publisher's posts/);
  * no TCP bind or connect (ABI 4), no signal or abstract Unix socket beyond
  * the process (ABI 6). said gets what of the last two the kernel applied.
  * Returns the ABI (>= 1) when applied, 0 when the kernel has no Landlock (a
  * warning was logged), -1 on error.
  */
-int sandbox_landlock(const int *rootfds, int n, int statefd, bool state_write, char *said,
-    size_t saidsize, char *err, size_t errsize);
+int sandbox_landlock(const int *rootfds, int n, int statefd, bool state_write,
+    const int *writable, int nwritable, char *said, size_t saidsize, char *err, size_t errsize);
 
 enum sandbox_role {
 	SANDBOX_WORKER,		/* sockets and an event loop */
 	SANDBOX_INDEXER,	/* inotify, memfds, poll */
 	SANDBOX_KEYS,		/* the key holder: its sockets, poll */
+	SANDBOX_PUBLISHER,	/* its sockets, poll, writing posts */
 };
 
 /*

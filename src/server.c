@@ -52,6 +52,8 @@ server_init(struct server *s, const struct config *cfg, struct tickets *tickets,
 	s->ctl = -1;
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->waiting);
+	TAILQ_INIT(&s->publishing);
+	s->publisher = -1;
 	for (i = 0; i < CONFIG_MAX_HOSTS; i++)
 		s->sites[i].rootfd = -1;
 	for (i = 0; i < SERVER_MAX_LISTENERS; i++)
@@ -459,6 +461,25 @@ on_keys(evutil_socket_t fd, short what, void *arg)
 		event_del(s->keys_ev);
 }
 
+/* The publisher's answers: each ends the upload it is for. */
+static void
+on_publisher(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+	struct ctl_msg m;
+	int rc, passed;
+
+	(void)what;
+	while ((rc = ctl_recv(fd, &m, &passed)) == 1) {
+		if (passed != -1)
+			close(passed);
+		if (m.type == CTL_PUBLISHED)
+			conn_published(s, &m);
+	}
+	if (rc == -1)
+		event_del(s->publisher_ev);
+}
+
 /* Searches finished on the search thread: the requests waiting for them look again. */
 static void
 on_search_done(void *arg)
@@ -512,6 +533,14 @@ server_prepare(struct server *s, int ctl)
 		}
 		event_add(s->keys_ev, NULL);
 	}
+	if (s->publisher != -1) {
+		if ((s->publisher_ev = event_new(s->base, s->publisher, EV_READ | EV_PERSIST,
+		    on_publisher, s)) == NULL) {
+			log_err("event_new failed");
+			return -1;
+		}
+		event_add(s->publisher_ev, NULL);
+	}
 	if ((s->searcher = searcher_new(s->base, on_search_done, s)) == NULL) {
 		log_err("out of memory");
 		return -1;
@@ -561,6 +590,8 @@ server_clear(struct server *s)
 		event_free(s->ctl_ev);
 	if (s->keys_ev != NULL)
 		event_free(s->keys_ev);
+	if (s->publisher_ev != NULL)
+		event_free(s->publisher_ev);
 	if (s->log_ev != NULL) {
 		log_on_backlog(NULL, NULL);
 		event_free(s->log_ev);

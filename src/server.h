@@ -68,6 +68,11 @@ struct server {
 	int ctl;		/* a worker's channel to the supervisor, or -1 */
 	struct event *ctl_ev;	/* ... readable: index images */
 	struct event *keys_ev;	/* the key holder's socket: answers */
+	int publisher;		/* a worker's socket to the publisher, or -1 (publisher.h) */
+	struct event *publisher_ev;	/* ... its answers */
+	struct conn_list publishing;	/* uploads waiting for it */
+	unsigned long long upload_ids;
+	int uploads;		/* upload bodies held */
 	struct event *log_ev;	/* ... writable again, while log lines wait */
 	struct proxy_net proxy_from[PROXY_MAX_NETS];	/* who may send PROXY headers */
 	int nproxy_from;	/* 0: anyone who reaches a proxy listener */

@@ -58,6 +58,7 @@
 #include "indexer.h"
 #include "log.h"
 #include "mime.h"
+#include "publisher.h"
 #include "quota.h"
 #include "sandbox.h"
 #include "server.h"
@@ -80,6 +81,7 @@ enum role {
 	ROLE_WORKER,
 	ROLE_INDEXER,
 	ROLE_KEYS,		/* the key holder */
+	ROLE_PUBLISHER,		/* writes uploaded posts (publisher.h) */
 };
 
 struct child {
@@ -116,6 +118,11 @@ struct generation {
 	bool keys_ready;		/* it has read every key: workers may start */
 	/* Each worker slot's socket pair to the key holder: [0] the worker's, [1] its. */
 	int keyfd[MAX_WORKERS][2];
+	/* Likewise to the publisher, when a site takes uploads (-1 else). */
+	int pubfd[MAX_WORKERS][2];
+	bool titan;			/* some site takes uploads: a publisher runs */
+	struct slot publisher;
+	bool publisher_started;		/* ... once: later starts are restarts */
 	/* The indexer's inotify instance and doorbell, shared with the workers. */
 	struct indexer_watch watch;
 	int inotify, doorbell;		/* -1: none */
@@ -343,7 +350,7 @@ generation_load(struct config *cfg, const struct server *old, struct supervisor 
 	g->id = id;
 	g->cfg = cfg;
 	for (i = 0; i < MAX_WORKERS; i++)
-		g->keyfd[i][0] = g->keyfd[i][1] = -1;
+		g->keyfd[i][0] = g->keyfd[i][1] = g->pubfd[i][0] = g->pubfd[i][1] = -1;
 	g->statefd = -1;
 	for (i = 0; i < CONFIG_MAX_HOSTS; i++)
 		g->image[i] = -1;
@@ -376,8 +383,11 @@ generation_load(struct config *cfg, const struct server *old, struct supervisor 
 	g->statefd = state_open(g);
 	g->nworkers = worker_count(cfg);
 	/* Kept open here for the generation's life: a worker or key holder restarts on them. */
+	for (i = 0; i < cfg->nhosts; i++)
+		g->titan |= cfg->hosts[i].titan;
 	for (i = 0; i < g->nworkers; i++)
-		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, g->keyfd[i]) == -1) {
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, g->keyfd[i]) == -1 ||
+		    (g->titan && ctl_pair(g->pubfd[i]) == -1)) {
 			snprintf(err, errsize, "socketpair: %s", strerror(errno));
 			g->cfg = NULL;	/* the caller's, on failure */
 			generation_free(g);
@@ -403,6 +413,10 @@ generation_free(struct generation *g)
 		for (int k = 0; k < 2; k++)
 			if (g->keyfd[i][k] != -1)
 				close(g->keyfd[i][k]);
+	for (int i = 0; i < MAX_WORKERS; i++)
+		for (int k = 0; k < 2; k++)
+			if (g->pubfd[i][k] != -1)
+				close(g->pubfd[i][k]);
 	generation_close_watch(g);
 	munmap(g->progress, sizeof(*g->progress));
 	server_clear(&g->srv);
@@ -491,7 +505,7 @@ static const char *
 sandbox_name(enum sandbox_role role)
 {
 	return role == SANDBOX_WORKER ? "worker" : role == SANDBOX_INDEXER ? "indexer" :
-	    "key holder";
+	    role == SANDBOX_PUBLISHER ? "publisher" : "key holder";
 }
 
 /*
@@ -499,7 +513,8 @@ sandbox_name(enum sandbox_role role)
  * holder: no file at all), seccomp.
  */
 static int
-confine(struct generation *g, enum sandbox_role role, pid_t supervisor)
+confine(struct generation *g, enum sandbox_role role, pid_t supervisor, const int *writable,
+    int nwritable)
 {
 	const char *what = sandbox_name(role);
 	int rootfds[CONFIG_MAX_HOSTS], i, r, nroots = role == SANDBOX_KEYS ? 0 : g->srv.nsites;
@@ -532,12 +547,17 @@ confine(struct generation *g, enum sandbox_role role, pid_t supervisor)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != supervisor)
 		return -1;
-	if ((r = sandbox_landlock(rootfds, nroots, role == SANDBOX_KEYS ? -1 : g->statefd,
-	    role == SANDBOX_INDEXER, said, sizeof(said), err, sizeof(err))) == -1) {
+	if ((r = sandbox_landlock(rootfds, nroots, role == SANDBOX_KEYS ||
+	    role == SANDBOX_PUBLISHER ? -1 : g->statefd, role == SANDBOX_INDEXER, writable,
+	    nwritable, said, sizeof(said), err, sizeof(err))) == -1) {
 		log_err("%s", err);
 		return -1;
 	}
-	if (r > 0 && role == SANDBOX_KEYS)
+	if (r > 0 && role == SANDBOX_PUBLISHER)
+		log_info("%s %d: landlock (ABI %d): content roots read-only, posts/ of %d site(s) "
+		    "taking uploads writable, no other file; %s", what, (int)getpid(), r, nwritable,
+		    said);
+	else if (r > 0 && role == SANDBOX_KEYS)
 		log_info("%s %d: landlock (ABI %d): no file at all; %s", what, (int)getpid(), r,
 		    said);
 	else if (r > 0)
@@ -561,7 +581,7 @@ confine(struct generation *g, enum sandbox_role role, pid_t supervisor)
 static void __attribute__((noreturn))
 worker_main(struct supervisor *sv, struct generation *g, int slot, int ctl, pid_t supervisor)
 {
-	int keep[SERVER_MAX_LISTENERS + 2 * CONFIG_MAX_HOSTS + 5], n = 0, i, rc;
+	int keep[SERVER_MAX_LISTENERS + 2 * CONFIG_MAX_HOSTS + 6], n = 0, i, rc;
 	char err[256];
 
 	child_start(sv, ctl, "gazette-worker");
@@ -569,6 +589,9 @@ worker_main(struct supervisor *sv, struct generation *g, int slot, int ctl, pid_
 	/* Its stand-in keys ask the key holder over its slot's socket. */
 	keep[n++] = g->keyfd[slot][0];
 	tls_keys_attach(&g->srv.tls, g->keyfd[slot][0]);
+	/* Uploads go to the publisher over its slot's socket. */
+	if (g->pubfd[slot][0] != -1)
+		keep[n++] = g->srv.publisher = g->pubfd[slot][0];
 	if (g->inotify != -1)
 		keep[n++] = g->inotify;
 	if (g->doorbell != -1)
@@ -593,7 +616,7 @@ worker_main(struct supervisor *sv, struct generation *g, int slot, int ctl, pid_
 			close(g->image[i]);
 		}
 	}
-	if (server_prepare(&g->srv, ctl) == -1 || confine(g, SANDBOX_WORKER, supervisor) == -1)
+	if (server_prepare(&g->srv, ctl) == -1 || confine(g, SANDBOX_WORKER, supervisor, NULL, 0) == -1)
 		_exit(1);
 	ctl_send_type(ctl, CTL_READY);
 	log_info("worker %d: serving", (int)getpid());
@@ -627,7 +650,7 @@ indexer_main(struct supervisor *sv, struct generation *g, int ctl, const int *se
 		    g->cfg->state_dir, g->image_file[i] };
 	}
 	close_all_but(keep, n);
-	if (confine(g, SANDBOX_INDEXER, supervisor) == -1)
+	if (confine(g, SANDBOX_INDEXER, supervisor, NULL, 0) == -1)
 		_exit(1);
 	rc = indexer_run(sites, g->srv.nsites, ctl, g->inotify, g->doorbell, g->progress);
 	log_flush();
@@ -667,7 +690,7 @@ keys_main(struct supervisor *sv, struct generation *g, int ctl, pid_t supervisor
 	 * requests a wake-up, not one (two context switches a handshake).
 	 */
 	sched_setscheduler(0, SCHED_BATCH, &(struct sched_param){ 0 });
-	if (confine(g, SANDBOX_KEYS, supervisor) == -1)
+	if (confine(g, SANDBOX_KEYS, supervisor, NULL, 0) == -1)
 		_exit(1);
 	ctl_send_type(ctl, CTL_READY);
 	p[0] = (struct pollfd){ .fd = ctl, .events = POLLIN };
@@ -685,6 +708,47 @@ keys_main(struct supervisor *sv, struct generation *g, int ctl, pid_t supervisor
 				p[i].fd = -1;
 	}
 	_exit(0);
+}
+
+/*
+ * The publisher: opens each uploading site's posts/ (Landlock lets it write
+ * there and nowhere else), then answers each worker slot's socket.
+ */
+static void __attribute__((noreturn))
+publisher_main(struct supervisor *sv, struct generation *g, int ctl, pid_t supervisor)
+{
+	struct publisher_site sites[CONFIG_MAX_HOSTS];
+	int keep[MAX_WORKERS + 2 * CONFIG_MAX_HOSTS + 1], fds[MAX_WORKERS],
+	    posts[CONFIG_MAX_HOSTS], n = 0, i, k, rc;
+
+	child_start(sv, ctl, "gazette-publish");
+	keep[n++] = ctl;
+	for (i = 0; i < g->nworkers; i++)
+		keep[n++] = fds[i] = g->pubfd[i][1];
+	for (i = 0; i < g->srv.nsites; i++) {
+		const struct host_config *h = &g->cfg->hosts[i];
+		sites[i] = (struct publisher_site){ g->srv.sites[i].rootfd, h->name, h->titan, -1,
+		    h->titan_max_size };
+		keep[n++] = sites[i].rootfd;
+		if (h->titan && (sites[i].postsfd = openat(sites[i].rootfd, STORE_POSTS_DIR,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) != -1)
+			keep[n++] = sites[i].postsfd;
+	}
+	close_all_but(keep, n);
+	for (i = 0, k = 0; i < g->srv.nsites; i++)
+		if (sites[i].postsfd != -1)
+			posts[k++] = sites[i].postsfd;
+	if (confine(g, SANDBOX_PUBLISHER, supervisor, posts, k) == -1)
+		_exit(1);
+	for (i = 0; i < g->srv.nsites; i++)
+		if (sites[i].titan && (sites[i].postsfd == -1 ||
+		    faccessat(sites[i].postsfd, ".", W_OK | X_OK, AT_EACCESS) == -1))
+			log_warn("%s: uploads will fail: %s/posts is %s", sites[i].label,
+			    g->cfg->hosts[i].root, sites[i].postsfd == -1 ? "missing" :
+			    "not writable by the user gazette runs as (chown it)");
+	rc = publisher_run(sites, g->srv.nsites, ctl, fds, g->nworkers);
+	log_flush();
+	_exit(rc);
 }
 
 /* Forks a child of g; returns its table entry, or NULL (errno set) when it could not. */
@@ -721,6 +785,8 @@ spawn(struct supervisor *sv, struct generation *g, enum role role, int slot,
 			worker_main(sv, g, slot, ctl[1], me);
 		if (role == ROLE_KEYS)
 			keys_main(sv, g, ctl[1], me);
+		if (role == ROLE_PUBLISHER)
+			publisher_main(sv, g, ctl[1], me);
 		indexer_main(sv, g, ctl[1], seeds, me);
 	}
 	close(ctl[1]);
@@ -794,6 +860,18 @@ start_keys(struct supervisor *sv, struct generation *g)
 	if (c == NULL)
 		return false;
 	g->keys.pid = c->pid;
+	return true;
+}
+
+/* Starts g's publisher, when a site takes uploads; the workers' sockets wait meanwhile. */
+static bool
+start_publisher(struct supervisor *sv, struct generation *g)
+{
+	struct child *c = spawn(sv, g, ROLE_PUBLISHER, 0, NULL);
+
+	if (c == NULL)
+		return false;
+	g->publisher.pid = c->pid;
 	return true;
 }
 
@@ -1092,7 +1170,7 @@ static const char *
 role_name(enum role role)
 {
 	return role == ROLE_WORKER ? "worker" : role == ROLE_INDEXER ? "indexer" :
-	    "key holder";
+	    role == ROLE_PUBLISHER ? "publisher" : "key holder";
 }
 
 static void
@@ -1119,7 +1197,7 @@ mourn(struct supervisor *sv, const struct child *c, int status)
 	if (g == NULL || sv->stopping)
 		return;
 	s = c->role == ROLE_WORKER ? &g->workers[c->slot] : c->role == ROLE_KEYS ? &g->keys :
-	    &g->indexer;
+	    c->role == ROLE_PUBLISHER ? &g->publisher : &g->indexer;
 	if (s->pid != c->pid)
 		return;
 	s->pid = 0;
@@ -1201,6 +1279,15 @@ refill(struct supervisor *sv)
 	/* The workers' sockets are the generation's: they are answered again at once. */
 	if (g->keys.pid == 0 && g->keys.retry_ms <= now)
 		restart_said(&g->keys, start_keys(sv, g), "key holder", now);
+	/* Started once the generation is live; uploads sent before wait in its sockets. */
+	if (g->titan && g->publisher.pid == 0 && g->publisher.retry_ms <= now) {
+		if (g->publisher_started)
+			restart_said(&g->publisher, start_publisher(sv, g), "publisher", now);
+		else if (start_publisher(sv, g))
+			g->publisher_started = true;
+		else
+			restart_said(&g->publisher, false, "publisher", now);
+	}
 	if (g->indexer.pid == 0 && g->indexer.retry_ms <= now) {
 		/* It starts from its own last images: nothing to read again. */
 		for (i = 0; i < CONFIG_MAX_HOSTS; i++)
@@ -1225,6 +1312,8 @@ next_refill_ms(const struct supervisor *sv)
 		next = g->indexer.retry_ms;
 	if (g->keys.pid == 0 && (next == -1 || g->keys.retry_ms < next))
 		next = g->keys.retry_ms;
+	if (g->titan && g->publisher.pid == 0 && (next == -1 || g->publisher.retry_ms < next))
+		next = g->publisher.retry_ms;
 	return next;
 }
 

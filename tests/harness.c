@@ -16,6 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "client.h"
 #include "load.h"
 #include "test.h"
@@ -601,4 +605,58 @@ proc_status(pid_t pid, const char *key, char *buf, size_t size)
 		}
 	fclose(f);
 	return found;
+}
+
+static int
+write_pem(const char *path, EVP_PKEY *key, X509 *x)
+{
+	FILE *f = fopen(path, "w");
+	int ok;
+
+	if (f == NULL)
+		return -1;
+	ok = key ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) : PEM_write_X509(f, x);
+	return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+void
+test_make_cert(const struct test_cert_kind *k, long serial, struct test_cert *id)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	EVP_PKEY *key = EVP_EC_gen("P-256"), *other = NULL, *signer = key;
+	X509_NAME *subject = X509_NAME_new(), *issuer = X509_NAME_new();
+	X509 *x = X509_new();
+	unsigned int n, i;
+
+	snprintf(id->crt, sizeof(id->crt), "%s/cc-%d-%s.crt", test_tmp_dir(), (int)getpid(),
+	    k->name);
+	snprintf(id->key, sizeof(id->key), "%s/cc-%d-%s.key", test_tmp_dir(), (int)getpid(),
+	    k->name);
+	if (k->forged || k->issued)
+		signer = other = EVP_EC_gen("P-256");
+	if (key == NULL || signer == NULL || subject == NULL || issuer == NULL || x == NULL ||
+	    !X509_set_version(x, X509_VERSION_3) ||
+	    !ASN1_INTEGER_set(X509_get_serialNumber(x), serial) ||
+	    X509_gmtime_adj(X509_getm_notBefore(x), k->not_before) == NULL ||
+	    X509_gmtime_adj(X509_getm_notAfter(x), k->not_after) == NULL ||
+	    !X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
+		(const unsigned char *)k->name, -1, -1, 0) ||
+	    !X509_NAME_add_entry_by_txt(issuer, "CN", MBSTRING_ASC,
+		(const unsigned char *)(k->issued ? "Unknown CA" : k->name), -1, -1, 0) ||
+	    !X509_set_subject_name(x, subject) || !X509_set_issuer_name(x, issuer) ||
+	    !X509_set_pubkey(x, key) || !X509_sign(x, signer, EVP_sha256()) ||
+	    write_pem(id->key, key, NULL) == -1 || write_pem(id->crt, NULL, x) == -1 ||
+	    !X509_digest(x, EVP_sha256(), md, &n))
+		test_fail(__FILE__, __LINE__, "cannot make the certificate %s", k->name);
+	else
+		for (i = 0; i < n; i++) {
+			snprintf(id->fp + 3 * i, sizeof(id->fp) - 3 * i, "%02X%s", md[i],
+			    i + 1 < n ? ":" : "");
+			snprintf(id->hex + 2 * i, sizeof(id->hex) - 2 * i, "%02x", md[i]);
+		}
+	X509_free(x);
+	X509_NAME_free(subject);
+	X509_NAME_free(issuer);
+	EVP_PKEY_free(other);
+	EVP_PKEY_free(key);
 }

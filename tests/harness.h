@@ -47,6 +47,28 @@ int gazette_stop(struct gazette *g);
 /* gazette_stop, keeping the folder's name in dir (size bytes) to start again there (o.dir). */
 int gazette_stop_keep(struct gazette *g, char *dir, size_t size);
 
+#define DAY (24 * 3600L)
+
+/* A client certificate to make: valid from not_before to not_after (seconds from now). */
+struct test_cert_kind {
+	const char *name;	/* its CN, and part of its files' names */
+	long not_before, not_after;
+	bool forged;		/* claims to sign itself, but another key did */
+	bool issued;		/* signed by a CA the server has never heard of */
+};
+
+struct test_cert {
+	char crt[600], key[600];	/* PEM files in test_tmp_dir() */
+	char fp[100];		/* "AB:CD:...", as the log shows it */
+	char hex[80];		/* "abcd...", as some clients show it */
+};
+
+/*
+ * Makes a P-256 key and a certificate with OpenSSL's API (`openssl req`
+ * cannot make one that has already expired); a failed check when it cannot.
+ */
+void test_make_cert(const struct test_cert_kind *k, long serial, struct test_cert *out);
+
 /* Sends sig to the server. */
 void gazette_signal(struct gazette *g, int sig);
 

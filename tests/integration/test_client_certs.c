@@ -14,16 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include "client.h"
 #include "harness.h"
 #include "test.h"
 
-#define DAY (24 * 3600L)
 #define GEMTEXT "20 text/gemini; charset=utf-8; lang=en\r\n"
 #define PUBLIC GEMTEXT "# Public\n"
 #define PRIVATE GEMTEXT "# Private\n"
@@ -38,12 +34,7 @@
 /* Who connects: no certificate, or one of these. */
 enum who { NOBODY, ALICE, BOB, ISSUED, OLD, FUTURE, FORGED, NWHO };
 
-static const struct {
-	const char *name;
-	long not_before, not_after;	/* seconds from now */
-	bool forged;		/* claims to sign itself, but another key did */
-	bool issued;		/* signed by a CA the server has never heard of */
-} kinds[NWHO] = {
+static const struct test_cert_kind kinds[NWHO] = {
 	[ALICE] = { "alice", -DAY, 365 * DAY, false, false },
 	[BOB] = { "bob", -DAY, 365 * DAY, false, false },
 	[ISSUED] = { "issued", -DAY, 365 * DAY, false, true },
@@ -51,70 +42,7 @@ static const struct {
 	[FUTURE] = { "future", DAY, 30 * DAY, false, false },
 	[FORGED] = { "forged", -DAY, 365 * DAY, true, false },
 };
-
-struct ident {
-	char crt[600], key[600];
-	char fp[100];		/* "AB:CD:...", as the log shows it */
-	char hex[80];		/* "abcd...", as some clients show it */
-};
-static struct ident ids[NWHO];
-
-static int
-write_pem(const char *path, EVP_PKEY *key, X509 *x)
-{
-	FILE *f = fopen(path, "w");
-	int ok;
-
-	if (f == NULL)
-		return -1;
-	ok = key ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) : PEM_write_X509(f, x);
-	return fclose(f) == 0 && ok ? 0 : -1;
-}
-
-/* Makes ids[w]: a key and a certificate as kinds[w] describes, and its fingerprints. */
-static void
-make_ident(enum who w)
-{
-	struct ident *id = &ids[w];
-	unsigned char md[EVP_MAX_MD_SIZE];
-	EVP_PKEY *key = EVP_EC_gen("P-256"), *other = NULL, *signer = key;
-	X509_NAME *subject = X509_NAME_new(), *issuer = X509_NAME_new();
-	X509 *x = X509_new();
-	unsigned int n, i;
-
-	snprintf(id->crt, sizeof(id->crt), "%s/cc-%d-%s.crt", test_tmp_dir(), (int)getpid(),
-	    kinds[w].name);
-	snprintf(id->key, sizeof(id->key), "%s/cc-%d-%s.key", test_tmp_dir(), (int)getpid(),
-	    kinds[w].name);
-	if (kinds[w].forged || kinds[w].issued)
-		signer = other = EVP_EC_gen("P-256");
-	if (key == NULL || signer == NULL || subject == NULL || issuer == NULL || x == NULL ||
-	    !X509_set_version(x, X509_VERSION_3) ||
-	    !ASN1_INTEGER_set(X509_get_serialNumber(x), (long)w + 1) ||
-	    X509_gmtime_adj(X509_getm_notBefore(x), kinds[w].not_before) == NULL ||
-	    X509_gmtime_adj(X509_getm_notAfter(x), kinds[w].not_after) == NULL ||
-	    !X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
-		(const unsigned char *)kinds[w].name, -1, -1, 0) ||
-	    !X509_NAME_add_entry_by_txt(issuer, "CN", MBSTRING_ASC,
-		(const unsigned char *)(kinds[w].issued ? "Unknown CA" : kinds[w].name), -1, -1,
-		0) ||
-	    !X509_set_subject_name(x, subject) || !X509_set_issuer_name(x, issuer) ||
-	    !X509_set_pubkey(x, key) || !X509_sign(x, signer, EVP_sha256()) ||
-	    write_pem(id->key, key, NULL) == -1 || write_pem(id->crt, NULL, x) == -1 ||
-	    !X509_digest(x, EVP_sha256(), md, &n))
-		test_fail(__FILE__, __LINE__, "cannot make the certificate %s", kinds[w].name);
-	else
-		for (i = 0; i < n; i++) {
-			snprintf(id->fp + 3 * i, sizeof(id->fp) - 3 * i, "%02X%s", md[i],
-			    i + 1 < n ? ":" : "");
-			snprintf(id->hex + 2 * i, sizeof(id->hex) - 2 * i, "%02x", md[i]);
-		}
-	X509_free(x);
-	X509_NAME_free(subject);
-	X509_NAME_free(issuer);
-	EVP_PKEY_free(other);
-	EVP_PKEY_free(key);
-}
+static struct test_cert ids[NWHO];
 
 static void
 make_idents(void)
@@ -122,7 +50,7 @@ make_idents(void)
 	int w;
 
 	for (w = ALICE; w < NWHO; w++)
-		make_ident(w);
+		test_make_cert(&kinds[w], w + 1, &ids[w]);
 }
 
 static void

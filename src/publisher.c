@@ -1,0 +1,258 @@
+#include "publisher.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "log.h"
+#include "store.h"
+#include "titan.h"
+
+#define MAX_FDS 257		/* the supervisor's channel and a socket per worker slot */
+
+/* Answers the request m on fd: status 0 (done) or a Gemini status, and why. */
+static void
+reply(int fd, const struct ctl_msg *m, int status, const char *why)
+{
+	struct ctl_msg r = { .type = CTL_PUBLISHED, .site = m->site, .version = m->version };
+	int n = snprintf(r.data, sizeof(r.data), "%s", why);
+
+	r.status = (uint32_t)status;
+	r.len = (uint16_t)(n < (int)sizeof(r.data) ? n : (int)sizeof(r.data) - 1);
+	/* A worker that went away meanwhile needs no answer. */
+	ctl_send(fd, &r, -1);
+}
+
+/* Reads the sealed body into u (u->size bytes); false when it is not that size. */
+static bool
+map_body(int body, struct titan_upload *u, void **map)
+{
+	struct stat st;
+
+	*map = MAP_FAILED;
+	if (fstat(body, &st) == -1 || st.st_size != u->size)
+		return false;
+	if ((*map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, body, 0)) ==
+	    MAP_FAILED)
+		return false;
+	u->body = *map;
+	return true;
+}
+
+/* Writes len bytes of data whole to fd. */
+static bool
+write_all(int fd, const char *data, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, data, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/*
+ * Links the post now at name into .versions/ under name and the time, so
+ * that replacing or deleting it loses nothing. 0, or -1 with errno (ENOENT:
+ * there was none).
+ */
+static int
+keep_version(int postsfd, const char *name)
+{
+	char to[TITAN_NAME_MAX + 96], stamp[32];
+	struct timespec now;
+	struct tm tm;
+	int i;
+
+	if (mkdirat(postsfd, PUBLISHER_VERSIONS, 0755) == -1 && errno != EEXIST)
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+	for (i = 0; i < 100; i++) {
+		snprintf(to, sizeof(to), "%s/%s.%s.%09ldZ%s%.0d", PUBLISHER_VERSIONS, name, stamp,
+		    now.tv_nsec, i ? "-" : "", i);
+		if (linkat(postsfd, name, postsfd, to, 0) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return -1;
+	}
+	return -1;
+}
+
+/*
+ * Puts the body in place as posts/NAME: a temporary file written whole and
+ * fsynced, the earlier version kept, a rename, the folder fsynced. Returns
+ * NULL, or what failed (errno says why).
+ */
+static const char *
+put(int postsfd, const struct titan_upload *u, unsigned long long id)
+{
+	char tmp[64];
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), ".titan-%d-%llu.tmp", (int)getpid(), id);
+	if ((fd = openat(postsfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0644)) == -1)
+		return "cannot write a new file in posts/";
+	if (!write_all(fd, u->body, (size_t)u->size) || fsync(fd) == -1) {
+		int e = errno;
+		close(fd);
+		unlinkat(postsfd, tmp, 0);
+		errno = e;
+		return "cannot write the post";
+	}
+	close(fd);
+	if (keep_version(postsfd, u->name) == -1 && errno != ENOENT) {
+		int e = errno;
+		unlinkat(postsfd, tmp, 0);
+		errno = e;
+		return "cannot keep the earlier version in posts/" PUBLISHER_VERSIONS;
+	}
+	if (renameat(postsfd, tmp, postsfd, u->name) == -1) {
+		int e = errno;
+		unlinkat(postsfd, tmp, 0);
+		errno = e;
+		return "cannot rename the post into place";
+	}
+	return NULL;
+}
+
+/* Deletes posts/NAME, its last version kept. NULL, or what failed. */
+static const char *
+remove_post(int postsfd, const struct titan_upload *u, int *status)
+{
+	if (keep_version(postsfd, u->name) == -1) {
+		if (errno == ENOENT) {
+			*status = 51;
+			return "No such post";
+		}
+		return "cannot keep the post in posts/" PUBLISHER_VERSIONS;
+	}
+	if (unlinkat(postsfd, u->name, 0) == -1)
+		return "cannot delete the post";
+	return NULL;
+}
+
+/*
+ * One request: checked again (a worker is not trusted to have), then
+ * written. Sets *restart when posts/ is no longer the folder Landlock lets
+ * this process write.
+ */
+static void
+publish(const struct publisher_site *sites, int n, int fd, const struct ctl_msg *m, int body,
+    bool *restart)
+{
+	const struct publisher_site *site = m->site < n ? &sites[m->site] : NULL;
+	struct titan_upload u = { .site = m->site };
+	struct stat was, now;
+	const char *author, *why;
+	void *map = MAP_FAILED;
+	int postsfd = -1, status = 40;
+	char text[300];
+
+	author = memchr(m->data, '\0', m->len);
+	if (site == NULL || !site->titan || author == NULL ||
+	    snprintf(u.name, sizeof(u.name), "%s", m->data) >= (int)sizeof(u.name) ||
+	    !titan_post_name(u.name)) {
+		reply(fd, m, 59, "Not an upload this capsule takes");
+		return;
+	}
+	snprintf(u.author, sizeof(u.author), "%.*s", (int)(m->len - (size_t)(author + 1 - m->data)),
+	    author + 1);
+	if (body != -1) {
+		struct stat st;
+		if (fstat(body, &st) == -1 || st.st_size <= 0 || st.st_size > site->max_size) {
+			reply(fd, m, 59, "Upload too large");
+			return;
+		}
+		u.size = st.st_size;
+		if (!map_body(body, &u, &map)) {
+			reply(fd, m, 40, "Cannot read the upload");
+			return;
+		}
+		if ((why = titan_check_body(&u)) != NULL) {
+			snprintf(text, sizeof(text), "Not a post: %s", why);
+			reply(fd, m, 59, text);
+			goto out;
+		}
+	}
+	/* posts/ may have been replaced: only the folder Landlock knows can be written. */
+	postsfd = openat(site->rootfd, STORE_POSTS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (postsfd == -1 || site->postsfd == -1 || fstat(postsfd, &now) == -1 ||
+	    fstat(site->postsfd, &was) == -1 || now.st_dev != was.st_dev ||
+	    now.st_ino != was.st_ino) {
+		log_warn("%s: posts/ %s since the publisher started: starting it anew",
+		    site->label, postsfd == -1 ? "is gone" : "was replaced");
+		reply(fd, m, 40, "posts/ changed on the server; try again");
+		*restart = true;
+		goto out;
+	}
+	why = body == -1 ? remove_post(postsfd, &u, &status) : put(postsfd, &u, m->version);
+	if (why == NULL && fsync(postsfd) == -1)
+		why = "cannot sync posts/";
+	if (why != NULL) {
+		if (status == 40)
+			log_err("%s: posts/%s: %s: %s", site->label, u.name, why, strerror(errno));
+		reply(fd, m, status, why);
+	} else
+		reply(fd, m, 0, body == -1 ? "deleted" : "published");
+out:
+	if (postsfd != -1)
+		close(postsfd);
+	if (map != MAP_FAILED)
+		munmap(map, (size_t)u.size);
+}
+
+int
+publisher_run(const struct publisher_site *sites, int n, int ctl, const int *fds, int nfds)
+{
+	struct pollfd p[MAX_FDS];
+	struct ctl_msg m;
+	bool restart = false;
+	int i, rc = 0, body;
+
+	if (nfds + 1 > MAX_FDS)
+		nfds = MAX_FDS - 1;
+	p[0] = (struct pollfd){ .fd = ctl, .events = POLLIN };
+	for (i = 0; i < nfds; i++)
+		p[i + 1] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
+	while (!restart) {
+		log_flush();
+		if (poll(p, (nfds_t)nfds + 1, -1) == -1 && errno != EINTR)
+			return 1;
+		/* The supervisor is gone (it never writes here otherwise): so are we. */
+		if (p[0].revents != 0)
+			return 0;
+		for (i = 1; i <= nfds && !restart; i++) {
+			if (!(p[i].revents & POLLIN))
+				continue;
+			while (!restart && (rc = ctl_recv(p[i].fd, &m, &body)) == 1) {
+				if (m.type == CTL_PUBLISH)
+					publish(sites, n, p[i].fd, &m, body, &restart);
+				if (body != -1)
+					close(body);
+			}
+			/* Gone or garbled: that slot is not listened to again. */
+			if (rc == -1)
+				p[i].fd = -1;
+		}
+	}
+	log_flush();
+	return 1;
+}

@@ -1,0 +1,159 @@
+#include "titan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "post.h"
+#include "utf8.h"
+
+#define SIZE_DIGITS 12		/* up to a terabyte: any limit lies below */
+
+/* Copies the value v[0..n) into out (size bytes); false when it does not fit. */
+static bool
+take(const char *v, size_t n, char *out, size_t size)
+{
+	if (n >= size)
+		return false;
+	memcpy(out, v, n);
+	out[n] = '\0';
+	return true;
+}
+
+const char *
+titan_parse(const char *path, size_t *pathlen, struct titan_params *p)
+{
+	const char *semi = strchr(path, ';'), *w, *end, *eq;
+	bool has_size = false, has_mime = false;
+	size_t n, i;
+
+	memset(p, 0, sizeof(*p));
+	if (semi == NULL)
+		return "Titan upload without ;size=";
+	*pathlen = (size_t)(semi - path);
+	for (w = semi + 1;; w = end + 1) {
+		end = w + strcspn(w, ";");
+		if ((eq = memchr(w, '=', (size_t)(end - w))) == NULL || eq == w)
+			return "Titan parameters are name=value, separated by ';'";
+		n = (size_t)(end - eq - 1);
+		if ((size_t)(eq - w) == 4 && memcmp(w, "size", 4) == 0) {
+			if (has_size)
+				return "Titan size given twice";
+			if (n == 0 || n > SIZE_DIGITS)
+				return "Titan size is not a number of bytes";
+			for (i = 0, p->size = 0; i < n; i++) {
+				if (eq[1 + i] < '0' || eq[1 + i] > '9')
+					return "Titan size is not a number of bytes";
+				p->size = p->size * 10 + (eq[1 + i] - '0');
+			}
+			has_size = true;
+		} else if ((size_t)(eq - w) == 4 && memcmp(w, "mime", 4) == 0) {
+			if (has_mime)
+				return "Titan mime given twice";
+			if (!take(eq + 1, n, p->mime, sizeof(p->mime)))
+				return "Titan mime too long";
+			has_mime = true;
+		} else if ((size_t)(eq - w) == 5 && memcmp(w, "token", 5) == 0) {
+			if (p->has_token)
+				return "Titan token given twice";
+			if (!take(eq + 1, n, p->token, sizeof(p->token)))
+				return "Titan token too long";
+			p->has_token = true;
+		} else
+			return "Unknown Titan parameter: only size, mime and token";
+		if (*end == '\0')
+			break;
+	}
+	return has_size ? NULL : "Titan upload without ;size=";
+}
+
+bool
+titan_post_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n <= 4 || n > TITAN_NAME_MAX || name[0] == '.' || strcmp(name + n - 4, ".txt") != 0)
+		return false;
+	return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	    "-_.") == n;
+}
+
+const char *
+titan_check_body(const struct titan_upload *u)
+{
+	const char *why = NULL;
+	struct post meta;
+
+	if (u->size == 0)
+		return NULL;
+	if (!utf8_valid(u->body, (size_t)u->size))
+		return "The post is not valid UTF-8";
+	if (post_parse(u->name, u->body, (size_t)u->size, (long long)time(NULL), POST_META,
+	    &meta, &why) == -1)
+		return why != NULL ? why : "The post cannot be read";
+	post_free(&meta);
+	return NULL;
+}
+
+int
+titan_send(int fd, const struct titan_upload *u, unsigned long long id)
+{
+	struct ctl_msg m = { .type = CTL_PUBLISH, .site = (uint8_t)u->site, .version = id };
+	size_t done = 0;
+	ssize_t n;
+	int body = -1, rc, e;
+
+	m.len = (uint16_t)snprintf(m.data, sizeof(m.data), "%s%c%s", u->name, '\0', u->author);
+	if (u->size > 0) {
+		if ((body = memfd_create("gazette-upload", MFD_CLOEXEC | MFD_ALLOW_SEALING)) == -1)
+			return -1;
+		while (done < (size_t)u->size) {
+			if ((n = write(body, u->body + done, (size_t)u->size - done)) == -1) {
+				if (errno == EINTR)
+					continue;
+				goto fail;
+			}
+			done += (size_t)n;
+		}
+		/* The publisher reads what the worker checked: nobody can change it now. */
+		if (fcntl(body, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+		    F_SEAL_SEAL) == -1)
+			goto fail;
+	}
+	rc = ctl_send(fd, &m, body);
+	e = errno;
+	if (body != -1)
+		close(body);
+	errno = e;
+	return rc;
+fail:
+	e = errno;
+	close(body);
+	errno = e;
+	return -1;
+}
+
+int
+titan_result(const struct titan_upload *u, const struct ctl_msg *m, const char *host,
+    int port, char *meta, size_t size)
+{
+	char at[16] = "";
+	size_t n = strlen(u->name) - 4;
+
+	if (m->status != 0) {
+		snprintf(meta, size, "%.*s", (int)m->len, m->data);
+		return (int)m->status;
+	}
+	if (port != 1965)
+		snprintf(at, sizeof(at), ":%d", port);
+	if (u->size == 0)
+		snprintf(meta, size, "gemini://%s%s/", host, at);
+	else
+		snprintf(meta, size, "gemini://%s%s/posts/%.*s.gmi", host, at, (int)n, u->name);
+	return 30;
+}

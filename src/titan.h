@@ -1,0 +1,74 @@
+/*
+ * Titan, Gemini's upload companion, as gazette takes it: on the Gemini port,
+ * "titan://HOST/posts/NAME.txt;size=N;mime=TYPE;token=T" then N bytes. A
+ * worker checks everything it can before a byte of the body is read (the
+ * site allows uploads, the certificate is an author's, the token, the path,
+ * the size), reads the body, checks it is a post, and hands it to the
+ * publisher (publisher.h), the one process that may write. size=0 deletes.
+ */
+#ifndef GAZETTE_TITAN_H
+#define GAZETTE_TITAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+#define TITAN_NAME_MAX 200	/* bytes of an uploaded post's file name */
+
+/* What follows the path, each parameter at most once, in any order. */
+struct titan_params {
+	long long size;		/* bytes of the body; required */
+	char mime[128];		/* "" when not given */
+	char token[128];	/* "" when not given */
+	bool has_token;
+};
+
+/*
+ * Splits path ("/posts/x.txt;size=3;mime=text/plain") at its first ';':
+ * *pathlen is the path's length, the parameters go into *p. NULL, or why
+ * they are refused (a 59): size missing, not a number, or given twice; an
+ * unknown parameter; an empty one.
+ */
+const char *titan_parse(const char *path, size_t *pathlen, struct titan_params *p);
+
+/*
+ * Whether name is one an upload may write: NAME.txt, at most TITAN_NAME_MAX
+ * bytes of letters, digits, '-', '_' and '.', not starting with '.'.
+ */
+bool titan_post_name(const char *name);
+
+/* An upload accepted for its site: what the body is checked against, where it goes. */
+struct titan_upload {
+	int site;			/* in configuration order */
+	long long size;
+	char name[TITAN_NAME_MAX + 1];	/* in posts/ */
+	char author[65];		/* the certificate's SHA-256, in hex */
+	char *body;			/* size bytes, read so far: got */
+	long long got;
+};
+
+/*
+ * The body checked as a post (UTF-8, with a title): NULL, or the parser's
+ * reason for a 59. A deletion (size 0) has nothing to check.
+ */
+const char *titan_check_body(const struct titan_upload *u);
+
+struct ctl_msg;
+
+/*
+ * Hands u to the publisher over fd (publisher.h) as request id: its name and
+ * author, and the body in a sealed memfd (none for a deletion). 0, or -1
+ * with errno set.
+ */
+int titan_send(int fd, const struct titan_upload *u, unsigned long long id);
+
+/*
+ * The publisher's answer m to u as a Gemini status and its meta: 30 to the
+ * post's page at gemini://host[:port]/ (the home page after a deletion), or
+ * the publisher's refusal.
+ */
+int titan_result(const struct titan_upload *u, const struct ctl_msg *m, const char *host,
+    int port, char *meta, size_t size);
+
+#endif
