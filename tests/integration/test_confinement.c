@@ -90,10 +90,15 @@ static const struct gazette_opts two = {
 	.global = "workers = 2\n",
 };
 
+/*
+ * Files: nothing outside the roots, not the key, no write anywhere; not
+ * even in posts/ of a site that takes uploads, where the publisher writes
+ * (a worker hands it uploads, it never writes them itself).
+ */
 TEST(confinement_files_by_attempt)
 {
 	struct gazette_opts o = two;
-	char key[700], certs[700], created[700];
+	char key[700], certs[700], created[700], posts[700];
 	struct gazette g;
 
 	if ((o.binary = hooks_binary()) == NULL)
@@ -102,9 +107,13 @@ TEST(confinement_files_by_attempt)
 		test_skip("this kernel has no Landlock: nothing confines the file system");
 		return;
 	}
+	o.host = "titan = yes\nauthors = "
+	    "a974f313e33e288078a4d2271beecf92ab2cebb11ae84b7b516a5bf8438195c4\n";
 	if (gazette_start(&g, &o) == -1)
 		return;
 	/* Wide open to every user: only Landlock stands in the way. */
+	snprintf(posts, sizeof(posts), "%s/posts", g.root);
+	chmod(posts, 0777);
 	snprintf(key, sizeof(key), "%s/certs/localhost.key", g.dir);
 	snprintf(certs, sizeof(certs), "%s/certs", g.dir);
 	chmod(test_tmp_dir(), 0755);
@@ -116,6 +125,9 @@ TEST(confinement_files_by_attempt)
 	expect_refused(&g, "open-key", key, "EACCES");
 	expect_refused(&g, "write-root", "attempt.txt", "EACCES");
 	snprintf(created, sizeof(created), "%s/attempt.txt", g.root);
+	CHECK(access(created, F_OK) == -1);
+	expect_refused(&g, "write-root", "posts/attempt.txt", "EACCES");
+	snprintf(created, sizeof(created), "%s/posts/attempt.txt", g.root);
 	CHECK(access(created, F_OK) == -1);
 	chmod(key, 0600);
 	chmod(test_tmp_dir(), 0700);
