@@ -137,7 +137,27 @@ static const struct resolve_proto gemini_proto = {
 	.asks_input = true,
 	.query_encoded = true,
 	.utf8_names = true,
+	.titan = true,
 };
+
+/* Whether the request comes with a certificate of one of site's authors (titan.h). */
+static enum resolve_author
+author(const struct site *site, const struct request_ctx *ctx)
+{
+	unsigned char sha256[CONFIG_FP_SIZE];
+
+	if (!site->cfg->titan)
+		return AUTHOR_NO_CERT;
+	switch (tls_peer(ctx->ssl, sha256)) {
+	case TLS_PEER_NONE:
+		return AUTHOR_NO_CERT;
+	case TLS_PEER_VALID:
+		return config_is_author(site->cfg, sha256) ? AUTHOR_YES : AUTHOR_OTHER;
+	case TLS_PEER_INVALID:
+		break;
+	}
+	return AUTHOR_OTHER;
+}
 
 /* Renders what the URL names (resolve.c) as a Gemini response. */
 static void
@@ -145,7 +165,8 @@ route(const struct server *s, const struct site *site, const struct request_ctx 
     const struct url *u, struct response *r)
 {
 	struct resolve_request rq = { s, site, &gemini_proto, u->path,
-	    u->has_query ? u->query : NULL, ctx->may_wait, &r->index_ticket, r->out };
+	    u->has_query ? u->query : NULL, ctx->may_wait, &r->index_ticket, r->out,
+	    author(site, ctx) };
 	struct answer a;
 
 	resolve(&rq, &a);

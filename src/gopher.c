@@ -337,7 +337,8 @@ static int
 serve(const struct menu_arg *a, const struct gopher_request *rq, struct response *r)
 {
 	struct resolve_request req = { a->srv, a->site, &gopher_proto, rq->path,
-	    rq->has_words ? rq->words : NULL, a->may_wait, &r->index_ticket, r->out };
+	    rq->has_words ? rq->words : NULL, a->may_wait, &r->index_ticket, r->out,
+	    AUTHOR_NO_CERT };
 	struct answer an;
 	int rc = 0;
 

@@ -285,6 +285,34 @@ pages_home(struct doc *d, const struct pages_site *site, const struct index *x)
 	doc_link(d, DOC_TO_MENU, "/tags/", "Tags and sources");
 	doc_link(d, DOC_TO_SEARCH, "/search", "Search");
 	feed_link(d);
+	if (site->titan != NULL)
+		doc_link(d, DOC_TO_MENU, "/write/", "Write a post");
+}
+
+void
+pages_write(struct doc *d, const struct pages_site *site, const char *name)
+{
+	doc_heading(d, 1, "Write a post");
+	doc_blank(d);
+	doc_text(d, "A post is one UTF-8 text file in posts/, named YYYY-MM-DD-slug.txt: a "
+	    "header block, a blank line, then the text.", -1);
+	doc_pre(d, "A post", "Title: What happened today\nDate: 2026-12-05\n"
+	    "Tags: city, council\nSource: The Gazette\n\nParagraphs are separated by blank "
+	    "lines.\n\n> A quotation.\n\n* a list item\n", -1);
+	doc_text(d, "Every header is optional: without Title the first line is the title, "
+	    "without Date the name gives it. Gemtext works too.", -1);
+	doc_text(d, "Upload with Titan to a post's name to write it, again to replace it (the "
+	    "earlier version is kept), and empty to delete it.", -1);
+	doc_blank(d);
+	if (name != NULL) {
+		doc_heading(d, 2, doc_printf(d, "Ready: %s", name));
+		doc_link(d, DOC_TO_URL, doc_printf(d, "%s/posts/%s", site->titan, name),
+		    doc_printf(d, "Upload %s", name));
+		doc_blank(d);
+	}
+	doc_link(d, DOC_TO_SEARCH, "/write/new", name != NULL ? "Another new post" :
+	    "A new post: choose its name");
+	doc_link(d, DOC_TO_MENU, "/", "Home");
 }
 
 static void
@@ -630,6 +658,9 @@ pages_post(struct doc *d, const struct pages_site *site, const struct index *x, 
 		    index_str(x, x->posts[i + 1].title)));
 	doc_link(d, DOC_TO_FILE, doc_printf(d, "/posts/%s.txt", index_str(x, sp->stem)),
 	    "Plain text");
+	if (site->titan != NULL)
+		doc_link(d, DOC_TO_URL, doc_printf(d, "%s/posts/%s.txt", site->titan,
+		    index_str(x, sp->stem)), "Edit this post (Titan)");
 	feed_link(d);
 	doc_link(d, DOC_TO_MENU, "/", "Home");
 }

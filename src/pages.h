@@ -31,6 +31,12 @@ struct pages_site {
 	const char *intro;
 	size_t intro_len;
 	bool about;		/* the root has an about.gmi to link */
+	/*
+	 * For a request made with an author's certificate (titan.h): where posts
+	 * are written, "titan://HOST[:PORT]"; the home page links /write/ and a
+	 * post its own Titan URL. NULL for everyone else.
+	 */
+	const char *titan;
 };
 
 /* A folder without an index: its folders, then its files, each a link. */
@@ -42,6 +48,11 @@ void pages_folder_entries(struct doc *d, const char *path, const struct files_it
 
 /* The page builders pages_build dispatches to; the benchmark calls them too. */
 void pages_home(struct doc *d, const struct pages_site *site, const struct index *x);
+/*
+ * How an author writes a post (site->titan set): the format, and for name
+ * (a file name in posts/, or NULL) the Titan link to upload it to.
+ */
+void pages_write(struct doc *d, const struct pages_site *site, const char *name);
 /* -1 (and nothing built) when the month has no posts. */
 int pages_month(struct doc *d, const struct index *x, int year, int month, int size,
     long page);

@@ -16,6 +16,7 @@
 #include "server.h"
 #include "store.h"
 #include "text.h"
+#include "titan.h"
 #include "utf8.h"
 
 #define GOPHERMAP_MAX (256 * 1024)	/* bytes of a gophermap file read */
@@ -26,6 +27,13 @@ status(struct answer *a, int code, const char *message)
 	a->kind = ANSWER_STATUS;
 	a->status = code;
 	a->message = message;
+}
+
+/* What rendered pages are kept under: each protocol's own, an author's apart. */
+static char
+cache_prefix(const struct resolve_request *rq)
+{
+	return rq->author == AUTHOR_YES ? 'a' : rq->proto->cache_prefix;
 }
 
 static void
@@ -304,7 +312,7 @@ home_look(const struct resolve_request *rq, struct answer *a, struct home_files 
 	home_file_id(about_id, sizeof(about_id), &about, h->about);
 	if (about.fd != -1)
 		close(about.fd);
-	snprintf(a->key, sizeof(a->key), "%c/\n%s\n%s", rq->proto->cache_prefix, intro_id,
+	snprintf(a->key, sizeof(a->key), "%c/\n%s\n%s", cache_prefix(rq), intro_id,
 	    about_id);
 }
 
@@ -338,7 +346,7 @@ folder_cached(const struct resolve_request *rq, struct answer *a, const char *pa
 	if (fstat(dirfd, &dir) == -1 || !settled(&dir) || (map != NULL && !settled(map)))
 		return false;
 	n = snprintf(a->key, sizeof(a->key), "%c%s\n%jx.%jx.%jd.%ld.%jx.%jd.%jd.%ld",
-	    rq->proto->cache_prefix, path, (uintmax_t)dir.st_dev, (uintmax_t)dir.st_ino,
+	    cache_prefix(rq), path, (uintmax_t)dir.st_dev, (uintmax_t)dir.st_ino,
 	    (intmax_t)dir.st_mtim.tv_sec, dir.st_mtim.tv_nsec,
 	    (uintmax_t)(map != NULL ? map->st_ino : 0), (intmax_t)(map != NULL ? map->st_size : -1),
 	    (intmax_t)(map != NULL ? map->st_mtim.tv_sec : 0),
@@ -509,7 +517,7 @@ search(const struct resolve_request *rq, const struct pages_site *ps, long page,
 		pages_search_rebuilding(new_doc(a, ANSWER_DOC));
 		return;
 	}
-	n = snprintf(a->key, sizeof(a->key), "%c/search/page/%ld?%s", rq->proto->cache_prefix,
+	n = snprintf(a->key, sizeof(a->key), "%c/search/page/%ld?%s", cache_prefix(rq),
 	    page, q);
 	/* Words too long for the key are searched every time, never kept. */
 	keyed = n > 0 && (size_t)n < sizeof(a->key);
@@ -637,6 +645,40 @@ post_text(const struct resolve_request *rq, struct answer *a, const char *stem)
 	}
 }
 
+/*
+ * /write/ for a site's authors: how to write a post; /write/new asks for a
+ * few words and answers with the Titan link to a post named from them.
+ */
+static void
+write_page(const struct resolve_request *rq, const struct pages_site *ps,
+    const struct route *rt, struct answer *a)
+{
+	char words[URL_MAX + 1], name[TITAN_NAME_MAX + 1];
+	const char *q = rq->query;
+
+	if (rq->author == AUTHOR_NO_CERT) {
+		status(a, 60, "Client certificate required: an author's");
+		return;
+	}
+	if (rq->author != AUTHOR_YES) {
+		status(a, 61, "Only this capsule's authors write here");
+		return;
+	}
+	if (rt->name == NULL) {
+		pages_write(new_doc(a, ANSWER_DOC), ps, NULL);
+		return;
+	}
+	if (q != NULL && rq->proto->query_encoded &&
+	    url_decode(q, strlen(q), words, sizeof(words), false) >= 0)
+		q = words;
+	if (q == NULL || !titan_new_name(q, (long long)time(NULL), name, sizeof(name))) {
+		a->kind = ANSWER_INPUT;
+		a->message = "Name of the new post: a few words (letters or digits)";
+		return;
+	}
+	pages_write(new_doc(a, ANSWER_DOC), ps, name);
+}
+
 void
 resolve(const struct resolve_request *rq, struct answer *a)
 {
@@ -648,7 +690,17 @@ resolve(const struct resolve_request *rq, struct answer *a)
 	    .gemini_port = rq->srv->cfg->gemini_port };
 	struct home_files home = { .intro = { .fd = -1 } };
 	struct route rt;
+	char titan[300];
 
+	/* An author's pages link to where posts are written. */
+	if (rq->author == AUTHOR_YES) {
+		if (ps.gemini_port == 1965)
+			snprintf(titan, sizeof(titan), "titan://%s", site->cfg->name);
+		else
+			snprintf(titan, sizeof(titan), "titan://%s:%d", site->cfg->name,
+			    ps.gemini_port);
+		ps.titan = titan;
+	}
 	memset(a, 0, sizeof(*a));
 	a->file.fd = -1;
 	route_match(rq->path, &rt);
@@ -677,12 +729,23 @@ resolve(const struct resolve_request *rq, struct answer *a)
 			return;
 		}
 		break;
+	case ROUTE_WRITE:
+		/* Only where authors write; elsewhere the name is the root's to use. */
+		if (!p->titan || !site->cfg->titan) {
+			serve_static(rq, a, rq->path);
+			return;
+		}
+		break;
 	default:
 		break;
 	}
 	if (rt.needs_slash && p->redirects) {
 		a->kind = ANSWER_REDIRECT;
 		snprintf(a->path, sizeof(a->path), "%s/", rq->path);
+		return;
+	}
+	if (rt.kind == ROUTE_WRITE) {
+		write_page(rq, &ps, &rt, a);
 		return;
 	}
 	/* Only a page of the index waits for it to catch up with the disk. */
@@ -703,7 +766,7 @@ resolve(const struct resolve_request *rq, struct answer *a)
 	if (rt.kind == ROUTE_HOME)
 		home_look(rq, a, &home);
 	else
-		snprintf(a->key, sizeof(a->key), "%c%s", p->cache_prefix, rq->path);
+		snprintf(a->key, sizeof(a->key), "%c%s", cache_prefix(rq), rq->path);
 	if (send_kept(rq, a)) {
 		if (home.intro.fd != -1)
 			close(home.intro.fd);

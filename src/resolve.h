@@ -60,6 +60,14 @@ struct resolve_proto {
 	bool query_encoded;	/* the words come percent-encoded (a URL's query) */
 	bool item_types;	/* listings need each file's Gopher item type */
 	bool utf8_names;	/* its requests name files in UTF-8 without controls only */
+	bool titan;		/* authors' pages: /write/, links to write with (titan.h) */
+};
+
+/* Who asks, for what only a site's authors see. */
+enum resolve_author {
+	AUTHOR_NO_CERT,		/* no client certificate */
+	AUTHOR_OTHER,		/* a certificate not among the site's authors */
+	AUTHOR_YES,		/* one of them: cached apart from everyone else's */
 };
 
 enum answer_kind {
@@ -116,6 +124,7 @@ struct resolve_request {
 	bool may_wait;		/* may answer ANSWER_WAIT */
 	unsigned long *ticket;	/* what a WAIT waits for (store_behind) */
 	struct evbuffer *out;	/* a CACHED page is added here */
+	enum resolve_author author;	/* AUTHOR_NO_CERT where there are no certificates */
 };
 
 /* Fills a (which answer_clear then empties) with what rq names. */

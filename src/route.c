@@ -187,4 +187,11 @@ route_match(const char *path, struct route *r)
 		r->kind = ROUTE_FEED;
 	else if (strcmp(path, "/caps.txt") == 0)
 		r->kind = ROUTE_CAPS;
+	else if (strcmp(path, "/write/") == 0 || strcmp(path, "/write") == 0) {
+		r->kind = ROUTE_WRITE;
+		r->needs_slash = path[6] == '\0';
+	} else if (strcmp(path, "/write/new") == 0) {
+		r->kind = ROUTE_WRITE;
+		r->name = "new";
+	}
 }

@@ -22,6 +22,7 @@ enum route_kind {
 	ROUTE_SEARCH,		/* /search, /search/page/N */
 	ROUTE_FEED,		/* /atom.xml */
 	ROUTE_CAPS,		/* /caps.txt */
+	ROUTE_WRITE,		/* /write/: how an author writes; /write/new?WORDS (name "new") */
 };
 
 struct route {

@@ -83,6 +83,42 @@ titan_post_name(const char *name)
 	    "-_.") == n;
 }
 
+bool
+titan_new_name(const char *words, long long day, char *out, size_t size)
+{
+	time_t t = (time_t)day;
+	size_t n, max;
+	bool dash = false;
+	struct tm tm;
+
+	if (size < 20 || gmtime_r(&t, &tm) == NULL)
+		return false;
+	n = strftime(out, size, "%Y-%m-%d-", &tm);
+	/* A step adds up to two bytes; ".txt" and its NUL must fit after. */
+	max = size - 6 < TITAN_NAME_MAX - 5 ? size - 6 : TITAN_NAME_MAX - 5;
+	if (n != 11)
+		return false;
+	for (; *words != '\0' && n < max; words++) {
+		char ch = *words;
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch - 'A' + 'a');
+		if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) {
+			if (dash && out[n - 1] != '-')
+				out[n++] = '-';
+			dash = false;
+			out[n++] = ch;
+		} else
+			dash = true;
+	}
+	if (n == 11)
+		return false;
+	/* A word cut at the limit leaves no '-' behind. */
+	while (out[n - 1] == '-')
+		n--;
+	memcpy(out + n, ".txt", 5);
+	return true;
+}
+
 const char *
 titan_check_body(const struct titan_upload *u)
 {

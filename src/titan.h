@@ -38,6 +38,14 @@ const char *titan_parse(const char *path, size_t *pathlen, struct titan_params *
  */
 bool titan_post_name(const char *name);
 
+/*
+ * A new post's file name from words a reader typed and a day (seconds since
+ * the epoch): "YYYY-MM-DD-" then the words' letters and digits, lowercased
+ * (ASCII; others dropped), runs of anything else one '-', then ".txt".
+ * False when no letter or digit is left.
+ */
+bool titan_new_name(const char *words, long long day, char *out, size_t size);
+
 /* An upload accepted for its site: what the body is checked against, where it goes. */
 struct titan_upload {
 	int site;			/* in configuration order */

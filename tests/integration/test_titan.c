@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -520,5 +521,92 @@ TEST(titan_publisher_killed_mid_write)
 		free(names[i]);
 		free(bodies[i]);
 	}
+	stop(&c);
+}
+
+/* A Gemini request for path as who (NULL: no certificate). */
+static void
+get_as(const struct capsule *c, const struct test_cert *who, const char *path,
+    struct reply *r)
+{
+	struct client_opts o = { .sni = "localhost", .cert = who ? who->crt : NULL,
+	    .key = who ? who->key : NULL };
+	char req[600];
+	int n = snprintf(req, sizeof(req), "gemini://localhost:%d%s\r\n", c->g.gemini_port, path);
+
+	gemini_fetch(c->g.gemini_port, &o, req, (size_t)n, r);
+}
+
+static bool
+has_as(const struct capsule *c, const struct test_cert *who, const char *path,
+    const char *text)
+{
+	struct reply r;
+	bool has;
+
+	get_as(c, who, path, &r);
+	has = r.data != NULL && strstr(r.data, text) != NULL;
+	reply_free(&r);
+	return has;
+}
+
+/*
+ * What only an author sees: "Write a post" on the home page, each post's
+ * Titan link, /write/ and a new post's link from a few words; never shown
+ * to anyone else, though the pages are cached (an author's apart).
+ */
+TEST(titan_author_pages)
+{
+	struct capsule c;
+	struct reply r;
+	char edit[300], ready[300], day[16];
+	time_t now = time(NULL);
+	struct tm tm;
+	int round;
+
+	if (!start(&c, NULL, NULL))
+		return;
+	snprintf(edit, sizeof(edit), "=> titan://localhost:%d/posts/2019-11-30-first.txt Edit "
+	    "this post (Titan)\n", c.g.gemini_port);
+	/* Each order, twice: what one sees never leaks to the other through the cache. */
+	for (round = 0; round < 4; round++) {
+		const struct test_cert *first = round % 2 ? NULL : &c.author;
+		test_context("round %d", round);
+		CHECK(has_as(&c, first, "/", "=> /write/ Write a post\n") == (first != NULL));
+		CHECK(has_as(&c, first ? NULL : &c.author, "/", "=> /write/ Write a post\n") ==
+		    (first == NULL));
+		CHECK(has_as(&c, &c.stranger, "/", "Write a post") == false);
+		CHECK(has_as(&c, first, "/posts/2019-11-30-first.gmi", edit) == (first != NULL));
+		CHECK(has_as(&c, &c.stranger, "/posts/2019-11-30-first.gmi", "titan://") == false);
+	}
+	test_context(NULL);
+	CHECK(!gopher_has(&c, "/", "Write a post"));
+
+	get_as(&c, &c.author, "/write/", &r);
+	CHECK(answered(&r, "20 text/gemini") && strstr(r.data, "# Write a post\n") != NULL &&
+	    strstr(r.data, "=> /write/new A new post: choose its name\n") != NULL);
+	reply_free(&r);
+	get_as(&c, NULL, "/write/", &r);
+	CHECK_STR(r.data, "60 Client certificate required: an author's\r\n");
+	reply_free(&r);
+	get_as(&c, &c.stranger, "/write/", &r);
+	CHECK_STR(r.data, "61 Only this capsule's authors write here\r\n");
+	reply_free(&r);
+	get_as(&c, &c.author, "/write", &r);
+	CHECK_STR(r.data, "31 /write/\r\n");
+	reply_free(&r);
+	get_as(&c, &c.author, "/write/new", &r);
+	CHECK_STR(r.data, "10 Name of the new post: a few words (letters or digits)\r\n");
+	reply_free(&r);
+	get_as(&c, &c.author, "/write/new?%C2%BF%20", &r);
+	CHECK(answered(&r, "10 "));
+	reply_free(&r);
+	gmtime_r(&now, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	snprintf(ready, sizeof(ready), "=> titan://localhost:%d/posts/%s-city-council-s-vote.txt "
+	    "Upload %s-city-council-s-vote.txt\n", c.g.gemini_port, day, day);
+	get_as(&c, &c.author, "/write/new?City%20council%E2%80%99s%20VOTE!", &r);
+	CHECK(answered(&r, "20 ") && strstr(r.data, ready) != NULL);
+	reply_free(&r);
 	stop(&c);
 }

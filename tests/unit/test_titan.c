@@ -1,0 +1,113 @@
+/*
+ * Titan's path parameters (titan://HOST/PATH;size=N;mime=T;token=T), the
+ * names an upload may write, and new posts' names from a reader's words.
+ */
+#include <string.h>
+
+#include "test.h"
+#include "titan.h"
+
+TEST(titan_params_table)
+{
+	static const struct {
+		const char *path;
+		const char *err;	/* NULL: accepted */
+		size_t pathlen;
+		long long size;
+		const char *mime, *token;
+	} rows[] = {
+		{ "/posts/a.txt;size=12", NULL, 12, 12, "", "" },
+		{ "/posts/a.txt;mime=text/plain;size=0;token=t0k", NULL, 12, 0, "text/plain", "t0k" },
+		{ "/posts/a.txt;token=;size=3", NULL, 12, 3, "", "" },
+		{ "/posts/a.txt;size=999999999999", NULL, 12, 999999999999LL, "", "" },
+		{ "/posts/a.txt", "Titan upload without ;size=", 0, 0, "", "" },
+		{ "/posts/a.txt;mime=text/plain", "Titan upload without ;size=", 0, 0, "", "" },
+		{ "/posts/a.txt;size=", "Titan size is not a number of bytes", 0, 0, "", "" },
+		{ "/posts/a.txt;size=+1", "Titan size is not a number of bytes", 0, 0, "", "" },
+		{ "/posts/a.txt;size=1000000000000", "Titan size is not a number of bytes", 0, 0,
+		    "", "" },
+		{ "/posts/a.txt;size=1;size=1", "Titan size given twice", 0, 0, "", "" },
+		{ "/posts/a.txt;size=1;;", "Titan parameters are name=value, separated by ';'", 0,
+		    0, "", "" },
+		{ "/posts/a.txt;size=1;=x", "Titan parameters are name=value, separated by ';'", 0,
+		    0, "", "" },
+		{ "/posts/a.txt;size=1;charset=utf-8",
+		    "Unknown Titan parameter: only size, mime and token", 0, 0, "", "" },
+		{ "/posts/a.txt;SIZE=1", "Unknown Titan parameter: only size, mime and token", 0,
+		    0, "", "" },
+		{ "/posts/a.txt;size=1;token=a;token=a", "Titan token given twice", 0, 0, "", "" },
+	};
+	struct titan_params p;
+	size_t i, pathlen;
+	const char *err;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		test_context("%s", rows[i].path);
+		pathlen = 0;
+		err = titan_parse(rows[i].path, &pathlen, &p);
+		CHECK_STR(err, rows[i].err);
+		if (rows[i].err != NULL)
+			continue;
+		CHECK_INT(pathlen, rows[i].pathlen);
+		CHECK_INT(p.size, rows[i].size);
+		CHECK_STR(p.mime, rows[i].mime);
+		CHECK_STR(p.token, rows[i].token);
+	}
+}
+
+TEST(titan_names)
+{
+	static const struct {
+		const char *name;
+		bool ok;
+	} rows[] = {
+		{ "2026-12-05-city.txt", true }, { "a_b.c-d.txt", true }, { "x.txt", true },
+		{ ".txt", false }, { ".hidden.txt", false }, { "a.md", false }, { "a b.txt", false },
+		{ "caf\xc3\xa9.txt", false }, { "a/b.txt", false }, { "a.txt/", false },
+	};
+	char name[TITAN_NAME_MAX + 20];
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		test_context("%s", rows[i].name);
+		CHECK(titan_post_name(rows[i].name) == rows[i].ok);
+	}
+	test_context(NULL);
+	memset(name, 'a', TITAN_NAME_MAX - 4);
+	strcpy(name + TITAN_NAME_MAX - 4, ".txt");
+	CHECK(titan_post_name(name));
+	strcpy(name + TITAN_NAME_MAX - 3, ".txt");
+	CHECK(!titan_post_name(name));
+}
+
+TEST(titan_new_names)
+{
+	static const struct {
+		const char *words;
+		const char *want;	/* NULL: no name */
+	} rows[] = {
+		{ "City council vote", "2026-12-05-city-council-vote.txt" },
+		{ "  --Kim's 36th!! ", "2026-12-05-kim-s-36th.txt" },
+		{ "caf\xc3\xa9 au lait", "2026-12-05-caf-au-lait.txt" },
+		{ "", NULL }, { " ?! ", NULL }, { "\xe2\x80\x99", NULL },
+	};
+	char name[TITAN_NAME_MAX + 1], words[400];
+	const long long day = 1796428800LL;	/* 2026-12-05 */
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		test_context("%s", rows[i].words);
+		CHECK(titan_new_name(rows[i].words, day, name, sizeof(name)) ==
+		    (rows[i].want != NULL));
+		if (rows[i].want != NULL)
+			CHECK_STR(name, rows[i].want);
+	}
+	test_context(NULL);
+	/* Long words: cut to a name an upload may write, no '-' left at the cut. */
+	memset(words, 'w', sizeof(words) - 1);
+	words[sizeof(words) - 1] = '\0';
+	words[194] = ' ';
+	CHECK(titan_new_name(words, day, name, sizeof(name)));
+	CHECK(titan_post_name(name) && strlen(name) <= TITAN_NAME_MAX);
+	CHECK(!titan_new_name("words", day, name, 10));
+}
