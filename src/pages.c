@@ -300,7 +300,8 @@ pages_write(struct doc *d, const struct pages_site *site, const char *name)
 	    "Tags: city, council\nSource: The Gazette\n\nParagraphs are separated by blank "
 	    "lines.\n\n> A quotation.\n\n* a list item\n", -1);
 	doc_text(d, "Every header is optional: without Title the first line is the title, "
-	    "without Date the name gives it. Gemtext works too.", -1);
+	    "without Date the name gives it. A line that is only a URL becomes a link; lines "
+	    "indented by a tab or four spaces are kept as they are.", -1);
 	doc_text(d, "Upload with Titan to a post's name to write it, again to replace it (the "
 	    "earlier version is kept), and empty to delete it.", -1);
 	doc_blank(d);

@@ -424,29 +424,37 @@ generation_free(struct generation *g)
 	free(g);
 }
 
-/* Signals gen's children (every generation's for gen -1) but key holders: release_keys. */
+/* The children that answer workers (a key holder, a publisher): released_helpers stops them. */
+static bool
+serves_workers(enum role role)
+{
+	return role == ROLE_KEYS || role == ROLE_PUBLISHER;
+}
+
+/* Signals gen's children (every generation's for gen -1) but those that serve its workers. */
 static void
 signal_generation(struct supervisor *sv, int gen, int sig)
 {
 	for (int i = 0; i < sv->nchildren; i++)
-		if ((gen < 0 || sv->children[i].gen == gen) && sv->children[i].role != ROLE_KEYS)
+		if ((gen < 0 || sv->children[i].gen == gen) && !serves_workers(sv->children[i].role))
 			kill(sv->children[i].pid, sig);
 }
 
 /*
- * A key holder outlives the workers it signs for, which finish their
- * handshakes after SIGTERM: it is stopped once its generation is neither
- * live nor loading (or everything stops) and none of its workers is left.
+ * A key holder or publisher outlives the workers it serves, which finish
+ * their handshakes and uploads after SIGTERM: it is stopped once its
+ * generation is neither live nor loading (or everything stops) and none of
+ * its workers is left.
  */
 static void
-release_keys(struct supervisor *sv)
+release_helpers(struct supervisor *sv)
 {
 	struct child *c;
 	int i, j;
 
 	for (i = 0; i < sv->nchildren; i++) {
 		c = &sv->children[i];
-		if (c->role != ROLE_KEYS || c->retired || (!sv->stopping &&
+		if (!serves_workers(c->role) || c->retired || (!sv->stopping &&
 		    ((sv->gen != NULL && c->gen == sv->gen->id) ||
 		    (sv->next != NULL && c->gen == sv->next->id))))
 			continue;
@@ -1487,7 +1495,7 @@ loop(struct supervisor *sv)
 		handover(sv, false);
 		rotate_tickets(sv);
 		refill(sv);
-		release_keys(sv);
+		release_helpers(sv);
 		if (clock_ms() >= sv->root_check_ms)
 			check_roots(sv);
 	}

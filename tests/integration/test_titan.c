@@ -395,6 +395,16 @@ TEST(titan_uploads_at_once_and_racing)
 	stop(&c);
 }
 
+/* A connection made with the author's certificate, for a test that paces its upload. */
+static struct gemini_conn *
+author_conn(const struct capsule *c, struct reply *r)
+{
+	struct client_opts o = { .sni = "localhost", .timeout_ms = 20000, .cert = c->author.crt,
+	    .key = c->author.key };
+
+	return gemini_connect(c->g.gemini_port, &o, r);
+}
+
 /*
  * A client that announces more than it sends, then stalls: answered 59
  * once request_timeout passes without a byte, and nothing is written.
@@ -402,7 +412,6 @@ TEST(titan_uploads_at_once_and_racing)
 TEST(titan_stalled_upload_writes_nothing)
 {
 	static const char head_fmt[] = "titan://localhost:%d/posts/2024-01-01-stall.txt;size=1000\r\n";
-	struct client_opts o = { .sni = "localhost", .timeout_ms = 20000 };
 	struct gemini_conn *conn;
 	struct capsule c;
 	struct reply r;
@@ -411,10 +420,8 @@ TEST(titan_stalled_upload_writes_nothing)
 
 	if (!start(&c, NULL, "request_timeout = 2s\n"))
 		return;
-	o.cert = c.author.crt;
-	o.key = c.author.key;
 	n = snprintf(head, sizeof(head), head_fmt, c.g.gemini_port);
-	if ((conn = gemini_connect(c.g.gemini_port, &o, &r)) != NULL) {
+	if ((conn = author_conn(&c, &r)) != NULL) {
 		gemini_send(conn, head, (size_t)n, &r);
 		gemini_send(conn, "Title: St", 9, &r);
 		gemini_send(conn, "a", 1, &r);
@@ -608,5 +615,124 @@ TEST(titan_author_pages)
 	get_as(&c, &c.author, "/write/new?City%20council%E2%80%99s%20VOTE!", &r);
 	CHECK(answered(&r, "20 ") && strstr(r.data, ready) != NULL);
 	reply_free(&r);
+	stop(&c);
+}
+
+/* Rewrites the configuration: from (when found) becomes to, or to is appended. */
+static void
+rewrite_conf(const struct capsule *c, const char *from, const char *to)
+{
+	char *conf = slurp(c->g.conf), *p;
+	FILE *f;
+
+	if (conf == NULL || (f = fopen(c->g.conf, "w")) == NULL) {
+		free(conf);
+		test_fail(__FILE__, __LINE__, "cannot rewrite %s", c->g.conf);
+		return;
+	}
+	if (from != NULL && (p = strstr(conf, from)) != NULL)
+		fprintf(f, "%.*s%s%s", (int)(p - conf), conf, to, p + strlen(from));
+	else
+		fprintf(f, "%s%s", conf, to);
+	fclose(f);
+	free(conf);
+}
+
+/*
+ * Reloads: an upload whose body is still coming when the configuration
+ * changes is finished by its worker and published (the old generation's
+ * publisher outlives its workers); uploads turned off answer 53, turned on
+ * again they are taken by a new publisher.
+ */
+TEST(titan_survives_reloads)
+{
+	static const char body[] = "Title: Across a reload\n\nSent in two halves.\n";
+	struct gemini_conn *conn;
+	struct capsule c;
+	struct reply r;
+	char head[300], path[900], *disk;
+	int n;
+
+	if (!start(&c, NULL, "workers = 2\n"))
+		return;
+	n = snprintf(head, sizeof(head), "titan://localhost:%d/posts/2024-05-05-reload.txt;size=%zu"
+	    "\r\n", c.g.gemini_port, strlen(body));
+	if ((conn = author_conn(&c, &r)) != NULL) {
+		gemini_send(conn, head, (size_t)n, &r);
+		gemini_send(conn, body, 10, &r);
+	}
+	rewrite_conf(&c, NULL, "title = Reloaded\n");
+	gazette_signal(&c.g, SIGHUP);
+	CHECK(gazette_wait_log(&c.g, "reloaded: generation 2", 10000));
+	if (conn != NULL) {
+		gemini_send(conn, body + 10, strlen(body) - 10, &r);
+		gemini_read(conn, SIZE_MAX, &r);
+		gemini_disconnect(conn);
+	}
+	CHECK(answered(&r, "30 gemini://localhost:"));
+	reply_free(&r);
+	snprintf(path, sizeof(path), "%s/2024-05-05-reload.txt", c.posts);
+	disk = slurp(path);
+	CHECK_STR(disk, body);
+	free(disk);
+	CHECK(page_has(&c, "/", "# Reloaded"));
+	upload(&c, &c.author, "2024-05-06-after.txt", "Title: After the reload\n\nYes.\n", &r);
+	CHECK(answered(&r, "30 "));
+	reply_free(&r);
+
+	rewrite_conf(&c, "titan = yes", "titan = no");
+	gazette_signal(&c.g, SIGHUP);
+	CHECK(gazette_wait_log(&c.g, "reloaded: generation 3", 10000));
+	upload(&c, &c.author, "2024-05-07-off.txt", "Title: Off\n\nNo.\n", &r);
+	CHECK_STR(r.data, "53 Proxy request refused\r\n");
+	reply_free(&r);
+
+	rewrite_conf(&c, "titan = no", "titan = yes");
+	gazette_signal(&c.g, SIGHUP);
+	CHECK(gazette_wait_log(&c.g, "reloaded: generation 4", 10000));
+	upload(&c, &c.author, "2024-05-08-on.txt", "Title: On again\n\nYes.\n", &r);
+	CHECK(answered(&r, "30 "));
+	reply_free(&r);
+	CHECK(page_has(&c, "/archive/2024/05/", "On again"));
+	stop(&c);
+}
+
+/*
+ * posts/ replaced by another folder while the server runs: the upload that
+ * finds it answers 40 (the publisher may write only the folder it started
+ * with) and the publisher starts anew on the new one, which takes the next.
+ */
+TEST(titan_posts_folder_swapped)
+{
+	char old[800], path[900];
+	struct capsule c;
+	struct reply r;
+	int tries;
+
+	if (!start(&c, NULL, NULL))
+		return;
+	upload(&c, &c.author, "2024-06-01-before.txt", "Title: Before the swap\n\nOld.\n", &r);
+	CHECK(answered(&r, "30 "));
+	reply_free(&r);
+	snprintf(old, sizeof(old), "%s.old", c.posts);
+	CHECK(rename(c.posts, old) == 0);
+	CHECK(mkdir(c.posts, 0777) == 0 && chmod(c.posts, 0777) == 0);
+	upload(&c, &c.author, "2024-06-02-after.txt", "Title: After the swap\n\nNew.\n", &r);
+	CHECK_STR(r.data, "40 posts/ changed on the server; try again\r\n");
+	reply_free(&r);
+	for (tries = 0; tries < 100; tries++) {
+		upload(&c, &c.author, "2024-06-02-after.txt", "Title: After the swap\n\nNew.\n",
+		    &r);
+		if (answered(&r, "30 "))
+			break;
+		reply_free(&r);
+		usleep(50000);
+	}
+	CHECK(answered(&r, "30 "));
+	reply_free(&r);
+	snprintf(path, sizeof(path), "%s/2024-06-02-after.txt", c.posts);
+	CHECK(access(path, F_OK) == 0);
+	CHECK(page_has(&c, "/archive/2024/06/", "After the swap"));
+	CHECK(!page_has(&c, "/archive/2024/06/", "Before the swap"));
 	stop(&c);
 }
