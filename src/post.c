@@ -570,11 +570,16 @@ parse_header(struct parse *ps)
 	}
 }
 
-/* Without a Title header, the first non-blank line of the body is the title. */
+/*
+ * Without a Title header, the first non-blank line of the body is the title;
+ * a gemtext heading's '#'s are not part of it.
+ */
 static int
 find_title(struct parse *ps)
 {
+	const char *s;
 	unsigned w = 0;
+	size_t n, hashes;
 	int r;
 
 	if (ps->p->title != NULL)
@@ -585,8 +590,20 @@ find_title(struct parse *ps)
 	if (r <= 0)
 		return r;
 	ps->title_off = ps->line_off;
-	if (clean_copy(ps->line.p, ps->line.len, POST_TITLE_MAX, true, &ps->p->title,
-	    &w) == -1)
+	s = ps->line.p;
+	n = ps->line.len;
+	for (hashes = 0; hashes < n && hashes < 3 && s[hashes] == '#'; hashes++)
+		;
+	if (hashes > 0 && hashes < n && (s[hashes] == ' ' || s[hashes] == '\t')) {
+		while (hashes < n && (s[hashes] == ' ' || s[hashes] == '\t'))
+			hashes++;
+		/* "# " alone is no heading: the line stays the title. */
+		if (hashes < n) {
+			s += hashes;
+			n -= hashes;
+		}
+	}
+	if (clean_copy(s, n, POST_TITLE_MAX, true, &ps->p->title, &w) == -1)
 		return -1;
 	ps->p->warnings |= w;
 	/* A line too long for a title is a paragraph: keep all of it. */

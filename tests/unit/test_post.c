@@ -256,6 +256,22 @@ TEST(post_header)
 	CHECK_INT(p.nblocks, 1);
 	post_free(&p);
 
+	/* A gemtext heading as the first line: the title without its '#'s. */
+	CHECK_INT(parse(&p, "\n# From Lagrange\n\nBody\n"), 0);
+	CHECK_STR(p.title, "From Lagrange");
+	CHECK_INT(p.nblocks, 1);
+	post_free(&p);
+	CHECK_INT(parse(&p, "###\tThree\n\nBody\n"), 0);
+	CHECK_STR(p.title, "Three");
+	post_free(&p);
+	/* Not a heading: kept as it is. */
+	CHECK_INT(parse(&p, "#hashtag day\n\nBody\n"), 0);
+	CHECK_STR(p.title, "#hashtag day");
+	post_free(&p);
+	CHECK_INT(parse(&p, "#   \n\nBody\n"), 0);
+	CHECK(p.title != NULL && p.title[0] == '#');
+	post_free(&p);
+
 	/* No title anywhere: the slug. */
 	CHECK_INT(parse(&p, "Date: 2020-01-05\nTags: x\n\n\n"), 0);
 	CHECK_STR(p.title, "post");
