@@ -516,8 +516,7 @@ upload_answer(struct conn *c, int status, const char *meta)
 {
 	const struct titan_upload *u = c->resp.upload;
 
-	log_info("titan: %s: posts/%s, %lld bytes, by SHA256:%s: %d %s", c->resp.host, u->name,
-	    u->size, u->author, status, meta);
+	titan_log(c->resp.host, u, status, meta);
 	c->ops->refuse(&c->resp, status, meta);
 	upload_done(c);
 	c->state = CONN_WRITE;

@@ -309,77 +309,92 @@ check_client_cert(const struct site *site, const struct request_ctx *ctx,
 
 /*
  * A Titan upload (titan.h), checked before a byte of its body is read: the
- * site takes uploads, the certificate is an author's, the token, the path
- * (a post in /posts/), the size. Accepted, r->upload says what to read.
+ * parameters, the certificate is an author's, the token, the path (a post
+ * in /posts/), the size, the type. 0 with up filled in, or the status to
+ * refuse it with and *meta.
  */
-static void
-titan_request(const struct server *s, const struct site *site, const struct request_ctx *ctx,
-    const struct url *u, struct response *r)
+static int
+titan_accept(const struct site *site, const struct request_ctx *ctx, const struct url *u,
+    struct titan_upload *up, char *meta, size_t size)
 {
 	const struct host_config *h = site->cfg;
 	unsigned char sha256[CONFIG_FP_SIZE];
 	struct titan_params p;
-	struct titan_upload *up;
-	char meta[128];
 	const char *err;
 	size_t pathlen, i;
 
 	if ((err = titan_parse(u->path, &pathlen, &p)) != NULL) {
-		header(r, 59, err);
-		return;
+		snprintf(meta, size, "%s", err);
+		return 59;
 	}
+	snprintf(up->path, sizeof(up->path), "%.*s", (int)pathlen, u->path);
+	up->size = p.size;
 	switch (tls_peer(ctx->ssl, sha256)) {
 	case TLS_PEER_NONE:
-		header(r, 60, "Client certificate required to upload");
-		return;
+		snprintf(meta, size, "Client certificate required to upload");
+		return 60;
 	case TLS_PEER_INVALID:
-		header(r, 62, "Certificate not valid");
-		return;
+		snprintf(meta, size, "Certificate not valid");
+		return 62;
 	case TLS_PEER_VALID:
 		break;
 	}
+	for (i = 0; i < CONFIG_FP_SIZE; i++)
+		snprintf(up->author + 2 * i, 3, "%02x", sha256[i]);
 	if (!config_is_author(h, sha256)) {
-		header(r, 61, "Certificate not authorised to upload");
-		return;
+		snprintf(meta, size, "Certificate not authorised to upload");
+		return 61;
 	}
 	/* Compared in constant time: how much of a guess is right must not show. */
 	if (h->titan_token[0] != '\0' && (strlen(p.token) != strlen(h->titan_token) ||
 	    CRYPTO_memcmp(p.token, h->titan_token, strlen(p.token)) != 0)) {
-		header(r, 61, p.has_token ? "Wrong token" : "Token required");
-		return;
+		snprintf(meta, size, "%s", p.has_token ? "Wrong token" : "Token required");
+		return 61;
 	}
 	if (pathlen <= sizeof(STORE_POSTS_DIR) + 1 ||
 	    strncmp(u->path, "/" STORE_POSTS_DIR "/", sizeof(STORE_POSTS_DIR) + 1) != 0 ||
 	    memchr(u->path + sizeof(STORE_POSTS_DIR) + 1, '/',
 	    pathlen - sizeof(STORE_POSTS_DIR) - 1) != NULL) {
-		header(r, 59, "Only posts may be uploaded: /posts/YYYY-MM-DD-slug.txt");
-		return;
+		snprintf(meta, size, "Only posts may be uploaded, as /posts/NAME.txt");
+		return 59;
 	}
 	if (p.size > h->titan_max_size) {
-		snprintf(meta, sizeof(meta), "Upload too large: at most %d bytes",
-		    h->titan_max_size);
-		header(r, 59, meta);
-		return;
+		snprintf(meta, size, "Upload too large: at most %d bytes", h->titan_max_size);
+		return 59;
 	}
 	if (p.mime[0] != '\0' && strncmp(p.mime, "text/", 5) != 0) {
-		header(r, 59, "A post is text: mime=text/plain or text/gemini");
-		return;
+		snprintf(meta, size, "A post is text: mime=text/plain or text/gemini");
+		return 59;
 	}
+	snprintf(up->name, sizeof(up->name), "%s", up->path + sizeof(STORE_POSTS_DIR) + 1);
+	if (!titan_post_name(up->name)) {
+		snprintf(meta, size, "A post's name is letters, digits, '-', '_' and '.', ending "
+		    "in .txt");
+		return 59;
+	}
+	return 0;
+}
+
+/* Takes a Titan upload (r->upload: its body comes next), or refuses it. */
+static void
+titan_request(const struct server *s, const struct site *site, const struct request_ctx *ctx,
+    const struct url *u, struct response *r)
+{
+	struct titan_upload *up;
+	char meta[128];
+	int status;
+
 	if ((up = calloc(1, sizeof(*up))) == NULL) {
 		header(r, 40, "Temporary failure");
 		return;
 	}
-	snprintf(up->name, sizeof(up->name), "%.*s",
-	    (int)(pathlen - sizeof(STORE_POSTS_DIR) - 1), u->path + sizeof(STORE_POSTS_DIR) + 1);
-	if (!titan_post_name(up->name)) {
+	up->site = (int)(site - s->sites);
+	if ((status = titan_accept(site, ctx, u, up, meta, sizeof(meta))) != 0) {
+		titan_log(site->cfg->name, up, status, meta);
 		free(up);
-		header(r, 59, "A post's name is letters, digits, - and _, then .txt");
+		header(r, status, meta);
 		return;
 	}
-	up->site = (int)(site - s->sites);
-	up->size = p.size;
-	for (i = 0; i < CONFIG_FP_SIZE; i++)
-		snprintf(up->author + 2 * i, 3, "%02x", sha256[i]);
 	r->upload = up;
 }
 

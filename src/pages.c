@@ -302,6 +302,7 @@ pages_write(struct doc *d, const struct pages_site *site, const char *name)
 	doc_text(d, "Every header is optional: without Title the first line is the title, "
 	    "without Date the name gives it. A line that is only a URL becomes a link; lines "
 	    "indented by a tab or four spaces are kept as they are.", -1);
+	doc_blank(d);
 	doc_text(d, "Upload with Titan to a post's name to write it, again to replace it (the "
 	    "earlier version is kept), and empty to delete it.", -1);
 	doc_blank(d);

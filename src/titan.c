@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "log.h"
 #include "post.h"
 #include "utf8.h"
 
@@ -192,4 +193,11 @@ titan_result(const struct titan_upload *u, const struct ctl_msg *m, const char *
 	else
 		snprintf(meta, size, "gemini://%s%s/posts/%.*s.gmi", host, at, (int)n, u->name);
 	return 30;
+}
+
+void
+titan_log(const char *host, const struct titan_upload *u, int status, const char *meta)
+{
+	log_info("titan: %s: %s, %lld bytes, by %s%s: %d %s", host, u->path, u->size,
+	    u->author[0] != '\0' ? "SHA256:" : "no certificate", u->author, status, meta);
 }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "url.h"
 
 #define TITAN_NAME_MAX 200	/* bytes of an uploaded post's file name */
 
@@ -50,8 +51,9 @@ bool titan_new_name(const char *words, long long day, char *out, size_t size);
 struct titan_upload {
 	int site;			/* in configuration order */
 	long long size;
+	char path[URL_MAX + 2];		/* as requested, without the parameters */
 	char name[TITAN_NAME_MAX + 1];	/* in posts/ */
-	char author[65];		/* the certificate's SHA-256, in hex */
+	char author[65];		/* the certificate's SHA-256, in hex; "": none */
 	char *body;			/* size bytes, read so far: got */
 	long long got;
 };
@@ -61,6 +63,12 @@ struct titan_upload {
  * reason for a 59. A deletion (size 0) has nothing to check.
  */
 const char *titan_check_body(const struct titan_upload *u);
+
+/*
+ * The log's one line for an upload: the host, its path and announced size,
+ * who (the certificate's fingerprint), and the answer.
+ */
+void titan_log(const char *host, const struct titan_upload *u, int status, const char *meta);
 
 struct ctl_msg;
 

@@ -73,6 +73,11 @@ test_context(const char *fmt, ...)
 {
 	va_list ap;
 
+	/* NULL: no context any more. */
+	if (fmt == NULL) {
+		context[0] = '\0';
+		return;
+	}
 	va_start(ap, fmt);
 	vsnprintf(context, sizeof(context), fmt, ap);
 	va_end(ap);

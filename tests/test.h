@@ -77,7 +77,7 @@ void test_fail_mem(const char *file, int line, const char *what, const void *got
 			    (want), wl_);                                     \
 	} while (0)
 
-/* For table-driven tests: the row being checked, shown with any failure. */
+/* For table-driven tests: the row being checked, shown with any failure; NULL clears it. */
 void test_context(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Where tests find their fixtures (tests/), and a scratch folder per run. */
