@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "proxy.h"
+#include "titan.h"
 #include "url.h"
 
 /*
@@ -66,6 +67,15 @@ check_token(const char *v)
 			return "titan_token: letters, digits and punctuation but ; % / ? #, "
 			    "no space";
 	return NULL;
+}
+
+static const char *
+check_titan_files(const char *v)
+{
+	char folders[TITAN_FOLDERS_MAX + 1][TITAN_FOLDER_MAX];
+	const char *why;
+
+	return titan_folders(v, folders, &why) == -1 ? why : NULL;
 }
 
 static const char *
@@ -168,6 +178,7 @@ static const struct config_key keys[] = {
 	{ "titan", T_BOOL, HOST, offsetof(struct host_config, titan), 0, 0, 1, "no", NULL },
 	{ "authors", T_AUTHORS, HOST, 0, 0, 0, 0, "", NULL },
 	H_STR_CHECKED("titan_token", titan_token, "", check_token),
+	H_STR_CHECKED("titan_files", titan_files, "", check_titan_files),
 	H_INT("titan_max_size", T_SIZE, titan_max_size, 1, 64 << 20, "1M"),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -50,6 +50,7 @@ struct host_config {
 	int nauthors;
 	unsigned char authors[CONFIG_MAX_AUTHORS][CONFIG_FP_SIZE];
 	char titan_token[128];		/* a Titan upload must carry it; "": none */
+	char titan_files[1024];		/* folders taking uploads of any file (titan_folders) */
 	int titan_max_size;		/* bytes of an upload */
 };
 

@@ -29,7 +29,7 @@ struct ctl_msg {
 	uint8_t type;
 	uint8_t site;		/* which host, in configuration order */
 	uint16_t len;		/* bytes of data */
-	uint32_t status;	/* CTL_PUBLISHED: 0 done, else a Gemini status */
+	uint32_t status;	/* CTL_PUBLISHED: 0 done, else a Gemini status; CTL_PUBLISH: the folder */
 	uint64_t version;
 	char data[CTL_DATA_MAX];
 };

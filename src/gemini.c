@@ -310,18 +310,20 @@ check_client_cert(const struct site *site, const struct request_ctx *ctx,
 /*
  * A Titan upload (titan.h), checked before a byte of its body is read: the
  * parameters, the certificate is an author's, the token, the path (a post
- * in /posts/), the size, the type. 0 with up filled in, or the status to
- * refuse it with and *meta.
+ * in /posts/, or a file in a folder of titan_files), the size, a post's
+ * type. 0 with up filled in, or the status to refuse it with and *meta.
  */
 static int
 titan_accept(const struct site *site, const struct request_ctx *ctx, const struct url *u,
     struct titan_upload *up, char *meta, size_t size)
 {
 	const struct host_config *h = site->cfg;
+	char folders[TITAN_FOLDERS_MAX + 1][TITAN_FOLDER_MAX];
 	unsigned char sha256[CONFIG_FP_SIZE];
 	struct titan_params p;
+	int nfolders, f;
 	const char *err;
-	size_t pathlen, i;
+	size_t pathlen, i, n;
 
 	if ((err = titan_parse(u->path, &pathlen, &p)) != NULL) {
 		snprintf(meta, size, "%s", err);
@@ -351,25 +353,33 @@ titan_accept(const struct site *site, const struct request_ctx *ctx, const struc
 		snprintf(meta, size, "%s", p.has_token ? "Wrong token" : "Token required");
 		return 61;
 	}
-	if (pathlen <= sizeof(STORE_POSTS_DIR) + 1 ||
-	    strncmp(u->path, "/" STORE_POSTS_DIR "/", sizeof(STORE_POSTS_DIR) + 1) != 0 ||
-	    memchr(u->path + sizeof(STORE_POSTS_DIR) + 1, '/',
-	    pathlen - sizeof(STORE_POSTS_DIR) - 1) != NULL) {
-		snprintf(meta, size, "Only posts may be uploaded, as /posts/NAME.txt");
+	/* A file right inside posts/ or a folder of titan_files (checked at load). */
+	nfolders = titan_folders(h->titan_files, folders, &err);
+	for (f = 0; f < nfolders; f++) {
+		n = strlen(folders[f]);
+		if (pathlen > n + 2 && strncmp(u->path + 1, folders[f], n) == 0 &&
+		    u->path[n + 1] == '/' && memchr(u->path + n + 2, '/', pathlen - n - 2) == NULL)
+			break;
+	}
+	if (f >= nfolders) {
+		snprintf(meta, size, "%s", nfolders > 1 ? "Uploads go to /posts/NAME.txt or a "
+		    "folder titan_files lists" : "Only posts may be uploaded, as /posts/NAME.txt");
 		return 59;
 	}
+	up->folder = f;
 	if (p.size > h->titan_max_size) {
 		snprintf(meta, size, "Upload too large: at most %d bytes", h->titan_max_size);
 		return 59;
 	}
-	if (p.mime[0] != '\0' && strncmp(p.mime, "text/", 5) != 0) {
+	if (f == 0 && p.mime[0] != '\0' && strncmp(p.mime, "text/", 5) != 0) {
 		snprintf(meta, size, "A post is text: mime=text/plain or text/gemini");
 		return 59;
 	}
-	snprintf(up->name, sizeof(up->name), "%s", up->path + sizeof(STORE_POSTS_DIR) + 1);
-	if (!titan_post_name(up->name)) {
-		snprintf(meta, size, "A post's name is letters, digits, '-', '_' and '.', ending "
-		    "in .txt");
+	snprintf(up->name, sizeof(up->name), "%s", up->path + strlen(folders[f]) + 2);
+	if (f == 0 ? !titan_post_name(up->name) : !titan_file_name(up->name)) {
+		snprintf(meta, size, "%s", f == 0 ? "A post's name is letters, digits, '-', '_' "
+		    "and '.', ending in .txt" : "A file's name is letters, digits, '-', '_' and "
+		    "'.', not starting with '.'");
 		return 59;
 	}
 	return 0;

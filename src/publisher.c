@@ -95,7 +95,7 @@ keep_version(int postsfd, const char *name)
 }
 
 /*
- * Puts the body in place as posts/NAME: a temporary file written whole and
+ * Puts the body in place as NAME in the folder: a temporary file written whole and
  * fsynced, the earlier version kept, a rename, the folder fsynced. Returns
  * NULL, or what failed (errno says why).
  */
@@ -108,7 +108,7 @@ put(int postsfd, const struct titan_upload *u, unsigned long long id)
 	snprintf(tmp, sizeof(tmp), ".titan-%d-%llu.tmp", (int)getpid(), id);
 	if ((fd = openat(postsfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0644)) == -1)
-		return "cannot write a new file in posts/";
+		return "cannot write a new file there";
 	if (!write_all(fd, u->body, (size_t)u->size) || fsync(fd) == -1) {
 		int e = errno;
 		close(fd);
@@ -121,7 +121,7 @@ put(int postsfd, const struct titan_upload *u, unsigned long long id)
 		int e = errno;
 		unlinkat(postsfd, tmp, 0);
 		errno = e;
-		return "cannot keep the earlier version in posts/" PUBLISHER_VERSIONS;
+		return "cannot keep the earlier version in " PUBLISHER_VERSIONS "/";
 	}
 	if (renameat(postsfd, tmp, postsfd, u->name) == -1) {
 		int e = errno;
@@ -132,16 +132,16 @@ put(int postsfd, const struct titan_upload *u, unsigned long long id)
 	return NULL;
 }
 
-/* Deletes posts/NAME, its last version kept. NULL, or what failed. */
+/* Deletes NAME in the folder, its last version kept. NULL, or what failed. */
 static const char *
-remove_post(int postsfd, const struct titan_upload *u, int *status)
+remove_file(int postsfd, const struct titan_upload *u, int *status)
 {
 	if (keep_version(postsfd, u->name) == -1) {
 		if (errno == ENOENT) {
 			*status = 51;
-			return "No such post";
+			return u->folder == 0 ? "No such post" : "No such file";
 		}
-		return "cannot keep the post in posts/" PUBLISHER_VERSIONS;
+		return "cannot keep it in " PUBLISHER_VERSIONS "/";
 	}
 	if (unlinkat(postsfd, u->name, 0) == -1)
 		return "cannot delete the post";
@@ -150,7 +150,7 @@ remove_post(int postsfd, const struct titan_upload *u, int *status)
 
 /*
  * One request: checked again (a worker is not trusted to have), then
- * written. Sets *restart when posts/ is no longer the folder Landlock lets
+ * written. Sets *restart when its folder is no longer the one Landlock lets
  * this process write.
  */
 static void
@@ -158,17 +158,17 @@ publish(const struct publisher_site *sites, int n, int fd, const struct ctl_msg 
     bool *restart)
 {
 	const struct publisher_site *site = m->site < n ? &sites[m->site] : NULL;
-	struct titan_upload u = { .site = m->site };
+	struct titan_upload u = { .site = m->site, .folder = (int)m->status };
 	struct stat was, now;
-	const char *author, *why;
+	const char *author, *why, *folder;
 	void *map = MAP_FAILED;
 	int postsfd = -1, status = 40;
 	char text[300];
 
 	author = memchr(m->data, '\0', m->len);
-	if (site == NULL || !site->titan || author == NULL ||
+	if (site == NULL || !site->titan || author == NULL || m->status >= (uint32_t)site->nfolders ||
 	    snprintf(u.name, sizeof(u.name), "%s", m->data) >= (int)sizeof(u.name) ||
-	    !titan_post_name(u.name)) {
+	    (u.folder == 0 ? !titan_post_name(u.name) : !titan_file_name(u.name))) {
 		reply(fd, m, 59, "Not an upload this capsule takes");
 		return;
 	}
@@ -191,24 +191,26 @@ publish(const struct publisher_site *sites, int n, int fd, const struct ctl_msg 
 			goto out;
 		}
 	}
-	/* posts/ may have been replaced: only the folder Landlock knows can be written. */
-	postsfd = openat(site->rootfd, STORE_POSTS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
-	if (postsfd == -1 || site->postsfd == -1 || fstat(postsfd, &now) == -1 ||
-	    fstat(site->postsfd, &was) == -1 || now.st_dev != was.st_dev ||
+	/* The folder may have been replaced: only the one Landlock knows can be written. */
+	folder = site->folders[u.folder];
+	postsfd = openat(site->rootfd, folder, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (postsfd == -1 || site->dirs[u.folder] == -1 || fstat(postsfd, &now) == -1 ||
+	    fstat(site->dirs[u.folder], &was) == -1 || now.st_dev != was.st_dev ||
 	    now.st_ino != was.st_ino) {
-		log_warn("%s: posts/ %s since the publisher started: starting it anew",
-		    site->label, postsfd == -1 ? "is gone" : "was replaced");
-		reply(fd, m, 40, "posts/ changed on the server; try again");
-		*restart = true;
+		log_warn("%s: %s/ %s since the publisher started: starting it anew",
+		    site->label, folder, postsfd == -1 ? "is gone" : "was replaced");
+		snprintf(text, sizeof(text), "%s/ changed on the server; try again", folder);
+		reply(fd, m, 40, text);
+		*restart = site->dirs[u.folder] != -1 || postsfd != -1;
 		goto out;
 	}
-	why = body == -1 ? remove_post(postsfd, &u, &status) : put(postsfd, &u, m->version);
+	why = body == -1 ? remove_file(postsfd, &u, &status) : put(postsfd, &u, m->version);
 	if (why == NULL && fsync(postsfd) == -1)
-		why = "cannot sync posts/";
+		why = "cannot sync the folder";
 	if (why != NULL) {
 		if (status == 40)
-			log_err("%s: posts/%s: %s: %s", site->label, u.name, why, strerror(errno));
+			log_err("%s: %s/%s: %s: %s", site->label, folder, u.name, why,
+			    strerror(errno));
 		reply(fd, m, status, why);
 	} else
 		reply(fd, m, 0, body == -1 ? "deleted" : "published");

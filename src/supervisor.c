@@ -64,6 +64,7 @@
 #include "server.h"
 #include "store.h"
 #include "tickets.h"
+#include "titan.h"
 #include "tls.h"
 
 #define MAX_WORKERS 256
@@ -562,7 +563,7 @@ confine(struct generation *g, enum sandbox_role role, pid_t supervisor, const in
 		return -1;
 	}
 	if (r > 0 && role == SANDBOX_PUBLISHER)
-		log_info("%s %d: landlock (ABI %d): content roots read-only, posts/ of %d site(s) "
+		log_info("%s %d: landlock (ABI %d): content roots read-only, the %d folder(s) "
 		    "taking uploads writable, no other file; %s", what, (int)getpid(), r, nwritable,
 		    said);
 	else if (r > 0 && role == SANDBOX_KEYS)
@@ -726,8 +727,10 @@ static void __attribute__((noreturn))
 publisher_main(struct supervisor *sv, struct generation *g, int ctl, pid_t supervisor)
 {
 	struct publisher_site sites[CONFIG_MAX_HOSTS];
-	int keep[MAX_WORKERS + 2 * CONFIG_MAX_HOSTS + 1], fds[MAX_WORKERS],
-	    posts[CONFIG_MAX_HOSTS], n = 0, i, k, rc;
+	int keep[MAX_WORKERS + (TITAN_FOLDERS_MAX + 2) * CONFIG_MAX_HOSTS + 1],
+	    dirs[(TITAN_FOLDERS_MAX + 1) * CONFIG_MAX_HOSTS];
+	int fds[MAX_WORKERS], n = 0, ndirs = 0, i, f, rc;
+	const char *why;
 
 	child_start(sv, ctl, "gazette-publish");
 	keep[n++] = ctl;
@@ -735,25 +738,27 @@ publisher_main(struct supervisor *sv, struct generation *g, int ctl, pid_t super
 		keep[n++] = fds[i] = g->pubfd[i][1];
 	for (i = 0; i < g->srv.nsites; i++) {
 		const struct host_config *h = &g->cfg->hosts[i];
-		sites[i] = (struct publisher_site){ g->srv.sites[i].rootfd, h->name, h->titan, -1,
-		    h->titan_max_size };
-		keep[n++] = sites[i].rootfd;
-		if (h->titan && (sites[i].postsfd = openat(sites[i].rootfd, STORE_POSTS_DIR,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) != -1)
-			keep[n++] = sites[i].postsfd;
+		struct publisher_site *site = &sites[i];
+		*site = (struct publisher_site){ .rootfd = g->srv.sites[i].rootfd,
+		    .label = h->name, .titan = h->titan, .max_size = h->titan_max_size };
+		keep[n++] = site->rootfd;
+		site->nfolders = h->titan ? titan_folders(h->titan_files, site->folders, &why) : 0;
+		for (f = 0; f < site->nfolders; f++)
+			if ((site->dirs[f] = openat(site->rootfd, site->folders[f], O_RDONLY |
+			    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) != -1)
+				keep[n++] = dirs[ndirs++] = site->dirs[f];
 	}
 	close_all_but(keep, n);
-	for (i = 0, k = 0; i < g->srv.nsites; i++)
-		if (sites[i].postsfd != -1)
-			posts[k++] = sites[i].postsfd;
-	if (confine(g, SANDBOX_PUBLISHER, supervisor, posts, k) == -1)
+	if (confine(g, SANDBOX_PUBLISHER, supervisor, dirs, ndirs) == -1)
 		_exit(1);
 	for (i = 0; i < g->srv.nsites; i++)
-		if (sites[i].titan && (sites[i].postsfd == -1 ||
-		    faccessat(sites[i].postsfd, ".", W_OK | X_OK, AT_EACCESS) == -1))
-			log_warn("%s: uploads will fail: %s/posts is %s", sites[i].label,
-			    g->cfg->hosts[i].root, sites[i].postsfd == -1 ? "missing" :
-			    "not writable by the user gazette runs as (chown it)");
+		for (f = 0; f < sites[i].nfolders; f++)
+			if (sites[i].dirs[f] == -1 ||
+			    faccessat(sites[i].dirs[f], ".", W_OK | X_OK, AT_EACCESS) == -1)
+				log_warn("%s: uploads to %s/ will fail: %s/%s is %s", sites[i].label,
+				    sites[i].folders[f], g->cfg->hosts[i].root, sites[i].folders[f],
+				    sites[i].dirs[f] == -1 ? "missing" :
+				    "not writable by the user gazette runs as (chown it)");
 	rc = publisher_run(sites, g->srv.nsites, ctl, fds, g->nworkers);
 	log_flush();
 	_exit(rc);

@@ -11,6 +11,7 @@
 #include "ctl.h"
 #include "log.h"
 #include "post.h"
+#include "store.h"
 #include "utf8.h"
 
 #define SIZE_DIGITS 12		/* up to a terabyte: any limit lies below */
@@ -73,15 +74,60 @@ titan_parse(const char *path, size_t *pathlen, struct titan_params *p)
 	return has_size ? NULL : "Titan upload without ;size=";
 }
 
+#define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
+
+bool
+titan_file_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 0 && n <= TITAN_NAME_MAX && name[0] != '.' && strspn(name, NAME_CHARS) == n;
+}
+
 bool
 titan_post_name(const char *name)
 {
 	size_t n = strlen(name);
 
-	if (n <= 4 || n > TITAN_NAME_MAX || name[0] == '.' || strcmp(name + n - 4, ".txt") != 0)
-		return false;
-	return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	    "-_.") == n;
+	return n > 4 && strcmp(name + n - 4, ".txt") == 0 && titan_file_name(name);
+}
+
+int
+titan_folders(const char *list, char folders[][TITAN_FOLDER_MAX], const char **why)
+{
+	const char *w = list, *seg, *end;
+	int n = 1;
+	size_t len;
+
+	snprintf(folders[0], TITAN_FOLDER_MAX, "%s", STORE_POSTS_DIR);
+	*why = "titan_files: folder paths such as /images/, each from '/' to '/', of letters, "
+	    "digits, '-', '_' and '.', no segment empty or starting with '.', not /posts/";
+	for (;;) {
+		w += strspn(w, " \t");
+		if (*w == '\0')
+			return n;
+		len = strcspn(w, " \t");
+		if (n == TITAN_FOLDERS_MAX + 1) {
+			*why = "titan_files: too many folders (8 at most)";
+			return -1;
+		}
+		if (len < 3 || w[0] != '/' || w[len - 1] != '/' || len - 2 >= TITAN_FOLDER_MAX)
+			return -1;
+		for (seg = w + 1; seg < w + len - 1; seg = end + 1) {
+			end = memchr(seg, '/', (size_t)(w + len - 1 - seg));
+			if (end == NULL)
+				end = w + len - 1;
+			if (end == seg || seg[0] == '.' ||
+			    strspn(seg, NAME_CHARS) < (size_t)(end - seg))
+				return -1;
+		}
+		snprintf(folders[n], TITAN_FOLDER_MAX, "%.*s", (int)(len - 2), w + 1);
+		if (strcmp(folders[n], STORE_POSTS_DIR) == 0 ||
+		    strncmp(folders[n], STORE_POSTS_DIR "/", sizeof(STORE_POSTS_DIR)) == 0)
+			return -1;
+		n++;
+		w += len;
+	}
 }
 
 bool
@@ -126,7 +172,7 @@ titan_check_body(const struct titan_upload *u)
 	const char *why = NULL;
 	struct post meta;
 
-	if (u->size == 0)
+	if (u->size == 0 || u->folder != 0)
 		return NULL;
 	if (!utf8_valid(u->body, (size_t)u->size))
 		return "The post is not valid UTF-8";
@@ -140,7 +186,8 @@ titan_check_body(const struct titan_upload *u)
 int
 titan_send(int fd, const struct titan_upload *u, unsigned long long id)
 {
-	struct ctl_msg m = { .type = CTL_PUBLISH, .site = (uint8_t)u->site, .version = id };
+	struct ctl_msg m = { .type = CTL_PUBLISH, .site = (uint8_t)u->site, .version = id,
+	    .status = (uint32_t)u->folder };
 	size_t done = 0;
 	ssize_t n;
 	int body = -1, rc, e;
@@ -190,6 +237,8 @@ titan_result(const struct titan_upload *u, const struct ctl_msg *m, const char *
 		snprintf(at, sizeof(at), ":%d", port);
 	if (u->size == 0)
 		snprintf(meta, size, "gemini://%s%s/", host, at);
+	else if (u->folder != 0)
+		snprintf(meta, size, "gemini://%s%s%s", host, at, u->path);
 	else
 		snprintf(meta, size, "gemini://%s%s/posts/%.*s.gmi", host, at, (int)n, u->name);
 	return 30;

@@ -15,7 +15,18 @@
 #include "config.h"
 #include "url.h"
 
-#define TITAN_NAME_MAX 200	/* bytes of an uploaded post's file name */
+#define TITAN_NAME_MAX 200	/* bytes of an uploaded file's name */
+#define TITAN_FOLDERS_MAX 8	/* titan_files folders a site may list */
+#define TITAN_FOLDER_MAX 128	/* bytes of one, as "images" or "files/pdf" */
+
+/*
+ * The folders a site's uploads write in: [0] posts/, then those titan_files
+ * lists ("/images/ /files/pdf/"), each without its slashes. Returns how
+ * many, or -1 with *why set when the list is not one of folder paths (each
+ * from '/' to '/', of letters, digits, '-', '_' and '.', no segment empty or
+ * starting with '.', not posts/ or under it; TITAN_FOLDERS_MAX at most).
+ */
+int titan_folders(const char *list, char folders[][TITAN_FOLDER_MAX], const char **why);
 
 /* What follows the path, each parameter at most once, in any order. */
 struct titan_params {
@@ -34,9 +45,11 @@ struct titan_params {
 const char *titan_parse(const char *path, size_t *pathlen, struct titan_params *p);
 
 /*
- * Whether name is one an upload may write: NAME.txt, at most TITAN_NAME_MAX
- * bytes of letters, digits, '-', '_' and '.', not starting with '.'.
+ * Whether name is one an upload may write: at most TITAN_NAME_MAX bytes of
+ * letters, digits, '-', '_' and '.', not starting with '.'; a post's ends
+ * in .txt.
  */
+bool titan_file_name(const char *name);
 bool titan_post_name(const char *name);
 
 /*
@@ -50,6 +63,7 @@ bool titan_new_name(const char *words, long long day, char *out, size_t size);
 /* An upload accepted for its site: what the body is checked against, where it goes. */
 struct titan_upload {
 	int site;			/* in configuration order */
+	int folder;			/* which of the site's (titan_folders): 0 posts/ */
 	long long size;
 	char path[URL_MAX + 2];		/* as requested, without the parameters */
 	char name[TITAN_NAME_MAX + 1];	/* in posts/ */
@@ -60,7 +74,8 @@ struct titan_upload {
 
 /*
  * The body checked as a post (UTF-8, with a title): NULL, or the parser's
- * reason for a 59. A deletion (size 0) has nothing to check.
+ * reason for a 59. A deletion (size 0) and a file that is no post (folder
+ * not 0) have nothing to check.
  */
 const char *titan_check_body(const struct titan_upload *u);
 
@@ -81,8 +96,8 @@ int titan_send(int fd, const struct titan_upload *u, unsigned long long id);
 
 /*
  * The publisher's answer m to u as a Gemini status and its meta: 30 to the
- * post's page at gemini://host[:port]/ (the home page after a deletion), or
- * the publisher's refusal.
+ * post's page at gemini://host[:port]/ (or to the file; the home page after
+ * a deletion), or the publisher's refusal.
  */
 int titan_result(const struct titan_upload *u, const struct ctl_msg *m, const char *host,
     int port, char *meta, size_t size);

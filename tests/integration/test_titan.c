@@ -736,3 +736,77 @@ TEST(titan_posts_folder_swapped)
 	CHECK(!page_has(&c, "/archive/2024/06/", "Before the swap"));
 	stop(&c);
 }
+
+/*
+ * Folders titan_files lists take files of any kind, not only posts: an
+ * image is written whole (NUL bytes and all), served as it is, replaced
+ * with its earlier version kept, deleted; nothing beside or below them.
+ */
+TEST(titan_files_in_listed_folders)
+{
+	static const char png[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06"
+	    "\0\0\0\x1f\x15\xc4\x89\0\0\0\0IEND\xae\x42\x60\x82";
+	static const char *const mkdirs[] = { "images", "docs", "docs/pdf" };
+	char path[900], want[300], target[300], *disk;
+	struct capsule c;
+	struct reply r;
+	pid_t pub[2] = { 0, 0 };
+	size_t i, len;
+
+	if (!start(&c, "titan_files = /images/ /docs/pdf/", NULL))
+		return;
+	for (i = 0; i < sizeof(mkdirs) / sizeof(mkdirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", c.g.root, mkdirs[i]);
+		CHECK(mkdir(path, 0777) == 0 && chmod(path, 0777) == 0);
+	}
+	/* Folders made after start: a publisher started anew opens them. */
+	if (publisher(&c, pub))
+		kill(pub[0], SIGKILL);
+	CHECK(publisher(&c, pub));
+
+	snprintf(target, sizeof(target), "/images/cat.png;size=%zu;mime=image/png", sizeof(png) - 1);
+	send_titan(&c, &c.author, target, png, sizeof(png) - 1, &r);
+	snprintf(want, sizeof(want), "30 gemini://localhost:%d/images/cat.png\r\n", c.g.gemini_port);
+	CHECK_STR(r.data, want);
+	reply_free(&r);
+	gemini_path(&c.g, "/images/cat.png", &r);
+	CHECK(answered(&r, "20 "));
+	disk = r.data != NULL ? strstr(r.data, "\r\n") : NULL;
+	len = disk != NULL ? r.len - (size_t)(disk + 2 - r.data) : 0;
+	CHECK(disk != NULL && len == sizeof(png) - 1 && memcmp(disk + 2, png, len) == 0);
+	reply_free(&r);
+	send_titan(&c, &c.author, "/docs/pdf/report.pdf;size=5", "%PDF-", 5, &r);
+	CHECK(answered(&r, "30 gemini://localhost:"));
+	reply_free(&r);
+	snprintf(path, sizeof(path), "%s/docs/pdf/report.pdf", c.g.root);
+	CHECK(access(path, F_OK) == 0);
+
+	/* Replaced: the earlier bytes kept beside it. */
+	send_titan(&c, &c.author, "/images/cat.png;size=4", "meow", 4, &r);
+	CHECK(answered(&r, "30 "));
+	reply_free(&r);
+	snprintf(path, sizeof(path), "%s/images/.versions", c.g.root);
+	CHECK(access(path, F_OK) == 0);
+
+	send_titan(&c, &c.author, "/images/sub/x.png;size=4", "meow", 4, &r);
+	CHECK_STR(r.data, "59 Uploads go to /posts/NAME.txt or a folder titan_files lists\r\n");
+	reply_free(&r);
+	send_titan(&c, &c.author, "/docs/x.pdf;size=4", "meow", 4, &r);
+	CHECK_STR(r.data, "59 Uploads go to /posts/NAME.txt or a folder titan_files lists\r\n");
+	reply_free(&r);
+	send_titan(&c, &c.author, "/images/.hidden;size=4", "meow", 4, &r);
+	CHECK_STR(r.data, "59 A file's name is letters, digits, '-', '_' and '.', not starting "
+	    "with '.'\r\n");
+	reply_free(&r);
+	/* A file is no post: posts keep their own rules. */
+	send_titan(&c, &c.author, "/posts/cat.png;size=4", "meow", 4, &r);
+	CHECK(answered(&r, "59 A post's name"));
+	reply_free(&r);
+
+	send_titan(&c, &c.author, "/images/cat.png;size=0", "", 0, &r);
+	CHECK(answered(&r, "30 "));
+	reply_free(&r);
+	snprintf(path, sizeof(path), "%s/images/cat.png", c.g.root);
+	CHECK(access(path, F_OK) == -1 && errno == ENOENT);
+	stop(&c);
+}

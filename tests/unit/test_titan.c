@@ -111,3 +111,38 @@ TEST(titan_new_names)
 	CHECK(titan_post_name(name) && strlen(name) <= TITAN_NAME_MAX);
 	CHECK(!titan_new_name("words", day, name, 10));
 }
+
+TEST(titan_folder_lists)
+{
+	static const struct {
+		const char *list;
+		int n;			/* -1: refused */
+		const char *last;	/* the last folder */
+	} rows[] = {
+		{ "", 1, "posts" },
+		{ "/images/", 2, "images" },
+		{ "  /images/ \t/docs/pdf/ ", 3, "docs/pdf" },
+		{ "/images", -1, NULL }, { "images/", -1, NULL }, { "/", -1, NULL },
+		{ "//", -1, NULL }, { "/a//b/", -1, NULL }, { "/.git/", -1, NULL },
+		{ "/a/../b/", -1, NULL }, { "/posts/", -1, NULL }, { "/posts/img/", -1, NULL },
+		{ "/pics space/", -1, NULL }, { "/caf\xc3\xa9/", -1, NULL },
+		{ "/postscript/", 2, "postscript" },
+		{ "/a/ /b/ /c/ /d/ /e/ /f/ /g/ /h/", 9, "h" },
+		{ "/a/ /b/ /c/ /d/ /e/ /f/ /g/ /h/ /i/", -1, NULL },
+	};
+	char folders[TITAN_FOLDERS_MAX + 1][TITAN_FOLDER_MAX];
+	const char *why;
+	size_t i;
+	int n;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		test_context("%s", rows[i].list);
+		n = titan_folders(rows[i].list, folders, &why);
+		CHECK_INT(n, rows[i].n);
+		if (n > 0) {
+			CHECK_STR(folders[0], "posts");
+			CHECK_STR(folders[n - 1], rows[i].last);
+		} else
+			CHECK(strncmp(why, "titan_files: ", 13) == 0);
+	}
+}
