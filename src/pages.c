@@ -608,7 +608,11 @@ post_body(struct doc *d, const struct post *p, const struct pages_site *site)
 			doc_pre(d, NULL, b->text, -1);
 			break;
 		case POST_LINK:
-			pages_link_url(d, b->text, b->text, site);
+			/* A gemtext link to a path of this capsule works on Gopher too. */
+			if (b->text[0] == '/' && b->text[1] != '/')
+				doc_link(d, DOC_TO_FILE, b->text, b->label ? b->label : b->text);
+			else
+				pages_link_url(d, b->text, b->label ? b->label : b->text, site);
 			break;
 		}
 		/* Gemtext cannot link inside a line: a paragraph's links follow it. */

@@ -25,7 +25,11 @@ struct buf {
 	size_t len, cap;
 };
 
-enum line_kind { LINE_BLANK, LINE_PRE, LINE_QUOTE, LINE_ITEM, LINE_LINK, LINE_TEXT };
+/* LINE_GEMLINK and LINE_HEADING are gemtext's "=> URL text" and "# heading". */
+enum line_kind {
+	LINE_BLANK, LINE_PRE, LINE_QUOTE, LINE_ITEM, LINE_LINK, LINE_GEMLINK, LINE_HEADING,
+	LINE_TEXT,
+};
 
 enum header_key { KEY_UNKNOWN, KEY_TITLE, KEY_DATE, KEY_AUTHOR, KEY_SOURCE, KEY_TAGS };
 
@@ -56,6 +60,7 @@ struct parse {
 	bool open;
 	enum post_block_type cur;
 	size_t pre_blanks;	/* blank lines held back inside a PRE block */
+	bool fenced;		/* between gemtext's ``` lines: every line is PRE */
 	size_t blocks_cap;
 	size_t tags_cap;
 };
@@ -360,10 +365,33 @@ url_at(const char *s, size_t n, size_t i)
  * What a repaired, non-empty line is, and its content: for PRE without the
  * indentation, for the others without leading blanks and marker.
  */
+/*
+ * The length of a gemtext marker that starts s: "=>" (a link) or one to
+ * three '#' and a blank (a heading), when something follows; else 0.
+ */
+static size_t
+gem_marker(const char *s, size_t n)
+{
+	size_t m = 0, j;
+
+	if (n >= 2 && s[0] == '=' && s[1] == '>')
+		m = 2;
+	else {
+		while (m < n && m < 3 && s[m] == '#')
+			m++;
+		if (m == 0 || m == n || !is_blank(s[m]))
+			return 0;
+	}
+	for (j = m; j < n && is_blank(s[j]); j++)
+		;
+	return j < n ? m : 0;
+}
+
 static enum line_kind
 classify(const char *s, size_t n, const char **rest, size_t *rlen)
 {
 	enum line_kind kind = LINE_TEXT;
+	size_t m;
 
 	*rest = s, *rlen = n;
 	if (n == 0)
@@ -381,6 +409,9 @@ classify(const char *s, size_t n, const char **rest, size_t *rlen)
 	} else if ((s[0] == '*' || s[0] == '-') && n >= 2 && is_blank(s[1])) {
 		kind = LINE_ITEM;
 		s += 2, n -= 2;
+	} else if ((m = gem_marker(s, n)) > 0) {
+		kind = s[0] == '=' ? LINE_GEMLINK : LINE_HEADING;
+		s += m, n -= m;
 	} else if (url_at(s, n, 0) == n)
 		kind = LINE_LINK;
 	while (n > 0 && is_blank(*s))
@@ -864,12 +895,50 @@ add_pre(struct parse *ps, const char *s, size_t n)
 	return 0;
 }
 
+/* "=> REF text": a link block, with its text when there is some. */
+static int
+gem_link(struct parse *ps, const char *s, size_t n)
+{
+	size_t ref = 0, len = 0;
+	char *label;
+
+	while (ref < n && !is_blank(s[ref]))
+		ref++;
+	if (flush(ps) == -1 || emit(ps, POST_LINK, s, ref) == -1)
+		return -1;
+	while (ref < n && is_blank(s[ref]))
+		ref++;
+	if (ref == n)
+		return 0;
+	if ((label = malloc(n - ref + 1)) == NULL)
+		return -1;
+	/* One space between words, as every block's text. */
+	join_words(label, &len, s + ref, n - ref, false);
+	label[len] = '\0';
+	ps->p->blocks[ps->p->nblocks - 1].label = label;
+	return 0;
+}
+
 static int
 body_line(struct parse *ps)
 {
 	const char *s;
 	size_t n;
 
+	/* Gemtext's preformatted text: from a ``` line to the next, kept as it is. */
+	if (ps->line.len >= 3 && memcmp(ps->line.p, "```", 3) == 0) {
+		ps->fenced = !ps->fenced;
+		return flush(ps);
+	}
+	if (ps->fenced) {
+		if (ps->line.len == 0) {
+			ps->pre_blanks += ps->open;
+			return 0;
+		}
+		if (!(ps->open && ps->cur == POST_PRE) && open_block(ps, POST_PRE) == -1)
+			return -1;
+		return add_pre(ps, ps->line.p, ps->line.len);
+	}
 	switch (classify(ps->line.p, ps->line.len, &s, &n)) {
 	case LINE_BLANK:
 		if (ps->open && ps->cur == POST_PRE) {
@@ -891,6 +960,13 @@ body_line(struct parse *ps)
 		return open_block(ps, POST_ITEM) == -1 ? -1 : add_words(ps, s, n);
 	case LINE_LINK:
 		return flush(ps) == -1 ? -1 : emit(ps, POST_LINK, s, n);
+	case LINE_GEMLINK:
+		return gem_link(ps, s, n);
+	case LINE_HEADING:
+		/* A paragraph of its own, never joined to the lines after it. */
+		if (open_block(ps, POST_PARA) == -1 || add_words(ps, s, n) == -1)
+			return -1;
+		return flush(ps);
 	case LINE_TEXT:
 		break;
 	}
@@ -1000,6 +1076,7 @@ post_free(struct post *p)
 			free(p->blocks[i].urls[j]);
 		free(p->blocks[i].urls);
 		free(p->blocks[i].text);
+		free(p->blocks[i].label);
 	}
 	free(p->blocks);
 	memset(p, 0, sizeof(*p));

@@ -97,9 +97,11 @@ struct post_block {
 	 * joined and every run of spaces and tabs made one space.
 	 * PRE: the lines joined by '\n', each without its indentation (one tab
 	 * or four spaces) and trailing whitespace; no leading or trailing '\n'.
-	 * LINK: the URL.
+	 * LINK: the URL; from a gemtext link line ("=> URL text"), the
+	 * reference as written (relative ones too).
 	 */
 	char *text;
+	char *label;	/* LINK: a gemtext link line's text, or NULL */
 	/* PARA, QUOTE, ITEM: the URLs inside text, in order; else NULL and 0. */
 	char **urls;
 	size_t nurls;

@@ -220,7 +220,7 @@ mark_urls(const struct post_block *b, struct refs *refs, struct evbuffer *tmp)
 	if (b->type == POST_LINK) {
 		if ((num = ref_add(refs, b->text)) == 0)
 			return -1;
-		evbuffer_add_printf(tmp, "%s [%zu]", b->text, num);
+		evbuffer_add_printf(tmp, "%s [%zu]", b->label ? b->label : b->text, num);
 		return 0;
 	}
 	for (j = 0; j < b->nurls; j++) {

@@ -86,6 +86,11 @@ check_post(const struct post *p)
 		FUZZ_CHECK((b->nurls == 0) == (b->urls == NULL));
 		for (j = 0; j < b->nurls; j++)
 			FUZZ_CHECK(strstr(b->text, b->urls[j]) != NULL);
+		/* A gemtext link's text: only a link has one, one space between words. */
+		FUZZ_CHECK(b->label == NULL || (b->type == POST_LINK && b->label[0] != '\0' &&
+		    clean(b->label, false, false) && b->label[0] != ' ' &&
+		    b->label[strlen(b->label) - 1] != ' ' && strstr(b->label, "  ") == NULL));
+		FUZZ_CHECK(b->type != POST_LINK || strpbrk(b->text, " \t") == NULL);
 	}
 }
 

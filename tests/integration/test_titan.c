@@ -810,3 +810,32 @@ TEST(titan_files_in_listed_folders)
 	CHECK(access(path, F_OK) == -1 && errno == ENOENT);
 	stop(&c);
 }
+
+/*
+ * A post written as gemtext, as a client's upload dialog invites: its
+ * heading is the title, its link lines links with their text on both
+ * protocols, its preformatted text kept.
+ */
+TEST(titan_gemtext_post)
+{
+	static const char post[] = "# Written as gemtext\n\nA paragraph.\n\n"
+	    "=> gemini://example.org/ Example capsule\n=> /about.gmi About us\n"
+	    "```\n  two  spaces\n```\n";
+	struct capsule c;
+	struct reply r;
+	char *page;
+
+	if (!start(&c, NULL, NULL))
+		return;
+	upload(&c, &c.author, "2024-07-01-gemtext.txt", post, &r);
+	CHECK(answered(&r, "30 "));
+	reply_free(&r);
+	page = gemini_page(&c.g, "/posts/2024-07-01-gemtext.gmi");
+	CHECK(page != NULL && strstr(page, "# Written as gemtext\n") != NULL &&
+	    strstr(page, "=> gemini://example.org/ Example capsule\n") != NULL &&
+	    strstr(page, "=> /about.gmi About us\n") != NULL &&
+	    strstr(page, "```\n  two  spaces\n```\n") != NULL);
+	free(page);
+	CHECK(gopher_has(&c, "/posts/2024-07-01-gemtext.txt", "About us ["));
+	stop(&c);
+}

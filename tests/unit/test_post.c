@@ -678,6 +678,40 @@ TEST(post_pre)
 	post_free(&p);
 }
 
+/*
+ * Gemtext in a post (as a client's upload dialog sends it): "=> URL text"
+ * is a link with its text, "#" to "###" lines are paragraphs of their own,
+ * and ``` lines enclose preformatted text kept as it is.
+ */
+TEST(post_gemtext)
+{
+	struct post p;
+
+	CHECK_INT(parse(&p, "# From a client\n\n## Part one\nFirst line\nsecond line\n"
+	    "=> gemini://example.org/a  The   A page\n=>/about.gmi\n=> other.gmi Other\n"
+	    "```ascii art\n  /\\_/\\\n\n * not an item\n```\nAfter\n=>\n#hashtag\n"), 0);
+	CHECK_STR(p.title, "From a client");
+	CHECK_INT(p.nblocks, 7);
+	CHECK_STR(block(&p, 0), "PARA:Part one");
+	CHECK_STR(block(&p, 1), "PARA:First line second line");
+	CHECK_STR(block(&p, 2), "LINK:gemini://example.org/a");
+	CHECK_STR(p.blocks[2].label, "The A page");
+	CHECK_STR(block(&p, 3), "LINK:/about.gmi");
+	CHECK(p.blocks[3].label == NULL);
+	CHECK_STR(block(&p, 4), "LINK:other.gmi");
+	CHECK_STR(p.blocks[4].label, "Other");
+	CHECK_STR(block(&p, 5), "PRE:  /\\_/\\\n\n * not an item");
+	/* Text as ever, joined: a bare "=>" and a "#" without a blank are no markers. */
+	CHECK_STR(block(&p, 6), "PARA:After => #hashtag");
+	post_free(&p);
+
+	/* A fence never closed runs to the end; a link alone has no text. */
+	CHECK_INT(parse(&p, "T\n\n```\n\n  kept\n"), 0);
+	CHECK_INT(p.nblocks, 1);
+	CHECK_STR(block(&p, 0), "PRE:  kept");
+	post_free(&p);
+}
+
 TEST(post_dates)
 {
 	struct post p;
