@@ -632,9 +632,9 @@ conn_published(struct server *s, const struct ctl_msg *m)
 	char meta[1100];
 	int status;
 
-	TAILQ_FOREACH(c, &s->publishing, waiting)
-		if (c->upload_id == m->version)
-			break;
+	for (c = TAILQ_FIRST(&s->publishing); c != NULL && c->upload_id != m->version;
+	    c = TAILQ_NEXT(c, waiting))
+		;
 	/* Given up on already (upload_timeout). */
 	if (c == NULL)
 		return;

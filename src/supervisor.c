@@ -729,14 +729,14 @@ publisher_main(struct supervisor *sv, struct generation *g, int ctl, pid_t super
 	struct publisher_site sites[CONFIG_MAX_HOSTS];
 	int keep[MAX_WORKERS + (TITAN_FOLDERS_MAX + 2) * CONFIG_MAX_HOSTS + 1],
 	    dirs[(TITAN_FOLDERS_MAX + 1) * CONFIG_MAX_HOSTS];
-	int fds[MAX_WORKERS], n = 0, ndirs = 0, i, f, rc;
+	int fds[MAX_WORKERS], n = 0, ndirs = 0, nsites = g->srv.nsites, i, f, rc;
 	const char *why;
 
 	child_start(sv, ctl, "gazette-publish");
 	keep[n++] = ctl;
 	for (i = 0; i < g->nworkers; i++)
 		keep[n++] = fds[i] = g->pubfd[i][1];
-	for (i = 0; i < g->srv.nsites; i++) {
+	for (i = 0; i < nsites; i++) {
 		const struct host_config *h = &g->cfg->hosts[i];
 		struct publisher_site *site = &sites[i];
 		*site = (struct publisher_site){ .rootfd = g->srv.sites[i].rootfd,
@@ -751,7 +751,7 @@ publisher_main(struct supervisor *sv, struct generation *g, int ctl, pid_t super
 	close_all_but(keep, n);
 	if (confine(g, SANDBOX_PUBLISHER, supervisor, dirs, ndirs) == -1)
 		_exit(1);
-	for (i = 0; i < g->srv.nsites; i++)
+	for (i = 0; i < nsites; i++)
 		for (f = 0; f < sites[i].nfolders; f++)
 			if (sites[i].dirs[f] == -1 ||
 			    faccessat(sites[i].dirs[f], ".", W_OK | X_OK, AT_EACCESS) == -1)
@@ -759,7 +759,7 @@ publisher_main(struct supervisor *sv, struct generation *g, int ctl, pid_t super
 				    sites[i].folders[f], g->cfg->hosts[i].root, sites[i].folders[f],
 				    sites[i].dirs[f] == -1 ? "missing" :
 				    "not writable by the user gazette runs as (chown it)");
-	rc = publisher_run(sites, g->srv.nsites, ctl, fds, g->nworkers);
+	rc = publisher_run(sites, nsites, ctl, fds, g->nworkers);
 	log_flush();
 	_exit(rc);
 }
