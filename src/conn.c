@@ -56,7 +56,7 @@
 #define INDEX_WAIT_MS 1000	/* the longest a request waits for a fresher index */
 #define SEARCH_WAIT_MS 10000	/* ... and for its search, queued behind others */
 #define PUBLISH_WAIT_MS 10000	/* the longest an upload waits for the publisher */
-#define UPLOADS_MAX 16		/* bodies a worker holds at once */
+#define UPLOAD_BYTES_MAX (64LL << 20)	/* bytes of bodies a worker holds at once */
 
 enum { IO_WAIT = -1, IO_EOF = -2, IO_ERR = -3 };
 
@@ -531,7 +531,7 @@ upload_done(struct conn *c)
 		return;
 	if (u->body != NULL) {
 		free(u->body);
-		c->srv->uploads--;
+		c->srv->upload_bytes -= u->size;
 	}
 	free(u);
 	c->resp.upload = NULL;
@@ -547,7 +547,7 @@ start_upload(struct conn *c)
 	struct titan_upload *u = c->resp.upload;
 	size_t have = c->len - (c->frame_len + 2);
 
-	if (c->srv->uploads >= UPLOADS_MAX) {
+	if (c->srv->upload_bytes + u->size > UPLOAD_BYTES_MAX) {
 		upload_answer(c, 44, "Too many uploads at once; try again in a few seconds");
 		return c->state;
 	}
@@ -555,7 +555,7 @@ start_upload(struct conn *c)
 		upload_answer(c, 40, "Temporary failure");
 		return c->state;
 	}
-	c->srv->uploads++;
+	c->srv->upload_bytes += u->size;
 	if (have > (size_t)u->size)
 		have = (size_t)u->size;
 	memcpy(u->body, c->buf + c->frame_len + 2, have);

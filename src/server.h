@@ -72,7 +72,7 @@ struct server {
 	struct event *publisher_ev;	/* ... its answers */
 	struct conn_list publishing;	/* uploads waiting for it */
 	unsigned long long upload_ids;
-	int uploads;		/* upload bodies held */
+	long long upload_bytes;	/* bytes of upload bodies held (conn.c bounds them) */
 	struct event *log_ev;	/* ... writable again, while log lines wait */
 	struct proxy_net proxy_from[PROXY_MAX_NETS];	/* who may send PROXY headers */
 	int nproxy_from;	/* 0: anyone who reaches a proxy listener */
