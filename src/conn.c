@@ -354,9 +354,8 @@ conn_log(struct conn *c)
 	};
 
 	/* A Titan request is logged without its parameters: the token is a secret. */
-	if (a.request != NULL && c->line_len > 8 && strncasecmp(c->buf, "titan://", 8) == 0 &&
-	    memchr(c->buf, ';', c->line_len) != NULL)
-		a.request_len = (size_t)((char *)memchr(c->buf, ';', c->line_len) - c->buf);
+	if (a.request != NULL && c->line_len > 8 && strncasecmp(c->buf, "titan://", 8) == 0)
+		a.request_len = titan_request_shown(c->buf, c->line_len);
 	/* A balancer's health check is logged only if it makes a request. */
 	if (c->srv->cfg->access_log && !c->logged && (!c->proxy_check || c->answered)) {
 		/* A fingerprint names a client as well as an address does. */
@@ -573,8 +572,6 @@ step_upload(struct conn *c)
 {
 	struct titan_upload *u = c->resp.upload;
 	struct server *s = c->srv;
-	const char *why;
-	char meta[300];
 	long n;
 
 	while (u->got < u->size) {
@@ -590,11 +587,7 @@ step_upload(struct conn *c)
 		arm_timer(c, s->cfg->request_timeout_ms);
 	}
 	evtimer_del(&c->timer);
-	if ((why = titan_check_body(u)) != NULL) {
-		snprintf(meta, sizeof(meta), "Not a post: %s", why);
-		upload_answer(c, 59, meta);
-		return 0;
-	}
+	/* The publisher checks it is a post: parsing a large one here would hold the loop. */
 	c->upload_id = ++s->upload_ids;
 	if (s->publisher == -1 || titan_send(s->publisher, u, c->upload_id) == -1) {
 		upload_answer(c, 40, "Publishing is not available now; try again later");

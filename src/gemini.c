@@ -321,7 +321,7 @@ titan_accept(const struct site *site, const struct request_ctx *ctx, const struc
 	char folders[TITAN_FOLDERS_MAX + 1][TITAN_FOLDER_MAX];
 	unsigned char sha256[CONFIG_FP_SIZE];
 	struct titan_params p;
-	int nfolders, f;
+	int nfolders, f, max;
 	const char *err;
 	size_t pathlen, i, n;
 
@@ -367,19 +367,23 @@ titan_accept(const struct site *site, const struct request_ctx *ctx, const struc
 		return 59;
 	}
 	up->folder = f;
-	if (p.size > h->titan_max_size) {
-		snprintf(meta, size, "Upload too large: at most %d bytes", h->titan_max_size);
+	/* A post is read up to max_post_size: more would be published and not shown. */
+	max = f == 0 && h->max_post_size < h->titan_max_size ? h->max_post_size :
+	    h->titan_max_size;
+	if (p.size > max) {
+		snprintf(meta, size, "Upload too large: at most %d bytes", max);
 		return 59;
 	}
 	if (f == 0 && p.mime[0] != '\0' && strncmp(p.mime, "text/", 5) != 0) {
 		snprintf(meta, size, "A post is text: mime=text/plain or text/gemini");
 		return 59;
 	}
-	snprintf(up->name, sizeof(up->name), "%s", up->path + strlen(folders[f]) + 2);
-	if (f == 0 ? !titan_post_name(up->name) : !titan_file_name(up->name)) {
-		snprintf(meta, size, "%s", f == 0 ? "A post's name is letters, digits, '-', '_' "
-		    "and '.', ending in .txt" : "A file's name is letters, digits, '-', '_' and "
-		    "'.', not starting with '.'");
+	if (snprintf(up->name, sizeof(up->name), "%s", up->path + strlen(folders[f]) + 2) >=
+	    (int)sizeof(up->name) || (f == 0 ? !titan_post_name(up->name) :
+	    !titan_file_name(up->name))) {
+		snprintf(meta, size, "%s", f == 0 ? "A post's name is up to 200 letters, digits, "
+		    "'-', '_' and '.', ending in .txt" : "A file's name is up to 200 letters, "
+		    "digits, '-', '_' and '.', not starting with '.'");
 		return 59;
 	}
 	return 0;

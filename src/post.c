@@ -620,9 +620,12 @@ find_title(struct parse *ps)
 		;
 	if (r <= 0)
 		return r;
-	ps->title_off = ps->line_off;
 	s = ps->line.p;
 	n = ps->line.len;
+	/* A gemtext fence opens preformatted text: no title, and the body keeps it. */
+	if (n >= 3 && memcmp(s, "```", 3) == 0)
+		return 0;
+	ps->title_off = ps->line_off;
 	for (hashes = 0; hashes < n && hashes < 3 && s[hashes] == '#'; hashes++)
 		;
 	if (hashes > 0 && hashes < n && (s[hashes] == ' ' || s[hashes] == '\t')) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -17,6 +18,7 @@
 #include "titan.h"
 
 #define MAX_FDS 257		/* the supervisor's channel and a socket per worker slot */
+#define SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)	/* what a body must have */
 
 /* Answers the request m on fd: status 0 (done) or a Gemini status, and why. */
 static void
@@ -65,33 +67,71 @@ write_all(int fd, const char *data, size_t len)
 	return true;
 }
 
+/* Copies name to to (both under dirfd), whole and synced; 0, or -1 with errno. */
+static int
+copy_file(int dirfd, const char *name, const char *to)
+{
+	char buf[65536];
+	int in, out, e;
+	ssize_t n = 0;
+
+	if ((in = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	if ((out = openat(dirfd, to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0644)) == -1) {
+		e = errno;
+		close(in);
+		errno = e;
+		return -1;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0 && write_all(out, buf, (size_t)n))
+		;
+	e = errno;
+	close(in);
+	if (n != 0 || fsync(out) == -1) {
+		e = n != 0 ? e : errno;
+		close(out);
+		unlinkat(dirfd, to, 0);
+		errno = e;
+		return -1;
+	}
+	return close(out);
+}
+
 /*
- * Links the post now at name into .versions/ under name and the time, so
- * that replacing or deleting it loses nothing. 0, or -1 with errno (ENOENT:
- * there was none).
+ * Keeps the file now at name in .versions/ under name and the time, so
+ * that replacing or deleting it loses nothing: a hard link, or a copy where
+ * Landlock (ABI 1) allows no link into another folder. 0, or -1 with errno
+ * (ENOENT: there was none).
  */
 static int
-keep_version(int postsfd, const char *name)
+keep_version(int dirfd, const char *name)
 {
 	char to[TITAN_NAME_MAX + 96], stamp[32];
 	struct timespec now;
 	struct tm tm;
-	int i;
+	int i, rc = -1, vfd;
 
-	if (mkdirat(postsfd, PUBLISHER_VERSIONS, 0755) == -1 && errno != EEXIST)
+	if (mkdirat(dirfd, PUBLISHER_VERSIONS, 0755) == -1 && errno != EEXIST)
 		return -1;
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
-	for (i = 0; i < 100; i++) {
+	for (i = 0; i < 100 && rc == -1; i++) {
 		snprintf(to, sizeof(to), "%s/%s.%s.%09ldZ%s%.0d", PUBLISHER_VERSIONS, name, stamp,
 		    now.tv_nsec, i ? "-" : "", i);
-		if (linkat(postsfd, name, postsfd, to, 0) == 0)
-			return 0;
-		if (errno != EEXIST)
+		if ((rc = linkat(dirfd, name, dirfd, to, 0)) == -1 && errno == EXDEV)
+			rc = copy_file(dirfd, name, to);
+		if (rc == -1 && errno != EEXIST)
 			return -1;
 	}
-	return -1;
+	/* The kept version is on disk before the rename that replaces it. */
+	if (rc == 0 && (vfd = openat(dirfd, PUBLISHER_VERSIONS, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) != -1) {
+		rc = fsync(vfd);
+		close(vfd);
+	}
+	return rc;
 }
 
 /*
@@ -176,7 +216,13 @@ publish(const struct publisher_site *sites, int n, int fd, const struct ctl_msg 
 	    author + 1);
 	if (body != -1) {
 		struct stat st;
-		if (fstat(body, &st) == -1 || st.st_size <= 0 || st.st_size > site->max_size) {
+		/* Sealed, or a worker could change it after the check, or cut it under the map. */
+		if (fstat(body, &st) == -1 || !S_ISREG(st.st_mode) ||
+		    (fcntl(body, F_GET_SEALS) & SEALS) != SEALS) {
+			reply(fd, m, 40, "Cannot read the upload");
+			return;
+		}
+		if (st.st_size <= 0 || st.st_size > site->max_size) {
 			reply(fd, m, 59, "Upload too large");
 			return;
 		}
@@ -193,7 +239,7 @@ publish(const struct publisher_site *sites, int n, int fd, const struct ctl_msg 
 	}
 	/* The folder may have been replaced: only the one Landlock knows can be written. */
 	folder = site->folders[u.folder];
-	postsfd = openat(site->rootfd, folder, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	postsfd = openat(site->rootfd, folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (postsfd == -1 || site->dirs[u.folder] == -1 || fstat(postsfd, &now) == -1 ||
 	    fstat(site->dirs[u.folder], &was) == -1 || now.st_dev != was.st_dev ||
 	    now.st_ino != was.st_ino) {
@@ -204,7 +250,12 @@ publish(const struct publisher_site *sites, int n, int fd, const struct ctl_msg 
 		*restart = site->dirs[u.folder] != -1 || postsfd != -1;
 		goto out;
 	}
-	why = body == -1 ? remove_file(postsfd, &u, &status) : put(postsfd, &u, m->version);
+	/* A reload's two publishers take turns: each keeps the version the other wrote. */
+	if (flock(postsfd, LOCK_EX) == -1)
+		why = "cannot lock the folder";
+	else
+		why = body == -1 ? remove_file(postsfd, &u, &status) : put(postsfd, &u,
+		    m->version);
 	if (why == NULL && fsync(postsfd) == -1)
 		why = "cannot sync the folder";
 	if (why != NULL) {

@@ -298,6 +298,7 @@ static const int publisher_calls[] = {
 	__NR_poll,
 #endif
 	__NR_fsync, __NR_fdatasync, __NR_linkat, __NR_unlinkat, __NR_mkdirat, __NR_renameat,
+	__NR_flock,
 #ifdef __NR_renameat2
 	__NR_renameat2,
 #endif

@@ -514,6 +514,8 @@ server_prepare(struct server *s, int ctl)
 		evsignal_add(s->signals[i], NULL);
 	}
 	s->ctl = ctl;
+	/* Upload ids of a worker never meet its predecessor's, still queued in the slot's socket. */
+	s->upload_ids = (unsigned long long)getpid() << 32;
 	if ((s->scratch = malloc(CONN_FILE_CHUNK)) == NULL) {
 		log_err("out of memory");
 		return -1;

@@ -745,7 +745,7 @@ publisher_main(struct supervisor *sv, struct generation *g, int ctl, pid_t super
 		site->nfolders = h->titan ? titan_folders(h->titan_files, site->folders, &why) : 0;
 		for (f = 0; f < site->nfolders; f++)
 			if ((site->dirs[f] = openat(site->rootfd, site->folders[f], O_RDONLY |
-			    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) != -1)
+			    O_DIRECTORY | O_CLOEXEC)) != -1)
 				keep[n++] = dirs[ndirs++] = site->dirs[f];
 	}
 	close_all_but(keep, n);

@@ -183,6 +183,18 @@ titan_check_body(const struct titan_upload *u)
 	return NULL;
 }
 
+size_t
+titan_request_shown(const char *line, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (line[i] == ';' || (line[i] == '%' && i + 2 < len && line[i + 1] == '3' &&
+		    (line[i + 2] == 'b' || line[i + 2] == 'B')))
+			return i;
+	return len;
+}
+
 int
 titan_send(int fd, const struct titan_upload *u, unsigned long long id)
 {

@@ -85,6 +85,12 @@ const char *titan_check_body(const struct titan_upload *u);
  */
 void titan_log(const char *host, const struct titan_upload *u, int status, const char *meta);
 
+/*
+ * How much of a Titan request line (len bytes) may be logged: up to its
+ * parameters, however their ';' is written (";" or "%3B").
+ */
+size_t titan_request_shown(const char *line, size_t len);
+
 struct ctl_msg;
 
 /*

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -18,6 +19,54 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
+
+#include "ctl.h"
+
+/*
+ * Sends the publisher (publisher.h) what a compromised worker could: a post
+ * in a body left unsealed ("unsealed", changeable after the publisher's
+ * check), a name that climbs out of posts/ ("traversal"), a body that is no
+ * post ("notapost"). Answers "publish: refused: STATUS (META)", or
+ * "publish: allowed: 0 (...)" when the publisher wrote it.
+ */
+static void
+try_publish(const struct server *s, const struct site *site, const char *how,
+    struct evbuffer *out)
+{
+	const char *text = strcmp(how, "notapost") == 0 ? "   \n" : "Title: Evil\n\nBy a worker.\n";
+	struct ctl_msg m = { .type = CTL_PUBLISH, .site = (uint8_t)(site - s->sites),
+	    .version = 77 };
+	int body, passed = -1, status = -1, rc, waited;
+
+	m.len = (uint16_t)snprintf(m.data, sizeof(m.data), "%s%c%s",
+	    strcmp(how, "traversal") == 0 ? "../evil.txt" : "2030-01-01-evil.txt", '\0', "00");
+	if ((body = memfd_create("evil", MFD_CLOEXEC | MFD_ALLOW_SEALING)) == -1 ||
+	    write(body, text, strlen(text)) != (ssize_t)strlen(text) ||
+	    (strcmp(how, "unsealed") != 0 && fcntl(body, F_ADD_SEALS, F_SEAL_SHRINK |
+	    F_SEAL_GROW | F_SEAL_WRITE) == -1) || ctl_send(s->publisher, &m, body) == -1) {
+		evbuffer_add_printf(out, "publish: cannot send: %s\n", strerror(errno));
+		if (body != -1)
+			close(body);
+		return;
+	}
+	close(body);
+	/*
+	 * The answer, read here (10 s at most): the hook may wait, the worker's
+	 * loop does not run meanwhile. Its seccomp list has no poll: a nap a try.
+	 */
+	for (waited = 0; status == -1 && waited < 10000; waited++) {
+		if ((rc = ctl_recv(s->publisher, &m, &passed)) == -1)
+			break;
+		if (passed != -1)
+			close(passed);
+		if (rc == 1 && m.type == CTL_PUBLISHED && m.version == 77)
+			status = (int)m.status;
+		else if (rc == 0)
+			usleep(1000);
+	}
+	evbuffer_add_printf(out, "publish: %s: %d (%.*s) [worker %d]\n", status == 0 ? "allowed" :
+	    "refused", status, status == -1 ? 0 : (int)m.len, m.data, (int)getpid());
+}
 
 /* "NAME: refused: EACCES (Permission denied) [worker PID]", or "allowed". */
 static void
@@ -118,7 +167,10 @@ hooks_attempt(const struct server *s, const struct site *site, const char *path,
 		rc = (int)ptrace(PTRACE_ATTACH, (pid_t)atoi(arg), NULL, NULL);
 	else if (strcmp(name, "key-memory") == 0)
 		rc = try_key_memory(s, site);
-	else {
+	else if (strcmp(name, "publish") == 0) {
+		try_publish(s, site, arg, out);
+		return true;
+	} else {
 		evbuffer_add_printf(out, "%s: no such attempt\n", name);
 		return true;
 	}

@@ -129,6 +129,14 @@ TEST(confinement_files_by_attempt)
 	expect_refused(&g, "write-root", "posts/attempt.txt", "EACCES");
 	snprintf(created, sizeof(created), "%s/posts/attempt.txt", g.root);
 	CHECK(access(created, F_OK) == -1);
+	/* What it can hand the publisher is checked again: none of these is written. */
+	expect_refused(&g, "publish", "unsealed", "40");
+	expect_refused(&g, "publish", "traversal", "59");
+	expect_refused(&g, "publish", "notapost", "59");
+	snprintf(created, sizeof(created), "%s/posts/2030-01-01-evil.txt", g.root);
+	CHECK(access(created, F_OK) == -1);
+	snprintf(created, sizeof(created), "%s/evil.txt", g.root);
+	CHECK(access(created, F_OK) == -1);
 	chmod(key, 0600);
 	chmod(test_tmp_dir(), 0700);
 	gazette_stop(&g);

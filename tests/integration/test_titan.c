@@ -223,9 +223,16 @@ TEST(titan_create_replace_delete)
 	stop(&c);
 }
 
+#define BAD_POST_NAME "59 A post's name is up to 200 letters, digits, '-', '_' and '.', " \
+	"ending in .txt\r\n"
+#define LONG_NAME "2022-01-01-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
 /*
  * Each refusal, answered before the body is read where the request line
- * says enough, and nothing written: posts/ holds what it held.
+ * says enough, and nothing written: posts/ holds what it held; the token is
+ * never logged.
  */
 TEST(titan_refusals)
 {
@@ -255,9 +262,9 @@ TEST(titan_refusals)
 		{ "/posts/sub/2022-01-01-a.txt;size=22;token=s3cret", post, 1,
 		    "59 Only posts may be uploaded, as /posts/NAME.txt\r\n" },
 		{ "/posts/.hidden.txt;size=22;token=s3cret", post, 1,
-		    "59 A post's name is letters, digits, '-', '_' and '.', ending in .txt\r\n" },
+		    BAD_POST_NAME },
 		{ "/posts/2022-01-01-a.md;size=22;token=s3cret", post, 1,
-		    "59 A post's name is letters, digits, '-', '_' and '.', ending in .txt\r\n" },
+		    BAD_POST_NAME },
 		{ "/posts/2022-01-01-a.txt;size=22;token=s3cret;mime=image/png", post, 1,
 		    "59 A post is text: mime=text/plain or text/gemini\r\n" },
 		/* Refused before the body: none is sent. */
@@ -267,10 +274,14 @@ TEST(titan_refusals)
 		    "59 Not a post: The post is not valid UTF-8\r\n" },
 		{ "/posts/2022-01-01-a.txt;size=4;token=s3cret", " \n\n\n", 1,
 		    "59 Not a post: empty or blank\r\n" },
+		{ "/posts/" LONG_NAME ".txt;size=22;token=s3cret", post, 1, BAD_POST_NAME },
+		/* The token in an encoded ';': still never written to the log. */
+		{ "/posts/2022-01-01-a.txt%3Bsize=22%3Btoken=s3cret;size=22", post, 2,
+		    "59 Titan size given twice\r\n" },
 	};
 	struct capsule c;
 	struct reply r;
-	char before[64], after[64], path[900];
+	char before[64], after[64], path[900], *log;
 	size_t i;
 
 	/* A small limit, so "too large" is cheap to reach. */
@@ -289,6 +300,9 @@ TEST(titan_refusals)
 	CHECK(access(path, F_OK) == -1 && errno == ENOENT);
 	snprintf(after, sizeof(after), "%d", versions(&c, NULL));
 	CHECK_STR(after, before);
+	log = gazette_log(&c.g);
+	CHECK(log != NULL && strstr(log, "titan://") != NULL && strstr(log, "s3cret") == NULL);
+	free(log);
 	/* The token right: taken. */
 	send_titan(&c, &c.author, "/posts/2022-01-01-a.txt;size=22;token=s3cret", post, 22, &r);
 	CHECK(answered(&r, "30 gemini://localhost:"));
@@ -795,7 +809,7 @@ TEST(titan_files_in_listed_folders)
 	CHECK_STR(r.data, "59 Uploads go to /posts/NAME.txt or a folder titan_files lists\r\n");
 	reply_free(&r);
 	send_titan(&c, &c.author, "/images/.hidden;size=4", "meow", 4, &r);
-	CHECK_STR(r.data, "59 A file's name is letters, digits, '-', '_' and '.', not starting "
+	CHECK_STR(r.data, "59 A file's name is up to 200 letters, digits, '-', '_' and '.', not starting "
 	    "with '.'\r\n");
 	reply_free(&r);
 	/* A file is no post: posts keep their own rules. */

@@ -705,6 +705,14 @@ TEST(post_gemtext)
 	CHECK_STR(block(&p, 6), "PARA:After => #hashtag");
 	post_free(&p);
 
+	/* A fence first: no title from it (the name gives one), the text kept. */
+	CHECK_INT(parse(&p, "```\n  code\n```\nAfter\n"), 0);
+	CHECK_STR(p.title, "post");
+	CHECK_INT(p.nblocks, 2);
+	CHECK_STR(block(&p, 0), "PRE:  code");
+	CHECK_STR(block(&p, 1), "PARA:After");
+	post_free(&p);
+
 	/* A fence never closed runs to the end; a link alone has no text. */
 	CHECK_INT(parse(&p, "T\n\n```\n\n  kept\n"), 0);
 	CHECK_INT(p.nblocks, 1);
