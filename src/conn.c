@@ -57,6 +57,7 @@
 #define SEARCH_WAIT_MS 10000	/* ... and for its search, queued behind others */
 #define PUBLISH_WAIT_MS 10000	/* the longest an upload waits for the publisher */
 #define UPLOAD_BYTES_MAX (64LL << 20)	/* bytes of bodies a worker holds at once */
+#define UPLOAD_RATE_MIN (16 * 1024)	/* bytes a second a body must average */
 
 enum { IO_WAIT = -1, IO_EOF = -2, IO_ERR = -3 };
 
@@ -110,6 +111,7 @@ struct conn {
 	char proxy_note[48];
 	bool proxy_check;	/* a PROXY v2 LOCAL header: the balancer's own */
 	unsigned long long upload_id;	/* its request to the publisher */
+	long upload_deadline_ms;	/* since start: the body must be in by then */
 };
 
 static void conn_step(struct conn *c);
@@ -536,6 +538,16 @@ upload_done(struct conn *c)
 	c->resp.upload = NULL;
 }
 
+/* request_timeout from now, or what is left until the body's deadline if less. */
+static void
+arm_upload_timer(struct conn *c)
+{
+	long left = c->upload_deadline_ms - elapsed_ms(&c->start);
+
+	arm_timer(c, left < c->srv->cfg->request_timeout_ms ? (left > 0 ? (int)left : 0) :
+	    c->srv->cfg->request_timeout_ms);
+}
+
 /*
  * The handler took a Titan upload: its body comes next, what followed the
  * request line first. The state to go on in.
@@ -559,7 +571,10 @@ start_upload(struct conn *c)
 		have = (size_t)u->size;
 	memcpy(u->body, c->buf + c->frame_len + 2, have);
 	u->got = (long long)have;
-	arm_timer(c, c->srv->cfg->request_timeout_ms);
+	/* Each read gives request_timeout more, but a trickle cannot hold the body forever. */
+	c->upload_deadline_ms = elapsed_ms(&c->start) + c->srv->cfg->request_timeout_ms +
+	    (long)(u->size * 1000 / UPLOAD_RATE_MIN);
+	arm_upload_timer(c);
 	return CONN_UPLOAD;
 }
 
@@ -584,7 +599,7 @@ step_upload(struct conn *c)
 			return IO_ERR;
 		}
 		u->got += n;
-		arm_timer(c, s->cfg->request_timeout_ms);
+		arm_upload_timer(c);
 	}
 	evtimer_del(&c->timer);
 	/* The publisher checks it is a post: parsing a large one here would hold the loop. */

@@ -1,5 +1,6 @@
 #include "publisher.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -19,6 +20,7 @@
 
 #define MAX_FDS 257		/* the supervisor's channel and a socket per worker slot */
 #define SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)	/* what a body must have */
+#define TEMP_PREFIX ".titan-"	/* a file being written: ".titan-PID-ID.tmp" */
 
 /* Answers the request m on fd: status 0 (done) or a Gemini status, and why. */
 static void
@@ -145,7 +147,7 @@ put(int postsfd, const struct titan_upload *u, unsigned long long id)
 	char tmp[64];
 	int fd;
 
-	snprintf(tmp, sizeof(tmp), ".titan-%d-%llu.tmp", (int)getpid(), id);
+	snprintf(tmp, sizeof(tmp), TEMP_PREFIX "%d-%llu.tmp", (int)getpid(), id);
 	if ((fd = openat(postsfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0644)) == -1)
 		return "cannot write a new file there";
@@ -272,13 +274,50 @@ out:
 		munmap(map, (size_t)u.size);
 }
 
+/*
+ * Removes the temporary files a publisher killed mid-write left in dirfd.
+ * Under the folder's lock: no other publisher (a reload's) is writing one.
+ */
+static void
+sweep(int dirfd)
+{
+	struct dirent *de;
+	size_t n;
+	DIR *d;
+	int fd;
+
+	if (flock(dirfd, LOCK_EX) == -1)
+		return;
+	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		if ((d = fdopendir(fd)) == NULL)
+			close(fd);
+		else {
+			/* readdir_r is deprecated; see files_list() in files.c. */
+			/* cppcheck-suppress readdirCalled */
+			while ((de = readdir(d)) != NULL) {
+				n = strlen(de->d_name);
+				if (strncmp(de->d_name, TEMP_PREFIX, sizeof(TEMP_PREFIX) - 1) == 0 &&
+				    n > 4 && strcmp(de->d_name + n - 4, ".tmp") == 0)
+					unlinkat(dirfd, de->d_name, 0);
+			}
+			closedir(d);
+		}
+	}
+	flock(dirfd, LOCK_UN);
+}
+
 int
 publisher_run(const struct publisher_site *sites, int n, int ctl, const int *fds, int nfds)
 {
 	struct pollfd p[MAX_FDS];
 	struct ctl_msg m;
 	bool restart = false;
-	int i, rc = 0, body;
+	int i, f, rc = 0, body;
+
+	for (i = 0; i < n; i++)
+		for (f = 0; sites[i].titan && f < sites[i].nfolders; f++)
+			if (sites[i].dirs[f] != -1)
+				sweep(sites[i].dirs[f]);
 
 	if (nfds + 1 > MAX_FDS)
 		nfds = MAX_FDS - 1;

@@ -430,7 +430,7 @@ TEST(titan_stalled_upload_writes_nothing)
 	struct capsule c;
 	struct reply r;
 	char head[200], path[900];
-	int n;
+	int n, i, got;
 
 	if (!start(&c, NULL, "request_timeout = 2s\n"))
 		return;
@@ -443,6 +443,26 @@ TEST(titan_stalled_upload_writes_nothing)
 		gemini_disconnect(conn);
 	}
 	CHECK_STR(r.data, "59 Upload timed out after 10 of 1000 bytes; nothing was saved\r\n");
+	reply_free(&r);
+
+	/*
+	 * A trickle, each byte in time, still ends: the body has a deadline
+	 * (request_timeout and 16 KiB a second: about 2.1 s here). A byte every
+	 * 0.4 s, eight in all: without the deadline the answer would come 2 s
+	 * after the last and count all eight; a slower machine only counts fewer.
+	 * (Bytes sent after the answer are read and dropped by the server's
+	 * linger, so none resets the connection before the answer is read.)
+	 */
+	if ((conn = author_conn(&c, &r)) != NULL) {
+		gemini_send(conn, head, (size_t)n, &r);
+		for (i = 0; i < 8 && gemini_send(conn, "x", 1, &r) == 0; i++)
+			usleep(400000);
+		gemini_read(conn, SIZE_MAX, &r);
+		gemini_disconnect(conn);
+	}
+	got = -1;
+	CHECK(r.data != NULL && sscanf(r.data, "59 Upload timed out after %d of 1000", &got) == 1 &&
+	    got >= 0 && got < 8);
 	reply_free(&r);
 	snprintf(path, sizeof(path), "%s/2024-01-01-stall.txt", c.posts);
 	CHECK(access(path, F_OK) == -1 && errno == ENOENT);
@@ -467,6 +487,22 @@ publisher(const struct capsule *c, pid_t *pub)
 	}
 	test_fail(__FILE__, __LINE__, "no (new) publisher process");
 	return false;
+}
+
+/* How many publisher's temporary files posts holds. */
+static int
+temp_files(const char *posts)
+{
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	if ((d = opendir(posts)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		n += strncmp(de->d_name, ".titan-", 7) == 0;
+	closedir(d);
+	return n;
 }
 
 /* Kills victim once posts holds a publisher's temporary file (10 s at most); whether it did. */
@@ -532,8 +568,9 @@ TEST(titan_publisher_killed_mid_write)
 		free(disk);
 	}
 	test_context(NULL);
-	/* A new publisher: the next upload is taken. */
+	/* A new publisher: it swept the half-written file away, and takes the next upload. */
 	CHECK(publisher(&c, pub) && pub[0] != pub[1]);
+	CHECK(temp_files(c.posts) == 0);
 	upload(&c, &c.author, "2023-03-05-after.txt", "Title: After the crash\n\nStill here.\n",
 	    &r[0]);
 	CHECK(answered(&r[0], "30 "));
