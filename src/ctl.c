@@ -85,7 +85,7 @@ ctl_recv(int fd, struct ctl_msg *m, int *passfd)
 		if (*passfd != -1)
 			close(*passfd);
 		*passfd = -1;
-		return -1;
+		return -2;
 	}
 	return 1;
 }

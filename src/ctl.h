@@ -47,7 +47,8 @@ int ctl_send(int fd, const struct ctl_msg *m, int passfd);
 /*
  * Receives one message into m. A descriptor that came with it is stored in
  * *passfd (else -1); the caller closes it. Returns 1 for a message, 0 when
- * none is waiting, -1 when the peer is gone or sent something malformed.
+ * none is waiting, -1 when the peer is gone, -2 when what came was
+ * malformed (it is dropped; the channel goes on).
  */
 int ctl_recv(int fd, struct ctl_msg *m, int *passfd);
 

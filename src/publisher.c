@@ -21,6 +21,7 @@
 #define MAX_FDS 257		/* the supervisor's channel and a socket per worker slot */
 #define SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)	/* what a body must have */
 #define TEMP_PREFIX ".titan-"	/* a file being written: ".titan-PID-ID.tmp" */
+#define REPLY_WAIT_MS 1000	/* the longest an answer waits for room in a worker's queue */
 
 /* Answers the request m on fd: status 0 (done) or a Gemini status, and why. */
 static void
@@ -31,8 +32,10 @@ reply(int fd, const struct ctl_msg *m, int status, const char *why)
 
 	r.status = (uint32_t)status;
 	r.len = (uint16_t)(n < (int)sizeof(r.data) ? n : (int)sizeof(r.data) - 1);
-	/* A worker that went away meanwhile needs no answer. */
-	ctl_send(fd, &r, -1);
+	/* A full queue gets a moment; a worker that went away needs no answer. */
+	if (ctl_send(fd, &r, -1) == -1 && errno == EAGAIN &&
+	    poll(&(struct pollfd){ .fd = fd, .events = POLLOUT }, 1, REPLY_WAIT_MS) == 1)
+		ctl_send(fd, &r, -1);
 }
 
 /* Reads the sealed body into u (u->size bytes); false when it is not that size. */
@@ -340,7 +343,7 @@ publisher_run(const struct publisher_site *sites, int n, int ctl, const int *fds
 				if (body != -1)
 					close(body);
 			}
-			/* Gone or garbled: that slot is not listened to again. */
+			/* Gone: that slot is not listened to again (garbled: that message only). */
 			if (rc == -1)
 				p[i].fd = -1;
 		}
