@@ -20,6 +20,8 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/un.h>
 
 #include "proxy.h"
 #include "titan.h"
@@ -27,9 +29,12 @@
 
 /*
  * T_CERT_PATH: a require_cert line, added to the host's list (add_cert_path);
- * T_AUTHORS: fingerprints added to the host's authors (add_authors).
+ * T_AUTHORS: fingerprints added to the host's authors (add_authors);
+ * T_FASTCGI: a fastcgi line, added to the host's list (add_fastcgi).
  */
-enum key_type { T_STRING, T_INT, T_DURATION, T_SIZE, T_BOOL, T_CERT_PATH, T_AUTHORS };
+enum key_type {
+	T_STRING, T_INT, T_DURATION, T_SIZE, T_BOOL, T_CERT_PATH, T_AUTHORS, T_FASTCGI,
+};
 enum key_scope { GLOBAL, HOST };
 
 struct config_key {
@@ -177,6 +182,7 @@ static const struct config_key keys[] = {
 	{ "require_cert", T_CERT_PATH, HOST, 0, 0, 0, 0, "", NULL },
 	{ "titan", T_BOOL, HOST, offsetof(struct host_config, titan), 0, 0, 1, "no", NULL },
 	{ "authors", T_AUTHORS, HOST, 0, 0, 0, 0, "", NULL },
+	{ "fastcgi", T_FASTCGI, HOST, 0, 0, 0, 0, "", NULL },
 	H_STR_CHECKED("titan_token", titan_token, "", check_token),
 	H_STR_CHECKED("titan_files", titan_files, "", check_titan_files),
 	H_INT("titan_max_size", T_SIZE, titan_max_size, 1, 64 << 20, "1M"),
@@ -340,25 +346,116 @@ parse_fingerprint(const char *s, size_t len, unsigned char *out)
  * protect nothing: refused, rather than leave a folder open by surprise.
  */
 static const char *
-check_cert_prefix(const char *p)
+check_prefix(const char *key, const char *p, char *msg, size_t size)
 {
-	const char *seg, *end;
+	const char *seg, *end, *why = NULL;
 	size_t n;
 
 	if (p[0] != '/')
-		return "require_cert: the prefix must start with '/', such as /private/";
-	for (seg = p + 1; *seg != '\0'; seg = end + 1) {
+		why = "the prefix must start with '/', such as /private/";
+	for (seg = p + 1; why == NULL && *seg != '\0'; seg = end + 1) {
 		end = seg + strcspn(seg, "/");
 		n = end - seg;
 		if ((n == 0 && *end == '/') || (n == 1 && seg[0] == '.') ||
 		    (n == 2 && seg[0] == '.' && seg[1] == '.'))
-			return "require_cert: no empty, \".\" or \"..\" segment in the prefix";
+			why = "no empty, \".\" or \"..\" segment in the prefix";
 		if (*end == '\0')
 			break;
 	}
-	for (; *p != '\0'; p++)
+	for (; why == NULL && *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return "require_cert: control character in the prefix";
+			why = "control character in the prefix";
+	if (why == NULL)
+		return NULL;
+	snprintf(msg, size, "%s: %s", key, why);
+	return msg;
+}
+
+/* Where a fastcgi line sends requests: unix:/PATH, tcp:IPv4:PORT or tcp:[IPv6]:PORT. */
+static const char *
+parse_fastcgi_target(struct config_fastcgi *f, const char *t)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)&f->addr;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&f->addr;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&f->addr;
+	char host[64], *end;
+	const char *colon;
+	long port;
+
+	memset(&f->addr, 0, sizeof(f->addr));
+	if (strncmp(t, "unix:", 5) == 0) {
+		if (t[5] != '/' || strlen(t + 5) >= sizeof(sun->sun_path))
+			return "fastcgi: unix: takes an absolute path of at most 107 bytes";
+		sun->sun_family = AF_UNIX;
+		memcpy(sun->sun_path, t + 5, strlen(t + 5) + 1);
+		f->addrlen = (socklen_t)sizeof(*sun);
+		return NULL;
+	}
+	if (strncmp(t, "tcp:", 4) != 0 || (colon = strrchr(t + 4, ':')) == NULL ||
+	    (size_t)(colon - (t + 4)) >= sizeof(host))
+		return "fastcgi: expected PREFIX unix:/PATH or PREFIX tcp:ADDRESS:PORT";
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - (t + 4)), t + 4);
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || end == colon + 1 || port < 1 || port > 65535)
+		return "fastcgi: the port must be a number from 1 to 65535";
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		host[strlen(host) - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &sin6->sin6_addr) != 1)
+			return "fastcgi: tcp: takes an IP address (a name would need a lookup)";
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		f->addrlen = (socklen_t)sizeof(*sin6);
+		return NULL;
+	}
+	if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+		return "fastcgi: tcp: takes an IP address (a name would need a lookup)";
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)port);
+	f->addrlen = (socklen_t)sizeof(*sin);
+	return NULL;
+}
+
+/* fastcgi = PREFIX TARGET: requests under PREFIX go to the application at TARGET. */
+static const char *
+add_fastcgi(struct host_config *h, const char *v, char *msg, size_t msgsize)
+{
+	char prefix[sizeof(h->fastcgi[0].prefix)], target[sizeof(h->fastcgi[0].target)];
+	const char *w = v + strspn(v, " \t"), *err;
+	struct config_fastcgi *f;
+	size_t n = strcspn(w, " \t");
+	int i;
+
+	if (n == 0)
+		return NULL;
+	if (url_decode(w, n, prefix, sizeof(prefix), false) < 0)
+		return "fastcgi: bad percent-escape in the prefix, or longer than 255 bytes";
+	if ((err = check_prefix("fastcgi", prefix, msg, msgsize)) != NULL)
+		return err;
+	w += n;
+	w += strspn(w, " \t");
+	n = strcspn(w, " \t");
+	if (n == 0 || n >= sizeof(target))
+		return "fastcgi: expected PREFIX unix:/PATH or PREFIX tcp:ADDRESS:PORT";
+	snprintf(target, sizeof(target), "%.*s", (int)n, w);
+	w += n;
+	w += strspn(w, " \t");
+	n = strcspn(w, " \t");
+	if ((n > 0 && (w[0] != '/' || n >= sizeof(h->fastcgi[0].script))) ||
+	    w[n + strspn(w + n, " \t")] != '\0')
+		return "fastcgi: expected PREFIX TARGET [SCRIPT], SCRIPT an absolute path";
+	for (i = 0; i < h->nfastcgi; i++)
+		if (strcmp(h->fastcgi[i].prefix, prefix) == 0)
+			return "fastcgi: prefix already named";
+	if (h->nfastcgi == CONFIG_MAX_FASTCGI)
+		return "fastcgi: too many prefixes for one host (8)";
+	f = &h->fastcgi[h->nfastcgi];
+	if ((err = parse_fastcgi_target(f, target)) != NULL)
+		return err;
+	memcpy(f->prefix, prefix, sizeof(prefix));
+	memcpy(f->target, target, sizeof(target));
+	snprintf(f->script, sizeof(f->script), "%.*s", (int)n, w);
+	h->nfastcgi++;
 	return NULL;
 }
 
@@ -369,7 +466,7 @@ check_cert_prefix(const char *p)
  * An empty value adds nothing (the default: no prefix is protected).
  */
 static const char *
-add_cert_path(struct host_config *h, const char *v)
+add_cert_path(struct host_config *h, const char *v, char *msg, size_t msgsize)
 {
 	char prefix[sizeof(h->cert_paths[0].prefix)];
 	struct config_cert_path *p;
@@ -383,7 +480,7 @@ add_cert_path(struct host_config *h, const char *v)
 		return NULL;
 	if (url_decode(w, n, prefix, sizeof(prefix), false) < 0)
 		return "require_cert: bad percent-escape in the prefix, or longer than 255 bytes";
-	if ((err = check_cert_prefix(prefix)) != NULL)
+	if ((err = check_prefix("require_cert", prefix, msg, msgsize)) != NULL)
 		return err;
 	w += n;
 	w += strspn(w, " \t");
@@ -506,7 +603,9 @@ set_key(const struct config_key *k, void *base, const char *v, char *msg, size_t
 			return "expected a size such as 512k or 1M";
 		break;
 	case T_CERT_PATH:
-		return add_cert_path(base, v);
+		return add_cert_path(base, v, msg, msgsize);
+	case T_FASTCGI:
+		return add_fastcgi(base, v, msg, msgsize);
 	case T_AUTHORS:
 		return add_authors(base, v);
 	}
@@ -877,24 +976,48 @@ config_find_host(const struct config *c, const char *name)
 	return NULL;
 }
 
+/*
+ * How long prefix is when it covers path (a request's decoded path), or 0:
+ * path starts with it, or names its folder without the '/'.
+ */
+static size_t
+covers(const char *prefix, const char *path)
+{
+	size_t len = strlen(path), n = strlen(prefix);
+
+	if (strncmp(path, prefix, n) == 0 ||
+	    (n == len + 1 && prefix[len] == '/' && strncmp(path, prefix, len) == 0))
+		return n;
+	return 0;
+}
+
 const struct config_cert_path *
 config_cert_path(const struct host_config *h, const char *path)
 {
 	const struct config_cert_path *best = NULL;
-	size_t len = strlen(path), n, best_len = 0;
+	size_t n, best_len = 0;
 	int i;
 
-	for (i = 0; i < h->ncert_paths; i++) {
-		const struct config_cert_path *p = &h->cert_paths[i];
-		n = strlen(p->prefix);
-		if (strncmp(path, p->prefix, n) != 0 &&
-		    !(n == len + 1 && p->prefix[len] == '/' && strncmp(path, p->prefix, len) == 0))
-			continue;
-		if (best == NULL || n > best_len) {
-			best = p;
+	for (i = 0; i < h->ncert_paths; i++)
+		if ((n = covers(h->cert_paths[i].prefix, path)) > best_len) {
+			best = &h->cert_paths[i];
 			best_len = n;
 		}
-	}
+	return best;
+}
+
+const struct config_fastcgi *
+config_fastcgi(const struct host_config *h, const char *path)
+{
+	const struct config_fastcgi *best = NULL;
+	size_t n, best_len = 0;
+	int i;
+
+	for (i = 0; i < h->nfastcgi; i++)
+		if ((n = covers(h->fastcgi[i].prefix, path)) > best_len) {
+			best = &h->fastcgi[i];
+			best_len = n;
+		}
 	return best;
 }
 

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #define CONFIG_MAX_HOSTS 32
 #define CONFIG_PATH_MAX 1024
@@ -16,12 +17,22 @@
 #define CONFIG_MAX_CERT_FPS 128		/* require_cert fingerprints per host, all prefixes */
 #define CONFIG_FP_SIZE 32		/* a SHA-256 fingerprint, in bytes */
 #define CONFIG_MAX_AUTHORS 64		/* authors' fingerprints per host */
+#define CONFIG_MAX_FASTCGI 8		/* fastcgi prefixes per host */
 #define CONFIG_MAX_KEYS 64		/* entries of config.c's key table */
 
 /* A require_cert line: a path prefix under which a client certificate is needed. */
 struct config_cert_path {
 	char prefix[256];		/* decoded, as a request's path */
 	bool restricted;		/* only the fingerprints listed for it may enter */
+};
+
+/* A fastcgi line: requests under prefix go to the application at addr. */
+struct config_fastcgi {
+	char prefix[256];		/* decoded, as a request's path */
+	char target[CONFIG_PATH_MAX];	/* as written: unix:PATH or tcp:ADDRESS:PORT */
+	char script[CONFIG_PATH_MAX];	/* sent as SCRIPT_FILENAME (fcgiwrap's); "": none */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
 };
 
 /* A fingerprint a require_cert line lists, and the prefix it opens. */
@@ -52,6 +63,8 @@ struct host_config {
 	char titan_token[128];		/* a Titan upload must carry it; "": none */
 	char titan_files[1024];		/* folders taking uploads of any file (titan_folders) */
 	int titan_max_size;		/* bytes of an upload */
+	int nfastcgi;
+	struct config_fastcgi fastcgi[CONFIG_MAX_FASTCGI];
 };
 
 struct config {
@@ -133,6 +146,13 @@ const struct host_config *config_find_host(const struct config *c, const char *n
  */
 const struct config_cert_path *config_cert_path(const struct host_config *h,
     const char *path);
+
+/*
+ * The fastcgi line of h whose prefix covers path, or NULL: the longest
+ * prefix that matches wins; one that ends in '/' also covers the folder
+ * named without it.
+ */
+const struct config_fastcgi *config_fastcgi(const struct host_config *h, const char *path);
 
 /* Whether the certificate whose SHA-256 is sha256 is one of h's authors. */
 bool config_is_author(const struct host_config *h, const unsigned char *sha256);

@@ -37,6 +37,8 @@
 #include <openssl/err.h>
 
 #include "ctl.h"
+#include "fcgi.h"
+#include "gateway.h"
 #include "keys.h"
 #include "log.h"
 #include "proxy.h"
@@ -58,6 +60,8 @@
 #define PUBLISH_WAIT_MS 10000	/* the longest an upload waits for the publisher */
 #define UPLOAD_BYTES_MAX (64LL << 20)	/* bytes of bodies a worker holds at once */
 #define UPLOAD_RATE_MIN (16 * 1024)	/* bytes a second a body must average */
+#define FCGI_ANSWER_MAX (4 << 20)	/* bytes of a FastCGI answer held */
+#define FCGI_READ 16384
 
 enum { IO_WAIT = -1, IO_EOF = -2, IO_ERR = -3 };
 
@@ -70,6 +74,7 @@ enum conn_state {
 	CONN_WAIT,
 	CONN_UPLOAD,	/* a Titan upload's body */
 	CONN_PUBLISH,	/* ... with the publisher, in the server's publishing list */
+	CONN_FCGI,	/* a FastCGI application answers (gateway.h) */
 	CONN_WRITE,
 	CONN_SHUTDOWN,
 	CONN_LINGER,
@@ -112,6 +117,14 @@ struct conn {
 	bool proxy_check;	/* a PROXY v2 LOCAL header: the balancer's own */
 	unsigned long long upload_id;	/* its request to the publisher */
 	long upload_deadline_ms;	/* since start: the body must be in by then */
+	/* A FastCGI call: its socket (from the supervisor), the answer gathered. */
+	unsigned long long call_id;
+	bool calling;		/* in the server's calling list: no socket yet */
+	int fcgi_fd;
+	struct event fcgi_ev;
+	short fcgi_what;	/* what fcgi_ev waits for, or 0 */
+	struct fcgi_parser fcgi;
+	struct evbuffer *fcgi_in, *fcgi_answer;
 };
 
 static void conn_step(struct conn *c);
@@ -120,6 +133,8 @@ static bool count_client(struct conn *c, const struct sockaddr *sa);
 static int answer(struct conn *c, bool may_wait);
 static void upload_timeout(struct conn *c);
 static void upload_done(struct conn *c);
+static void fcgi_fail(struct conn *c, const char *why);
+static void fcgi_release(struct conn *c);
 static void arm_timer(struct conn *c, int ms);
 static long elapsed_ms(const struct timespec *start);
 static void format_addr(const struct sockaddr *sa, char *out, size_t size);
@@ -172,6 +187,10 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 	}
 	if (c->state == CONN_UPLOAD || c->state == CONN_PUBLISH) {
 		upload_timeout(c);
+		return;
+	}
+	if (c->state == CONN_FCGI) {
+		fcgi_fail(c, "no answer in time");
 		return;
 	}
 	/* Waited long enough: answer from the index there is, or say the search is slow. */
@@ -398,6 +417,7 @@ conn_close(struct conn *c)
 	if (c->state == CONN_PUBLISH)
 		TAILQ_REMOVE(&s->publishing, c, waiting);
 	upload_done(c);
+	fcgi_release(c);
 	event_del(&c->ev);
 	evtimer_del(&c->timer);
 	if (c->resp.fd != -1)
@@ -654,6 +674,187 @@ conn_published(struct server *s, const struct ctl_msg *m)
 	conn_step(c);
 }
 
+/* Ends a FastCGI call: its socket closed, what it held freed; safe twice. */
+static void
+fcgi_release(struct conn *c)
+{
+	if (c->calling) {
+		TAILQ_REMOVE(&c->srv->calling, c, waiting);
+		c->calling = false;
+	}
+	if (c->fcgi_fd != -1) {
+		event_del(&c->fcgi_ev);
+		close(c->fcgi_fd);
+		c->fcgi_fd = -1;
+	}
+	if (c->fcgi_in != NULL)
+		evbuffer_free(c->fcgi_in);
+	if (c->fcgi_answer != NULL)
+		evbuffer_free(c->fcgi_answer);
+	c->fcgi_in = c->fcgi_answer = NULL;
+	gateway_free(c->resp.fcgi);
+	c->resp.fcgi = NULL;
+}
+
+/* The application cannot answer: 42 on Gemini, an error line on Gopher, and why in the log. */
+static void
+fcgi_fail(struct conn *c, const char *why)
+{
+	const struct site *site = c->resp.fcgi ? &c->srv->sites[c->resp.fcgi->site] : NULL;
+
+	log_warn("%s: fastcgi %s: %s", c->resp.host ? c->resp.host : "-", site ?
+	    site->cfg->fastcgi[c->resp.fcgi->app].target : "-", why);
+	fcgi_release(c);
+	c->ops->refuse(&c->resp, 42, "CGI error");
+	c->state = CONN_WRITE;
+	conn_step(c);
+}
+
+/* The whole answer is in: checked (a Gemini one), then sent. */
+static void
+fcgi_done(struct conn *c)
+{
+	size_t len = evbuffer_get_length(c->fcgi_answer);
+	const char *data = (const char *)evbuffer_pullup(c->fcgi_answer, -1);
+
+	if (c->resp.fcgi->gemini) {
+		if (data == NULL || gateway_gemini_header(data, len) <= 0) {
+			fcgi_fail(c, "not a Gemini response header");
+			return;
+		}
+		c->resp.status = (data[0] - '0') * 10 + (data[1] - '0');
+	} else
+		c->resp.status = 20;
+	evbuffer_add_buffer(c->resp.out, c->fcgi_answer);
+	fcgi_release(c);
+	c->state = CONN_WRITE;
+	conn_step(c);
+}
+
+/* Reads what the application sent; false when the call is over (answered or failed). */
+static bool
+fcgi_read(struct conn *c)
+{
+	const char *data;
+	size_t len, used, dlen;
+	int n;
+
+	if ((n = evbuffer_read(c->fcgi_in, c->fcgi_fd, FCGI_READ)) == 0 ||
+	    (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		fcgi_fail(c, n == 0 ? "closed before the end of its answer" : strerror(errno));
+		return false;
+	}
+	while ((len = evbuffer_get_length(c->fcgi_in)) > 0) {
+		data = (const char *)evbuffer_pullup(c->fcgi_in, -1);
+		switch (fcgi_parse(&c->fcgi, data, len, &used, &data, &dlen)) {
+		case FCGI_STDOUT:
+			if (evbuffer_get_length(c->fcgi_answer) + dlen > FCGI_ANSWER_MAX) {
+				fcgi_fail(c, "answer larger than 4 MiB");
+				return false;
+			}
+			evbuffer_add(c->fcgi_answer, data, dlen);
+			break;
+		case FCGI_STDERR:
+			log_warn("%s: fastcgi said: %.*s", c->resp.host ? c->resp.host : "-",
+			    (int)(dlen < 200 ? dlen : 200), data);
+			break;
+		case FCGI_END:
+			fcgi_done(c);
+			return false;
+		case FCGI_ERROR:
+			fcgi_fail(c, c->fcgi.why);
+			return false;
+		case FCGI_MORE:
+			break;
+		}
+		evbuffer_drain(c->fcgi_in, used);
+		if (used == 0)
+			break;
+	}
+	return true;
+}
+
+static void
+on_fcgi(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct gateway_call *call = c->resp.fcgi;
+
+	(void)fd;
+	if ((what & EV_WRITE) && evbuffer_get_length(call->records) > 0 &&
+	    evbuffer_write(call->records, c->fcgi_fd) == -1 && errno != EAGAIN &&
+	    errno != EINTR) {
+		fcgi_fail(c, strerror(errno));
+		return;
+	}
+	/* The request is out: only the answer is waited for now. */
+	if (c->fcgi_what != EV_READ && evbuffer_get_length(call->records) == 0) {
+		event_del(&c->fcgi_ev);
+		event_assign(&c->fcgi_ev, c->srv->base, c->fcgi_fd, EV_READ | EV_PERSIST, on_fcgi,
+		    c);
+		event_add(&c->fcgi_ev, NULL);
+		c->fcgi_what = EV_READ;
+	}
+	if ((what & EV_READ) && !fcgi_read(c))
+		return;
+	arm_timer(c, c->srv->cfg->request_timeout_ms);
+}
+
+void
+conn_fcgi_socket(struct server *s, const struct ctl_msg *m, int fd)
+{
+	struct conn *c;
+	char why[100];
+
+	for (c = TAILQ_FIRST(&s->calling); c != NULL && c->call_id != m->version;
+	    c = TAILQ_NEXT(c, waiting))
+		;
+	if (c == NULL) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	TAILQ_REMOVE(&s->calling, c, waiting);
+	c->calling = false;
+	if (fd == -1 || m->status != 0) {
+		if (fd != -1)
+			close(fd);
+		snprintf(why, sizeof(why), "cannot connect: %s", m->status ? strerror((int)m->status) :
+		    "no socket");
+		fcgi_fail(c, why);
+		return;
+	}
+	c->fcgi_fd = fd;
+	c->fcgi_what = EV_READ | EV_WRITE;
+	event_assign(&c->fcgi_ev, s->base, fd, EV_READ | EV_WRITE | EV_PERSIST, on_fcgi, c);
+	event_add(&c->fcgi_ev, NULL);
+	arm_timer(c, s->cfg->request_timeout_ms);
+}
+
+/* The handler made a FastCGI call: the supervisor is asked for its socket. */
+static enum conn_state
+start_fcgi(struct conn *c)
+{
+	struct ctl_msg m = { .type = CTL_CONNECT };
+	struct server *s = c->srv;
+
+	fcgi_parser_init(&c->fcgi, 1);
+	c->call_id = ++s->call_ids;
+	m.site = (uint8_t)c->resp.fcgi->site;
+	m.status = (uint32_t)c->resp.fcgi->app;
+	m.version = c->call_id;
+	if ((c->fcgi_in = evbuffer_new()) == NULL || (c->fcgi_answer = evbuffer_new()) == NULL ||
+	    s->ctl == -1 || ctl_send(s->ctl, &m, -1) == -1) {
+		fcgi_release(c);
+		c->ops->refuse(&c->resp, 42, "CGI error");
+		return CONN_WRITE;
+	}
+	TAILQ_INSERT_TAIL(&s->calling, c, waiting);
+	c->calling = true;
+	arm_timer(c, s->cfg->request_timeout_ms);
+	return CONN_FCGI;
+}
+
 /*
  * Has the protocol answer the request; 0 when there is an answer to send,
  * IO_WAIT when it waits for a fresher post index (never when !may_wait).
@@ -689,7 +890,8 @@ answer(struct conn *c, bool may_wait)
 		TAILQ_REMOVE(&s->waiting, c, waiting);
 		evtimer_del(&c->timer);
 	}
-	c->state = c->resp.upload != NULL ? start_upload(c) : CONN_WRITE;
+	c->state = c->resp.upload != NULL ? start_upload(c) : c->resp.fcgi != NULL ?
+	    start_fcgi(c) : CONN_WRITE;
 	return 0;
 }
 
@@ -927,6 +1129,7 @@ conn_step(struct conn *c)
 			break;
 		case CONN_WAIT:
 		case CONN_PUBLISH:
+		case CONN_FCGI:
 			r = IO_WAIT;
 			break;
 		case CONN_UPLOAD:
@@ -1004,6 +1207,7 @@ conn_accept(struct server *s, struct listener *l, int fd, const struct sockaddr 
 	}
 	c->srv = s;
 	c->fd = fd;
+	c->fcgi_fd = -1;
 	c->ops = l->ops;
 	c->tls_sniff = l->tls_sniff;
 	c->state = l->proxy ? CONN_PROXY : CONN_READ;

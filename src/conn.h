@@ -53,6 +53,9 @@ struct ctl_msg;
 /* The publisher's answer to an upload (titan.h): the connection that waits for it says so. */
 void conn_published(struct server *s, const struct ctl_msg *m);
 
+/* The supervisor's answer to a FastCGI call: its socket (fd, taken), or why not. */
+void conn_fcgi_socket(struct server *s, const struct ctl_msg *m, int fd);
+
 /* Takes ownership of fd, accepted on l. */
 void conn_accept(struct server *s, struct listener *l, int fd,
     const struct sockaddr *sa, socklen_t salen);

@@ -20,6 +20,8 @@ enum ctl_type {
 	CTL_RETIRED = 4,	/* a worker: SIGTERM, no longer accepting */
 	CTL_PUBLISH = 5,	/* a worker to the publisher (publisher.h) */
 	CTL_PUBLISHED = 6,	/* ... and its answer */
+	CTL_CONNECT = 7,	/* a worker: site, id (version), fastcgi line (status) */
+	CTL_CONNECTED = 8,	/* the supervisor: id, 0 and the socket, or an errno */
 };
 
 /* Sends a message of this type and nothing else; as ctl_send. */

@@ -14,6 +14,7 @@
 
 #include "atom.h"
 #include "doc.h"
+#include "gateway.h"
 #include "gemtext.h"
 #include "mime.h"
 #include "resolve.h"
@@ -159,6 +160,22 @@ author(const struct site *site, const struct request_ctx *ctx)
 	return AUTHOR_OTHER;
 }
 
+/* A request for a FastCGI application: the call the connection will make. */
+static void
+fastcgi(const struct server *s, const struct site *site, const struct request_ctx *ctx,
+    const struct url *u, int app, struct response *r)
+{
+	const struct config_fastcgi *f = &site->cfg->fastcgi[app];
+	char url[URL_MAX * 2 + 300];
+	struct gateway_request g = { true, site->cfg->name, s->cfg->gemini_port, f->prefix,
+	    f->script, u->path, u->has_query ? u->query : NULL, url, ctx->client, ctx->ssl };
+
+	snprintf(url, sizeof(url), "gemini://%s:%d%s%s%s", site->cfg->name,
+	    s->cfg->gemini_port, u->path, u->has_query ? "?" : "", u->has_query ? u->query : "");
+	if ((r->fcgi = gateway_call((int)(site - s->sites), app, &g)) == NULL)
+		header(r, 42, "CGI error");
+}
+
 /* Renders what the URL names (resolve.c) as a Gemini response. */
 static void
 route(const struct server *s, const struct site *site, const struct request_ctx *ctx,
@@ -195,6 +212,9 @@ route(const struct server *s, const struct site *site, const struct request_ctx 
 		break;
 	case ANSWER_WAIT:
 		r->wait = a.wait;
+		break;
+	case ANSWER_FASTCGI:
+		fastcgi(s, site, ctx, u, a.status, r);
 		break;
 	case ANSWER_POST:
 	case ANSWER_GOPHERMAP:

@@ -30,6 +30,7 @@
 
 #include "doc.h"
 #include "files.h"
+#include "gateway.h"
 #include "gophermap.h"
 #include "log.h"
 #include "mime.h"
@@ -213,6 +214,7 @@ struct menu_arg {
 	const struct server *srv;
 	const struct site *site;
 	bool may_wait;		/* for a fresher post index (request_ctx) */
+	const char *client;	/* the client's address (request_ctx) */
 };
 
 static void
@@ -328,6 +330,20 @@ static const struct resolve_proto gopher_proto = {
 	.item_types = true,
 };
 
+/* A selector for a FastCGI application: the call the connection will make. */
+static void
+fastcgi(const struct menu_arg *a, const struct gopher_request *rq, int app,
+    struct response *r)
+{
+	const struct config_fastcgi *f = &a->site->cfg->fastcgi[app];
+	const struct config *cfg = a->srv->cfg;
+	struct gateway_request g = { false, a->site->cfg->name, cfg->gopher_port, f->prefix,
+	    f->script, rq->path, rq->has_words ? rq->words : NULL, NULL, a->client, NULL };
+
+	if ((r->fcgi = gateway_call((int)(a->site - a->srv->sites), app, &g)) == NULL)
+		send_error(r, 42, "CGI error");
+}
+
 /*
  * Renders what the selector names (resolve.c) as a Gopher answer. Returns
  * -1, having sent nothing, when it names nothing (the caller may try the
@@ -382,6 +398,9 @@ serve(const struct menu_arg *a, const struct gopher_request *rq, struct response
 	case ANSWER_WAIT:
 		r->wait = an.wait;
 		break;
+	case ANSWER_FASTCGI:
+		fastcgi(a, rq, an.status, r);
+		break;
 	case ANSWER_FEED:
 	case ANSWER_REDIRECT:
 	case ANSWER_INPUT:
@@ -398,7 +417,7 @@ static void
 gopher_handle(struct server *s, const struct request_ctx *ctx, const char *line,
     size_t len, struct response *r)
 {
-	struct menu_arg a = { s, &s->sites[0], ctx->may_wait };
+	struct menu_arg a = { s, &s->sites[0], ctx->may_wait, ctx->client };
 	struct gopher_request rq;
 	const char *err;
 

@@ -689,6 +689,7 @@ resolve(const struct resolve_request *rq, struct answer *a)
 	    .page_size = site->cfg->page_size, .host = site->cfg->name,
 	    .gemini_port = rq->srv->cfg->gemini_port };
 	struct home_files home = { .intro = { .fd = -1 } };
+	const struct config_fastcgi *fcgi;
 	struct route rt;
 	char titan[300];
 
@@ -703,6 +704,12 @@ resolve(const struct resolve_request *rq, struct answer *a)
 	}
 	memset(a, 0, sizeof(*a));
 	a->file.fd = -1;
+	/* A FastCGI prefix is the application's, whatever else the path could name. */
+	if ((fcgi = config_fastcgi(site->cfg, rq->path)) != NULL) {
+		a->kind = ANSWER_FASTCGI;
+		a->status = (int)(fcgi - site->cfg->fastcgi);
+		return;
+	}
 	route_match(rq->path, &rt);
 	switch (rt.kind) {
 	case ROUTE_STATIC:

@@ -82,6 +82,7 @@ enum answer_kind {
 	ANSWER_INPUT,		/* ask for search words: message */
 	ANSWER_STATUS,		/* status (51, 40, 59) and message */
 	ANSWER_WAIT,		/* ask again once wait is over */
+	ANSWER_FASTCGI,		/* the application of fastcgi line status answers (gateway.h) */
 };
 
 struct answer {

@@ -7,6 +7,7 @@
 #include <event2/buffer.h>
 
 struct titan_upload;
+struct gateway_call;
 
 enum response_wait {
 	WAIT_NONE,
@@ -39,6 +40,8 @@ struct response {
 	 * body the connection reads next. Malloc'd; the connection frees it.
 	 */
 	struct titan_upload *upload;
+	/* Set instead of answering: a FastCGI application answers (gateway.h). */
+	struct gateway_call *fcgi;
 };
 
 #endif

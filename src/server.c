@@ -53,6 +53,7 @@ server_init(struct server *s, const struct config *cfg, struct tickets *tickets,
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->waiting);
 	TAILQ_INIT(&s->publishing);
+	TAILQ_INIT(&s->calling);
 	s->publisher = -1;
 	for (i = 0; i < CONFIG_MAX_HOSTS; i++)
 		s->sites[i].rootfd = -1;
@@ -416,6 +417,10 @@ on_ctl(evutil_socket_t fd, short what, void *arg)
 		if (m.type == CTL_IMAGE && passed != -1 && m.site < s->nsites &&
 		    store_set_image(s->sites[m.site].store, passed, err, sizeof(err)) == -1)
 			log_err("%s: %s", s->sites[m.site].cfg->name, err);
+		if (m.type == CTL_CONNECTED) {
+			conn_fcgi_socket(s, &m, passed);
+			passed = -1;
+		}
 		if (passed != -1)
 			close(passed);
 	}
@@ -516,6 +521,7 @@ server_prepare(struct server *s, int ctl)
 	s->ctl = ctl;
 	/* Upload ids of a worker never meet its predecessor's, still queued in the slot's socket. */
 	s->upload_ids = (unsigned long long)getpid() << 32;
+	s->call_ids = s->upload_ids;
 	if ((s->scratch = malloc(CONN_FILE_CHUNK)) == NULL) {
 		log_err("out of memory");
 		return -1;

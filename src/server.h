@@ -73,6 +73,8 @@ struct server {
 	struct conn_list publishing;	/* uploads waiting for it */
 	unsigned long long upload_ids;
 	long long upload_bytes;	/* bytes of upload bodies held (conn.c bounds them) */
+	struct conn_list calling;	/* FastCGI calls waiting for their socket */
+	unsigned long long call_ids;
 	struct event *log_ev;	/* ... writable again, while log lines wait */
 	struct proxy_net proxy_from[PROXY_MAX_NETS];	/* who may send PROXY headers */
 	int nproxy_from;	/* 0: anyone who reaches a proxy listener */

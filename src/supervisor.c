@@ -1155,6 +1155,39 @@ keys_ready(struct supervisor *sv, struct child *c)
 	maybe_go_live(sv, g);
 }
 
+/*
+ * A worker asks for a connection to one of its site's FastCGI applications:
+ * the supervisor makes it (workers may not: seccomp refuses them sockets)
+ * to the configured address only, without waiting for it to be accepted,
+ * and passes the socket down.
+ */
+static void
+connect_for(struct supervisor *sv, const struct child *c, const struct ctl_msg *m)
+{
+	const struct generation *g = find_generation(sv, c->gen);
+	struct ctl_msg r = { .type = CTL_CONNECTED, .site = m->site, .version = m->version };
+	const struct config_fastcgi *f;
+	int fd = -1;
+
+	if (g == NULL || c->role != ROLE_WORKER || m->site >= g->cfg->nhosts ||
+	    m->status >= (uint32_t)g->cfg->hosts[m->site].nfastcgi)
+		r.status = EINVAL;
+	else {
+		f = &g->cfg->hosts[m->site].fastcgi[m->status];
+		if ((fd = socket(f->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0)) == -1 || (connect(fd, (const struct sockaddr *)&f->addr, f->addrlen) == -1 &&
+		    errno != EINPROGRESS)) {
+			r.status = (uint32_t)errno;
+			if (fd != -1)
+				close(fd);
+			fd = -1;
+		}
+	}
+	ctl_send(c->ctl, &r, fd);
+	if (fd != -1)
+		close(fd);
+}
+
 static void
 listen_to(struct supervisor *sv, struct child *c)
 {
@@ -1170,6 +1203,8 @@ listen_to(struct supervisor *sv, struct child *c)
 			c->ready = true;
 		else if (m.type == CTL_RETIRED)
 			c->retired = true;
+		else if (m.type == CTL_CONNECT)
+			connect_for(sv, c, &m);
 		else if (m.type == CTL_IMAGE && fd != -1) {
 			image_arrived(sv, c, &m, fd);
 			fd = -1;

@@ -1568,6 +1568,16 @@ TEST(gemini_rules_check_config)
 		{ "[hosts localhost]\nroot = TMP\n", 1, "unknown section; expected [host NAME]" },
 		{ "[host localhost]\nroot = TMP\ntitle = \"unterminated\n", 3,
 		    "unterminated quoted value" },
+		{ "[host localhost]\nroot = TMP\nfastcgi = /app/ tcp:example.org:9000\n", 3,
+		    "fastcgi: tcp: takes an IP address (a name would need a lookup)" },
+		{ "[host localhost]\nroot = TMP\nfastcgi = app/ unix:/run/app.sock\n", 3,
+		    "fastcgi: the prefix must start with '/', such as /private/" },
+		{ "[host localhost]\nroot = TMP\nfastcgi = /app/ unix:run/app.sock\n", 3,
+		    "fastcgi: unix: takes an absolute path of at most 107 bytes" },
+		{ "[host localhost]\nroot = TMP\nfastcgi = /app/ tcp:127.0.0.1:99999\n", 3,
+		    "fastcgi: the port must be a number from 1 to 65535" },
+		{ "[host localhost]\nroot = TMP\nfastcgi = /a/ tcp:[::1]:9000 x.sh\n", 3,
+		    "fastcgi: expected PREFIX TARGET [SCRIPT], SCRIPT an absolute path" },
 	};
 	char text[1024], want[1200], cert[700];
 	const char *path, *p;

@@ -1,0 +1,50 @@
+/*
+ * The FastCGI gateway (fastcgi = PREFIX TARGET [SCRIPT]): what a request
+ * under a prefix becomes for the application, the CGI/1.1 variables as
+ * gmid and CGI conventions set them for Gemini and Gopher, and the check of
+ * a Gemini application's answer. The connection itself is the supervisor's
+ * to make (workers may not open sockets) and conn.c's to drive.
+ */
+#ifndef GAZETTE_GATEWAY_H
+#define GAZETTE_GATEWAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <openssl/ssl.h>
+#include <event2/buffer.h>
+
+/* What the application is told of a request. */
+struct gateway_request {
+	bool gemini;		/* else Gopher */
+	const char *server_name;	/* the site's name */
+	int port;
+	const char *prefix;	/* the fastcgi line's prefix, as configured */
+	const char *script;	/* SCRIPT_FILENAME, or "" */
+	const char *path;	/* the request's decoded path */
+	const char *query;	/* as sent (Gemini: still encoded), or NULL */
+	const char *url;	/* Gemini: the URL requested; NULL over Gopher */
+	const char *client;	/* the client's address */
+	SSL *ssl;		/* NULL on plain TCP */
+};
+
+/* A call to an application, made by the handler, carried out by the connection. */
+struct gateway_call {
+	int site, app;		/* the host, and its fastcgi line */
+	bool gemini;		/* the answer is a Gemini response, checked */
+	struct evbuffer *records;	/* the FastCGI request, ready to send */
+};
+
+/* The call for rq, or NULL when out of memory (or its variables do not fit). */
+struct gateway_call *gateway_call(int site, int app, const struct gateway_request *rq);
+void gateway_free(struct gateway_call *c);
+
+/*
+ * How long the header line of a Gemini answer in data[0..len) is (CRLF
+ * included) when it is whole and valid: two digits from 10 to 69, a space
+ * (or CRLF at once), a meta of at most 1024 bytes of UTF-8 without a
+ * control character. 0 while it may still come whole; -1 when it is not a
+ * Gemini header.
+ */
+long gateway_gemini_header(const char *data, size_t len);
+
+#endif

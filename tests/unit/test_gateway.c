@@ -1,0 +1,37 @@
+/* A Gemini application's header line, as the gateway checks it before sending. */
+#include <string.h>
+
+#include "gateway.h"
+#include "test.h"
+
+TEST(gateway_gemini_headers)
+{
+	static const struct {
+		const char *answer;
+		long want;	/* the header's length, 0: not whole yet, -1: refused */
+	} rows[] = {
+		{ "20 text/gemini\r\n# Hi\n", 16 }, { "20 text/gemini\r\n", 16 },
+		{ "51\r\n", 4 }, { "10 Your name\r\n", 14 }, { "31 gemini://x/\r\n", 16 },
+		{ "20 text/gem", 0 }, { "2", 0 }, { "", 0 }, { "20 x\r", 0 },
+		{ "2x text/gemini\r\n", -1 }, { "70 nope\r\n", -1 }, { "09 nope\r\n", -1 },
+		{ "20text/gemini\r\n", -1 }, { "20 a\rb\r\n", -1 }, { "20 a\n", 0 },
+		{ "20 \x01\r\n", -1 }, { "20 \xff\r\n", -1 }, { "<html>", -1 },
+	};
+	char big[1100];
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		test_context("%s", rows[i].answer);
+		CHECK_INT(gateway_gemini_header(rows[i].answer, strlen(rows[i].answer)), rows[i].want);
+	}
+	test_context(NULL);
+	/* A meta of 1024 bytes is taken, of 1025 not, nor a longer line without CRLF. */
+	memset(big, 'm', sizeof(big));
+	memcpy(big, "20 ", 3);
+	memcpy(big + 3 + 1024, "\r\n", 2);
+	CHECK_INT(gateway_gemini_header(big, 3 + 1024 + 2), 3 + 1024 + 2);
+	big[3 + 1024] = 'm';
+	memcpy(big + 3 + 1025, "\r\n", 2);
+	CHECK_INT(gateway_gemini_header(big, 3 + 1025 + 2), -1);
+	CHECK_INT(gateway_gemini_header(big, sizeof(big)), -1);
+}
