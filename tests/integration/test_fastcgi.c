@@ -62,7 +62,10 @@ app_start(struct app *a)
 	mkdir(a->dir, 0755);
 	if (!write_script(a->dir, "env.sh", env_script) ||
 	    !write_script(a->dir, "bad.sh", "#!/bin/sh\nprintf 'this is no header\\r\\n'\n") ||
-	    !write_script(a->dir, "hang.sh", "#!/bin/sh\nsleep 30\n")) {
+	    !write_script(a->dir, "hang.sh", "#!/bin/sh\nsleep 30\n") ||
+	    !write_script(a->dir, "crash.sh", "#!/bin/sh\nkill -SEGV $$\n") ||
+	    !write_script(a->dir, "long.sh", "#!/bin/sh\nprintf '20 '\nhead -c 2000 /dev/zero | "
+	    "tr '\\0' x\nprintf '\\r\\n'\n")) {
 		test_fail(__FILE__, __LINE__, "cannot write the scripts in %s", a->dir);
 		return false;
 	}
@@ -102,18 +105,23 @@ app_stop(struct app *a)
 		test_fail(__FILE__, __LINE__, "cannot remove %s", a->dir);
 }
 
-/* A capsule whose /cgi/ runs env.sh, /bad/ bad.sh, /hang/ hang.sh, /down/ nothing. */
+/*
+ * A capsule whose /cgi/ runs env.sh, /bad/ bad.sh (no header), /hang/
+ * hang.sh, /crash/ crash.sh (killed by a signal, nothing written), /long/
+ * long.sh (a meta of 2,000 bytes), /down/ nothing.
+ */
 static bool
 start(struct gazette *g, const struct app *a)
 {
-	static char host[5000];
+	static char host[8000];
 	struct gazette_opts o = { .host = host, .gopher = true,
 	    .global = "request_timeout = 2s\nworkers = 2\n" };
 
 	snprintf(host, sizeof(host), "fastcgi = /cgi/ unix:%s %s/env.sh\n"
 	    "fastcgi = /bad/ unix:%s %s/bad.sh\nfastcgi = /hang/ unix:%s %s/hang.sh\n"
+	    "fastcgi = /crash/ unix:%s %s/crash.sh\nfastcgi = /long/ unix:%s %s/long.sh\n"
 	    "fastcgi = /down/ unix:%s/nothing.sock\n", a->sock, a->dir, a->sock, a->dir, a->sock,
-	    a->dir, a->dir);
+	    a->dir, a->sock, a->dir, a->sock, a->dir, a->dir);
 	return gazette_start(g, &o) == 0;
 }
 
@@ -188,12 +196,13 @@ TEST(fastcgi_variables_over_both_protocols)
 
 /*
  * What goes wrong answers 42 at once or within request_timeout, never a
- * hang: a malformed header, an application that is down, one that hangs.
+ * hang: a malformed header, an application that is down, one that hangs,
+ * one that crashes, one whose header is too long.
  * Fifty requests at once are all answered.
  */
 TEST(fastcgi_failures_and_load)
 {
-	static const char *const paths[] = { "/bad/", "/down/", "/hang/" };
+	static const char *const paths[] = { "/bad/", "/down/", "/hang/", "/crash/", "/long/" };
 	struct client_opts o = { .sni = "localhost", .timeout_ms = 20000 };
 	struct gemini_conn *conns[50];
 	struct gazette g;
