@@ -115,10 +115,10 @@ $(BUILD)/gazette-hooks: $(BUILD)/main.o $(filter-out $(BUILD)/gemini.o,$(LIB_OBJ
 
 # gazette says where it serves once it listens ("gazette started: ..."); Ctrl-C
 # stops it. RUN_ARGS adds options: make run RUN_ARGS="-o gemini_port=1966".
+# server/run.sh adds the guestbook example where fcgiwrap is installed.
 RUN_ARGS ?=
 run: $(BUILD)/gazette
-	./$(BUILD)/gazette -f -c server/gazette.conf -o gopher_port=7070 -o state_dir=state \
-	  $(RUN_ARGS)
+	sh server/run.sh ./$(BUILD)/gazette -o gopher_port=7070 -o state_dir=state $(RUN_ARGS)
 
 test: $(BUILD)/gazette $(BUILD)/gazette-hooks $(BUILD)/gazette-test test-deps
 	GAZETTE=$(BUILD)/gazette GAZETTE_HOOKS=$(BUILD)/gazette-hooks \

@@ -144,13 +144,15 @@ static const struct config_key keys[] = {
 	    sizeof(((struct config *)0)->listen), 0, 0, "*", check_listen },
 	G_INT("gemini_port", T_INT, gemini_port, 1, 65535, "1965"),
 	G_INT("gopher_port", T_INT, gopher_port, 0, 65535, "70"),
-	G_INT("workers", T_INT, workers, 0, 256, "0"),
+	G_INT("workers", T_INT, workers, 0, CONFIG_MAX_WORKERS, "0"),
 	G_INT("max_connections", T_INT, max_connections, 1, 1000000, "4096"),
 	G_INT("client_connections", T_INT, client_connections, 0, 1000000, "32"),
 	G_INT("client_rate", T_INT, client_rate, 0, 1000000, "20"),
 	G_INT("client_burst", T_INT, client_burst, 1, 1000000, "100"),
 	G_INT("request_timeout", T_DURATION, request_timeout_ms, 100, 3600000, "10s"),
 	G_INT("write_timeout", T_DURATION, write_timeout_ms, 100, 3600000, "30s"),
+	G_INT("fastcgi_timeout", T_DURATION, fastcgi_timeout_ms, 100, 3600000, "10s"),
+	G_INT("fastcgi_connections", T_INT, fastcgi_connections, 1, 100000, "16"),
 	{ "proxy_protocol", T_BOOL, GLOBAL, offsetof(struct config, proxy_protocol), 0, 0, 1,
 	    "no", NULL },
 	{ "proxy_from", T_STRING, GLOBAL, offsetof(struct config, proxy_from),
@@ -1004,6 +1006,14 @@ config_cert_path(const struct host_config *h, const char *path)
 			best_len = n;
 		}
 	return best;
+}
+
+int
+config_workers(const struct config *c)
+{
+	long n = c->workers > 0 ? c->workers : sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > CONFIG_MAX_WORKERS ? CONFIG_MAX_WORKERS : (int)n;
 }
 
 const struct config_fastcgi *

@@ -18,6 +18,7 @@
 #define CONFIG_FP_SIZE 32		/* a SHA-256 fingerprint, in bytes */
 #define CONFIG_MAX_AUTHORS 64		/* authors' fingerprints per host */
 #define CONFIG_MAX_FASTCGI 8		/* fastcgi prefixes per host */
+#define CONFIG_MAX_WORKERS 256
 #define CONFIG_MAX_KEYS 64		/* entries of config.c's key table */
 
 /* A require_cert line: a path prefix under which a client certificate is needed. */
@@ -87,6 +88,8 @@ struct config {
 	int client_burst;		/* requests a client may make at once */
 	int request_timeout_ms;		/* handshake plus request line */
 	int write_timeout_ms;		/* a response that makes no progress */
+	int fastcgi_timeout_ms;		/* a FastCGI application's connect, first byte, silence */
+	int fastcgi_connections;	/* open to each application at once, all workers */
 	bool proxy_protocol;		/* every connection starts with a PROXY header */
 	char proxy_from[512];		/* peers that may send one (proxy.h); "": any */
 	char log_file[CONFIG_PATH_MAX];	/* "-" stderr, "syslog", or a file */
@@ -100,6 +103,9 @@ struct config {
 	/* Where each global key was set: its line in file, -1 for -o, 0 the default. */
 	int key_line[CONFIG_MAX_KEYS];
 };
+
+/* The worker processes c runs: workers, or one per core; 1 to 256. */
+int config_workers(const struct config *c);
 
 /* Sets every key to its default; no host (hosts past nhosts are not even cleared). */
 void config_defaults(struct config *c);

@@ -60,13 +60,31 @@
 #define PUBLISH_WAIT_MS 10000	/* the longest an upload waits for the publisher */
 #define UPLOAD_BYTES_MAX (64LL << 20)	/* bytes of bodies a worker holds at once */
 #define UPLOAD_RATE_MIN (16 * 1024)	/* bytes a second a body must average */
-#define FCGI_ANSWER_MAX (4 << 20)	/* bytes of a FastCGI answer held */
+#define FCGI_HELD (64 * 1024)	/* answer bytes held for a slow reader; beyond, the application waits */
 #define FCGI_READ 16384
+#define FCGI_SAID_MAX 8		/* an application's error messages logged a call */
 
 enum { IO_WAIT = -1, IO_EOF = -2, IO_ERR = -3 };
 
 /* The PROXY header is read into buf, before the request. */
 _Static_assert(READ_BUF >= PROXY_MAX_LEN, "the read buffer holds a PROXY header");
+
+enum fcgi_phase {
+	FCGI_QUEUED,	/* for a connection to its application (fastcgi_connections) */
+	FCGI_CONNECTING,
+	FCGI_WAITING,	/* the request is going out: no answer yet */
+	FCGI_HEADER,	/* a Gemini answer's header is coming */
+	FCGI_STREAMING,	/* the answer goes out as it comes (CONN_WRITE) */
+};
+
+/* Why a call ended when its time ran out, by phase. */
+static const char *const fcgi_late[] = {
+	"no free connection in time (fastcgi_connections)",
+	"cannot connect in time",
+	"no answer in time",
+	"no whole header in time",
+	"silent in mid-answer",
+};
 
 enum conn_state {
 	CONN_PROXY,	/* the load balancer's PROXY protocol header */
@@ -117,14 +135,25 @@ struct conn {
 	bool proxy_check;	/* a PROXY v2 LOCAL header: the balancer's own */
 	unsigned long long upload_id;	/* its request to the publisher */
 	long upload_deadline_ms;	/* since start: the body must be in by then */
-	/* A FastCGI call: its socket (from the supervisor), the answer gathered. */
+	/*
+	 * A FastCGI call: it waits for one of its application's connections,
+	 * then for its socket (from the supervisor); its answer goes out as it
+	 * comes (CONN_WRITE), read from the application only while the client
+	 * takes it.
+	 */
 	unsigned long long call_id;
+	enum fcgi_phase fcgi_phase;
 	bool calling;		/* in the server's calling list: no socket yet */
+	bool call_held;		/* counts in its application's fcgi_open */
+	bool fcgi_cut;		/* the application failed after the header left */
 	int fcgi_fd;
 	struct event fcgi_ev;
 	short fcgi_what;	/* what fcgi_ev waits for, or 0 */
 	struct fcgi_parser fcgi;
-	struct evbuffer *fcgi_in, *fcgi_answer;
+	struct evbuffer *fcgi_in;
+	char fcgi_tail[GATEWAY_TAIL];	/* a Gopher answer's last bytes, for its terminator */
+	size_t fcgi_tail_len;
+	int fcgi_said;		/* its error messages logged */
 };
 
 static void conn_step(struct conn *c);
@@ -189,8 +218,9 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 		upload_timeout(c);
 		return;
 	}
-	if (c->state == CONN_FCGI) {
-		fcgi_fail(c, "no answer in time");
+	/* The application's time ran out, before its answer or in the middle (the client waits). */
+	if (c->state == CONN_FCGI || (c->state == CONN_WRITE && c->fcgi_fd != -1 && c->ev_what == 0)) {
+		fcgi_fail(c, fcgi_late[c->fcgi_phase]);
 		return;
 	}
 	/* Waited long enough: answer from the index there is, or say the search is slow. */
@@ -674,10 +704,18 @@ conn_published(struct server *s, const struct ctl_msg *m)
 	conn_step(c);
 }
 
-/* Ends a FastCGI call: its socket closed, what it held freed; safe twice. */
+static void fcgi_wake(struct server *s, int site, int app);
+
+/*
+ * Ends a FastCGI call: its socket closed, its connection given to the next
+ * call waiting for one, what it held freed; safe twice. The answer already
+ * in resp.out stays.
+ */
 static void
 fcgi_release(struct conn *c)
 {
+	struct gateway_call *call = c->resp.fcgi;
+
 	if (c->calling) {
 		TAILQ_REMOVE(&c->srv->calling, c, waiting);
 		c->calling = false;
@@ -687,16 +725,25 @@ fcgi_release(struct conn *c)
 		close(c->fcgi_fd);
 		c->fcgi_fd = -1;
 	}
+	c->fcgi_what = 0;
 	if (c->fcgi_in != NULL)
 		evbuffer_free(c->fcgi_in);
-	if (c->fcgi_answer != NULL)
-		evbuffer_free(c->fcgi_answer);
-	c->fcgi_in = c->fcgi_answer = NULL;
-	gateway_free(c->resp.fcgi);
+	c->fcgi_in = NULL;
 	c->resp.fcgi = NULL;
+	if (call != NULL && c->call_held) {
+		c->call_held = false;
+		c->srv->sites[call->site].fcgi_open[call->app]--;
+		fcgi_wake(c->srv, call->site, call->app);
+	}
+	gateway_free(call);
 }
 
-/* The application cannot answer: 42 on Gemini, an error line on Gopher, and why in the log. */
+/*
+ * The application cannot answer, and why goes to the log. Before the
+ * header: 42 on Gemini, an error line on Gopher. After: what is held still
+ * goes, then the connection ends without close_notify (fcgi_drained), so a
+ * Gemini client can tell the answer is cut.
+ */
 static void
 fcgi_fail(struct conn *c, const char *why)
 {
@@ -705,30 +752,170 @@ fcgi_fail(struct conn *c, const char *why)
 	log_warn("%s: fastcgi %s: %s", c->resp.host ? c->resp.host : "-", site ?
 	    site->cfg->fastcgi[c->resp.fcgi->app].target : "-", why);
 	fcgi_release(c);
+	if (c->state == CONN_WRITE) {
+		c->fcgi_cut = true;
+		if (c->ev_what == 0)
+			conn_step(c);
+		return;
+	}
+	evbuffer_drain(c->resp.out, evbuffer_get_length(c->resp.out));
 	c->ops->refuse(&c->resp, 42, "CGI error");
 	c->state = CONN_WRITE;
 	conn_step(c);
 }
 
-/* The whole answer is in: checked (a Gemini one), then sent. */
-static void
-fcgi_done(struct conn *c)
+/* Asks the supervisor to connect c to its application: false when it cannot be asked. */
+static bool
+fcgi_dial(struct conn *c)
 {
-	size_t len = evbuffer_get_length(c->fcgi_answer);
-	const char *data = (const char *)evbuffer_pullup(c->fcgi_answer, -1);
+	struct ctl_msg m = { .type = CTL_CONNECT };
+	struct server *s = c->srv;
+	const struct gateway_call *call = c->resp.fcgi;
 
+	m.site = (uint8_t)call->site;
+	m.status = (uint32_t)call->app;
+	m.version = c->call_id;
+	if (s->ctl == -1 || ctl_send(s->ctl, &m, -1) == -1)
+		return false;
+	s->sites[call->site].fcgi_open[call->app]++;
+	c->call_held = true;
+	c->fcgi_phase = FCGI_CONNECTING;
+	arm_timer(c, s->cfg->fastcgi_timeout_ms);
+	return true;
+}
+
+/* Calls queued for an application take its connections free now, first come first served. */
+static void
+fcgi_wake(struct server *s, int site, int app)
+{
+	struct conn *c;
+	bool woke = true;
+
+	while (woke && s->sites[site].fcgi_open[app] < s->fcgi_share) {
+		woke = false;
+		TAILQ_FOREACH(c, &s->calling, waiting)
+			if (c->fcgi_phase == FCGI_QUEUED && c->resp.fcgi->site == site &&
+			    c->resp.fcgi->app == app) {
+				if (!fcgi_dial(c))
+					fcgi_fail(c, "cannot ask the supervisor to connect");
+				woke = true;
+				break;
+			}
+	}
+}
+
+/*
+ * Reads from the application only while less than FCGI_HELD of its answer
+ * waits for the client: a slow reader makes the application wait, never
+ * gazette hold the whole answer.
+ */
+static void
+fcgi_pace(struct conn *c)
+{
+	bool full = evbuffer_get_length(c->resp.out) >= FCGI_HELD;
+
+	/* Still sending the request: the answer is read as it comes, as ever. */
+	if (c->fcgi_fd == -1 || (c->fcgi_what & EV_WRITE))
+		return;
+	if (full && c->fcgi_what != 0) {
+		event_del(&c->fcgi_ev);
+		c->fcgi_what = 0;
+	} else if (!full && c->fcgi_what == 0) {
+		event_add(&c->fcgi_ev, NULL);
+		c->fcgi_what = EV_READ;
+	}
+}
+
+/*
+ * The client has all of the answer there is so far (step_write): the rest is
+ * waited for, or, when the application failed, the connection ends.
+ */
+static int
+fcgi_drained(struct conn *c)
+{
+	long n;
+
+	if (c->fcgi_fd == -1) {
+		c->note = "cgi-cut";
+		c->tls_failed = true;	/* no close_notify: the answer is not whole */
+		return IO_ERR;
+	}
+	/* What is held in TLS records goes now: the application may be a while. */
+	if (c->ssl != NULL && (n = tls_flush(c)) != 0)
+		return (int)n;
+	fcgi_pace(c);
+	arm_timer(c, c->srv->cfg->fastcgi_timeout_ms);
+	return IO_WAIT;
+}
+
+/*
+ * Bytes of the answer: held for the client, which they go to as soon as
+ * the answer starts (a Gemini one once its header is whole and valid).
+ * false: the call failed.
+ */
+static bool
+fcgi_out(struct conn *c, const char *data, size_t len)
+{
+	struct evbuffer *out = c->resp.out;
+	size_t n;
+	long head;
+
+	if (evbuffer_add(out, data, len) == -1) {
+		fcgi_fail(c, "out of memory");
+		return false;
+	}
+	if (!c->resp.fcgi->gemini)
+		c->fcgi_tail_len = gateway_tail(c->fcgi_tail, c->fcgi_tail_len, data, len);
+	if (c->state == CONN_WRITE)
+		return true;
 	if (c->resp.fcgi->gemini) {
-		if (data == NULL || gateway_gemini_header(data, len) <= 0) {
-			fcgi_fail(c, "not a Gemini response header");
-			return;
+		n = evbuffer_get_length(out);
+		n = n < GATEWAY_HEADER_MAX ? n : GATEWAY_HEADER_MAX;
+		data = (const char *)evbuffer_pullup(out, (ssize_t)n);
+		if ((head = gateway_gemini_header(data, n)) <= 0) {
+			c->fcgi_phase = FCGI_HEADER;
+			if (head < 0)
+				fcgi_fail(c, "not a Gemini response header");
+			return head == 0;
 		}
 		c->resp.status = (data[0] - '0') * 10 + (data[1] - '0');
 	} else
 		c->resp.status = 20;
-	evbuffer_add_buffer(c->resp.out, c->fcgi_answer);
-	fcgi_release(c);
+	c->fcgi_phase = FCGI_STREAMING;
 	c->state = CONN_WRITE;
-	conn_step(c);
+	return true;
+}
+
+/* The application said all: a Gopher answer gets its last line when it lacks one. */
+static void
+fcgi_end(struct conn *c)
+{
+	bool gemini = c->resp.fcgi->gemini;
+
+	if (c->state != CONN_WRITE && gemini) {
+		fcgi_fail(c, "no whole Gemini response header");
+		return;
+	}
+	if (!gemini && gateway_gopher_unterminated(c->fcgi_tail, c->fcgi_tail_len))
+		evbuffer_add(c->resp.out, ".\r\n", 3);
+	c->resp.status = gemini ? c->resp.status : 20;
+	c->state = CONN_WRITE;
+	fcgi_release(c);
+	if (c->ev_what == 0)
+		conn_step(c);
+}
+
+/* Error messages of the application, a few a call: a chatty one cannot flood the log. */
+static void
+fcgi_said(struct conn *c, const char *data, size_t len)
+{
+	const char *host = c->resp.host ? c->resp.host : "-";
+
+	if (c->fcgi_said < FCGI_SAID_MAX)
+		log_warn("%s: fastcgi said: %.*s", host, (int)(len < 200 ? len : 200), data);
+	else if (c->fcgi_said == FCGI_SAID_MAX)
+		log_warn("%s: fastcgi said more: not logged", host);
+	c->fcgi_said++;
 }
 
 /* Reads what the application sent; false when the call is over (answered or failed). */
@@ -748,18 +935,14 @@ fcgi_read(struct conn *c)
 		data = (const char *)evbuffer_pullup(c->fcgi_in, -1);
 		switch (fcgi_parse(&c->fcgi, data, len, &used, &data, &dlen)) {
 		case FCGI_STDOUT:
-			if (evbuffer_get_length(c->fcgi_answer) + dlen > FCGI_ANSWER_MAX) {
-				fcgi_fail(c, "answer larger than 4 MiB");
+			if (!fcgi_out(c, data, dlen))
 				return false;
-			}
-			evbuffer_add(c->fcgi_answer, data, dlen);
 			break;
 		case FCGI_STDERR:
-			log_warn("%s: fastcgi said: %.*s", c->resp.host ? c->resp.host : "-",
-			    (int)(dlen < 200 ? dlen : 200), data);
+			fcgi_said(c, data, dlen);
 			break;
 		case FCGI_END:
-			fcgi_done(c);
+			fcgi_end(c);
 			return false;
 		case FCGI_ERROR:
 			fcgi_fail(c, c->fcgi.why);
@@ -779,16 +962,19 @@ on_fcgi(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 	struct gateway_call *call = c->resp.fcgi;
+	int n = 0;
 
 	(void)fd;
 	if ((what & EV_WRITE) && evbuffer_get_length(call->records) > 0 &&
-	    evbuffer_write(call->records, c->fcgi_fd) == -1 && errno != EAGAIN &&
+	    (n = evbuffer_write(call->records, c->fcgi_fd)) == -1 && errno != EAGAIN &&
 	    errno != EINTR) {
 		fcgi_fail(c, strerror(errno));
 		return;
 	}
+	if (n > 0 && c->fcgi_phase == FCGI_CONNECTING)
+		c->fcgi_phase = FCGI_WAITING;
 	/* The request is out: only the answer is waited for now. */
-	if (c->fcgi_what != EV_READ && evbuffer_get_length(call->records) == 0) {
+	if ((c->fcgi_what & EV_WRITE) && evbuffer_get_length(call->records) == 0) {
 		event_del(&c->fcgi_ev);
 		event_assign(&c->fcgi_ev, c->srv->base, c->fcgi_fd, EV_READ | EV_PERSIST, on_fcgi,
 		    c);
@@ -797,7 +983,14 @@ on_fcgi(evutil_socket_t fd, short what, void *arg)
 	}
 	if ((what & EV_READ) && !fcgi_read(c))
 		return;
-	arm_timer(c, c->srv->cfg->request_timeout_ms);
+	if (c->state != CONN_WRITE) {
+		arm_timer(c, c->srv->cfg->fastcgi_timeout_ms);
+		return;
+	}
+	fcgi_pace(c);
+	/* The client waited for the application: it has bytes to take now. */
+	if (c->ev_what == 0)
+		conn_step(c);
 }
 
 void
@@ -809,7 +1002,7 @@ conn_fcgi_socket(struct server *s, const struct ctl_msg *m, int fd)
 	for (c = TAILQ_FIRST(&s->calling); c != NULL && c->call_id != m->version;
 	    c = TAILQ_NEXT(c, waiting))
 		;
-	if (c == NULL) {
+	if (c == NULL || c->fcgi_phase != FCGI_CONNECTING) {
 		if (fd != -1)
 			close(fd);
 		return;
@@ -828,30 +1021,34 @@ conn_fcgi_socket(struct server *s, const struct ctl_msg *m, int fd)
 	c->fcgi_what = EV_READ | EV_WRITE;
 	event_assign(&c->fcgi_ev, s->base, fd, EV_READ | EV_WRITE | EV_PERSIST, on_fcgi, c);
 	event_add(&c->fcgi_ev, NULL);
-	arm_timer(c, s->cfg->request_timeout_ms);
+	arm_timer(c, s->cfg->fastcgi_timeout_ms);
 }
 
-/* The handler made a FastCGI call: the supervisor is asked for its socket. */
+/*
+ * The handler made a FastCGI call: the supervisor is asked for its socket
+ * at once, or when one of the application's connections is free.
+ */
 static enum conn_state
 start_fcgi(struct conn *c)
 {
-	struct ctl_msg m = { .type = CTL_CONNECT };
 	struct server *s = c->srv;
+	const struct gateway_call *call = c->resp.fcgi;
 
 	fcgi_parser_init(&c->fcgi, 1);
 	c->call_id = ++s->call_ids;
-	m.site = (uint8_t)c->resp.fcgi->site;
-	m.status = (uint32_t)c->resp.fcgi->app;
-	m.version = c->call_id;
-	if ((c->fcgi_in = evbuffer_new()) == NULL || (c->fcgi_answer = evbuffer_new()) == NULL ||
-	    s->ctl == -1 || ctl_send(s->ctl, &m, -1) == -1) {
+	c->fcgi_tail[0] = '\n';	/* the answer starts a line */
+	c->fcgi_tail_len = 1;
+	c->fcgi_phase = FCGI_QUEUED;
+	if ((c->fcgi_in = evbuffer_new()) == NULL ||
+	    (s->sites[call->site].fcgi_open[call->app] < s->fcgi_share && !fcgi_dial(c))) {
+		log_warn("%s: fastcgi: cannot start a call", c->resp.host ? c->resp.host : "-");
 		fcgi_release(c);
 		c->ops->refuse(&c->resp, 42, "CGI error");
 		return CONN_WRITE;
 	}
 	TAILQ_INSERT_TAIL(&s->calling, c, waiting);
 	c->calling = true;
-	arm_timer(c, s->cfg->request_timeout_ms);
+	arm_timer(c, s->cfg->fastcgi_timeout_ms);
 	return CONN_FCGI;
 }
 
@@ -1051,11 +1248,16 @@ step_write(struct conn *c)
 			len = WRITE_CHUNK;
 		/* Header and body leave in one TLS record where they fit. */
 		n = conn_write(c, evbuffer_pullup(out, len), len);
-		if (n < 0)
+		if (n < 0) {
+			if (n == IO_WAIT)
+				fcgi_pace(c);
 			return (int)n;
+		}
 		evbuffer_drain(out, n);
 		c->sent += n;
 	}
+	if (c->fcgi_fd != -1 || c->fcgi_cut)
+		return fcgi_drained(c);
 	c->state = CONN_SHUTDOWN;
 	return 0;
 }

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/x509.h>
+
 #include "fcgi.h"
 #include "tls.h"
 #include "utf8.h"
@@ -20,7 +22,8 @@ param(struct evbuffer *out, const char *name, const char *value)
 struct gateway_call *
 gateway_call(int site, int app, const struct gateway_request *rq)
 {
-	char port[16], script[1100], hash[100];
+	char port[16], script[1100], hash[100], subject[META_MAX];
+	X509 *peer;
 	const char *info;
 	struct gateway_call *c;
 	size_t n = strlen(rq->prefix);
@@ -61,6 +64,10 @@ gateway_call(int site, int app, const struct gateway_request *rq)
 			bad |= param(c->records, "AUTH_TYPE", "CERTIFICATE");
 			bad |= param(c->records, "TLS_CLIENT_HASH", hash);
 		}
+		/* As gmid sends it: "/CN=name/O=...", cut at 1 KiB. */
+		if ((peer = SSL_get0_peer_certificate(rq->ssl)) != NULL &&
+		    X509_NAME_oneline(X509_get_subject_name(peer), subject, sizeof(subject)) != NULL)
+			bad |= param(c->records, "TLS_CLIENT_SUBJECT", subject);
 	}
 	fcgi_finish(c->records, REQUEST_ID, NULL, 0);
 	if (bad || evbuffer_get_length(c->records) > FCGI_PARAMS_MAX) {
@@ -109,4 +116,28 @@ gateway_gemini_header(const char *data, size_t len)
 		if ((unsigned char)data[i] < 0x20 || data[i] == 0x7f)
 			return -1;
 	return (long)(cr - data) + 2;
+}
+
+size_t
+gateway_tail(char *tail, size_t tail_len, const char *data, size_t len)
+{
+	size_t keep;
+
+	if (len >= GATEWAY_TAIL) {
+		memcpy(tail, data + len - GATEWAY_TAIL, GATEWAY_TAIL);
+		return GATEWAY_TAIL;
+	}
+	keep = tail_len + len > GATEWAY_TAIL ? GATEWAY_TAIL - len : tail_len;
+	memmove(tail, tail + tail_len - keep, keep);
+	memcpy(tail + keep, data, len);
+	return keep + len;
+}
+
+bool
+gateway_gopher_unterminated(const char *tail, size_t n)
+{
+	if (n == 0 || tail[n - 1] != '\n')
+		return false;
+	return !((n >= 4 && memcmp(tail + n - 4, "\n.\r\n", 4) == 0) ||
+	    (n >= 3 && memcmp(tail + n - 3, "\n.\n", 3) == 0));
 }

@@ -47,4 +47,22 @@ void gateway_free(struct gateway_call *c);
  */
 long gateway_gemini_header(const char *data, size_t len);
 
+/* The longest such header: "NN ", a meta of 1024 bytes, CRLF. */
+#define GATEWAY_HEADER_MAX 1029
+
+/*
+ * A Gopher answer's last GATEWAY_TAIL bytes, kept as it streams: tail holds
+ * tail_len of them; data[0..len) follows. Returns the new tail_len.
+ */
+#define GATEWAY_TAIL 4
+size_t gateway_tail(char *tail, size_t tail_len, const char *data, size_t len);
+
+/*
+ * Whether an answer whose last bytes are tail (started by a '\n' when the
+ * answer is shorter) needs the "." line that ends a Gopher menu or text:
+ * it ends a line, but not with ".". An answer that does not end a line (a
+ * binary file) is left as it is.
+ */
+bool gateway_gopher_unterminated(const char *tail, size_t tail_len);
+
 #endif

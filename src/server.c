@@ -63,6 +63,8 @@ server_init(struct server *s, const struct config *cfg, struct tickets *tickets,
 		return -1;
 	s->quota = quota;
 	s->quota_ledger = -1;
+	/* fastcgi_connections is shared out: each worker opens its part, rounded up. */
+	s->fcgi_share = (cfg->fastcgi_connections + config_workers(cfg) - 1) / config_workers(cfg);
 	s->limits = (struct quota_limits){ cfg->client_connections, cfg->client_rate,
 	    cfg->client_burst };
 	s->nproxy_from = proxy_nets_parse(cfg->proxy_from, s->proxy_from, PROXY_MAX_NETS, &why);

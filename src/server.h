@@ -23,6 +23,7 @@ struct site {
 	struct cache *cache;	/* its rendered pages */
 	struct mime *mime;	/* the server's */
 	char *search_db;	/* its search index, as a worker opens it; NULL: none */
+	int fcgi_open[CONFIG_MAX_FASTCGI];	/* connections to each application */
 };
 
 enum proto {
@@ -73,8 +74,9 @@ struct server {
 	struct conn_list publishing;	/* uploads waiting for it */
 	unsigned long long upload_ids;
 	long long upload_bytes;	/* bytes of upload bodies held (conn.c bounds them) */
-	struct conn_list calling;	/* FastCGI calls waiting for their socket */
+	struct conn_list calling;	/* FastCGI calls waiting for a connection, then their socket */
 	unsigned long long call_ids;
+	int fcgi_share;		/* connections to one application this worker may open */
 	struct event *log_ev;	/* ... writable again, while log lines wait */
 	struct proxy_net proxy_from[PROXY_MAX_NETS];	/* who may send PROXY headers */
 	int nproxy_from;	/* 0: anyone who reaches a proxy listener */

@@ -67,7 +67,7 @@
 #include "titan.h"
 #include "tls.h"
 
-#define MAX_WORKERS 256
+#define MAX_WORKERS CONFIG_MAX_WORKERS
 #define MAX_CHILDREN (4 * MAX_WORKERS + 8)
 #define BACKOFF_MIN_MS 1000	/* a child dying again soon is restarted after this, */
 #define BACKOFF_MAX_MS 60000	/* doubling up to this */
@@ -167,14 +167,6 @@ struct supervisor {
 	int rootwatch;			/* inotify on the folders that hold the roots */
 	long long root_check_ms;	/* when to compare the roots with their paths */
 };
-
-static int
-worker_count(const struct config *cfg)
-{
-	long n = cfg->workers > 0 ? cfg->workers : sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (int)n;
-}
 
 static struct child *
 find_child(struct supervisor *sv, pid_t pid)
@@ -382,7 +374,7 @@ generation_load(struct config *cfg, const struct server *old, struct supervisor 
 			g->root_ino[i] = st.st_ino;
 		}
 	g->statefd = state_open(g);
-	g->nworkers = worker_count(cfg);
+	g->nworkers = config_workers(cfg);
 	/* Kept open here for the generation's life: a worker or key holder restarts on them. */
 	for (i = 0; i < cfg->nhosts; i++)
 		g->titan |= cfg->hosts[i].titan;
@@ -1582,7 +1574,7 @@ daemonize(void)
 static size_t
 quota_slots(const struct config *cfg)
 {
-	size_t n = 2 * (size_t)cfg->max_connections * (size_t)worker_count(cfg);
+	size_t n = 2 * (size_t)cfg->max_connections * (size_t)config_workers(cfg);
 
 	return n < 1024 ? 1024 : n > 65536 ? 65536 : n;
 }
@@ -1590,7 +1582,7 @@ quota_slots(const struct config *cfg)
 static int
 quota_ledgers(const struct config *cfg)
 {
-	int n = 4 * worker_count(cfg) + 4;
+	int n = 4 * config_workers(cfg) + 4;
 
 	return n > 1024 ? 1024 : n;
 }

@@ -18,9 +18,9 @@
 
 #include "load.h"
 
-/* Connects to 127.0.0.1:port, from source when given. */
+/* Connects to 127.0.0.1:port, from source when given; rcvbuf > 0 shrinks its window. */
 static int
-connect_loopback(int port, const char *source, struct reply *r)
+connect_loopback(int port, const char *source, int rcvbuf, struct reply *r)
 {
 	struct sockaddr_in sin = { 0 }, from = { 0 };
 	int fd;
@@ -30,6 +30,8 @@ connect_loopback(int port, const char *source, struct reply *r)
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
+	if (rcvbuf > 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	from.sin_family = AF_INET;
 	if (source != NULL && (inet_pton(AF_INET, source, &from.sin_addr) != 1 ||
 	    bind(fd, (struct sockaddr *)&from, sizeof(from)) == -1)) {
@@ -144,7 +146,7 @@ gemini_connect(int port, const struct client_opts *o, struct reply *r)
 		snprintf(r->error, sizeof(r->error), "client certificate");
 		goto fail;
 	}
-	if ((c->fd = connect_loopback(port, o->source, r)) == -1)
+	if ((c->fd = connect_loopback(port, o->source, o->rcvbuf, r)) == -1)
 		goto fail;
 	set_timeout(c->fd, c->deadline - now_ms());
 	if (o->prefix_len > 0 &&
@@ -263,7 +265,7 @@ tcp_fetch_from(int port, const char *source, const void *req, size_t len, int ti
 
 	reply_init(r);
 	deadline = now_ms() + idle;
-	if ((fd = connect_loopback(port, source, r)) == -1)
+	if ((fd = connect_loopback(port, source, 0, r)) == -1)
 		return -1;
 	set_timeout(fd, deadline - now_ms());
 	if (len > 0 && write(fd, req, len) != (ssize_t)len)

@@ -31,6 +31,7 @@ struct client_opts {
 	 * 127/8 is loopback); NULL: the system's choice.
 	 */
 	const char *source;
+	int rcvbuf;		/* > 0: the socket's receive buffer, a small window for a slow reader */
 	/* Bytes sent in the clear before the handshake (a PROXY header), or NULL. */
 	const void *prefix;
 	size_t prefix_len;

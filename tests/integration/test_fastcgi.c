@@ -2,8 +2,10 @@
  * The FastCGI gateway against Debian's fcgiwrap running real shell scripts
  * (started here on a Unix socket in the scratch folder): the variables a
  * script sees over Gemini, with and without a client certificate, and over
- * Gopher; a malformed answer, an application that is down or that hangs,
- * each a 42 (an error line on Gopher); fifty requests at once.
+ * Gopher; input asked for, then answered; a malformed answer, an
+ * application that is down or that hangs, each a 42 (an error line on
+ * Gopher); fifty requests at once; a 10 MiB answer streamed to a slow
+ * reader across a reload; the cap on connections to one application.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 
 #include "client.h"
 #include "harness.h"
+#include "load.h"
 #include "test.h"
 
 static const char env_script[] =
@@ -24,9 +27,46 @@ static const char env_script[] =
     "printf '20 text/gemini\\r\\n'\n"
     "echo \"# A script\"\n"
     "for v in SERVER_PROTOCOL SERVER_NAME SCRIPT_NAME PATH_INFO QUERY_STRING REMOTE_ADDR "
-    "GEMINI_URL AUTH_TYPE TLS_CLIENT_HASH GATEWAY_INTERFACE; do\n"
+    "GEMINI_URL AUTH_TYPE TLS_CLIENT_HASH TLS_CLIENT_SUBJECT GATEWAY_INTERFACE; do\n"
     "  eval \"echo $v=\\$$v\"\n"
     "done\n";
+
+/* Asks for a name (10), then greets it. */
+static const char ask_script[] =
+    "#!/bin/sh\n"
+    "if [ -z \"$QUERY_STRING\" ]; then printf '10 Your name?\\r\\n'; exit; fi\n"
+    "printf '20 text/gemini\\r\\nHello, %s!\\n' \"$QUERY_STRING\"\n";
+
+/*
+ * The pattern file in 160 blocks of 64 KiB, each block's number written to
+ * "progress" once the block is out: how far the script got.
+ */
+static const char big_script[] =
+    "#!/bin/sh\n"
+    "d=$(dirname \"$SCRIPT_FILENAME\")\n"
+    "printf '20 application/octet-stream\\r\\n'\n"
+    "i=0\n"
+    "while [ $i -lt 160 ]; do\n"
+    "  dd if=\"$d/pattern\" bs=65536 skip=$i count=1 2>/dev/null\n"
+    "  i=$((i + 1))\n"
+    "  echo $i > \"$d/progress\"\n"
+    "done\n";
+
+/* Notes its start and end in "trace" (appended, a line each), a while apart. */
+static const char slow_script[] =
+    "#!/bin/sh\n"
+    "d=$(dirname \"$SCRIPT_FILENAME\")\n"
+    "echo start >> \"$d/trace\"\n"
+    "sleep 0.3\n"
+    "echo end >> \"$d/trace\"\n"
+    "printf '20 text/plain\\r\\nslow\\n'\n";
+
+/* A header and 100,000 bytes (more than fcgiwrap holds back), then silence. */
+static const char stall_script[] =
+    "#!/bin/sh\n"
+    "printf '20 text/plain\\r\\n'\n"
+    "head -c 100000 /dev/zero | tr '\\0' x\n"
+    "sleep 30\n";
 
 struct app {
 	char dir[600], sock[700];
@@ -65,7 +105,12 @@ app_start(struct app *a)
 	    !write_script(a->dir, "hang.sh", "#!/bin/sh\nsleep 30\n") ||
 	    !write_script(a->dir, "crash.sh", "#!/bin/sh\nkill -SEGV $$\n") ||
 	    !write_script(a->dir, "long.sh", "#!/bin/sh\nprintf '20 '\nhead -c 2000 /dev/zero | "
-	    "tr '\\0' x\nprintf '\\r\\n'\n")) {
+	    "tr '\\0' x\nprintf '\\r\\n'\n") ||
+	    !write_script(a->dir, "ask.sh", ask_script) ||
+	    !write_script(a->dir, "menu.sh", "#!/bin/sh\nprintf 'iA menu\\t\\tx\\t70\\r\\n.\\r\\n'\n") ||
+	    !write_script(a->dir, "big.sh", big_script) ||
+	    !write_script(a->dir, "slow.sh", slow_script) ||
+	    !write_script(a->dir, "stall.sh", stall_script)) {
 		test_fail(__FILE__, __LINE__, "cannot write the scripts in %s", a->dir);
 		return false;
 	}
@@ -106,22 +151,34 @@ app_stop(struct app *a)
 }
 
 /*
- * A capsule whose /cgi/ runs env.sh, /bad/ bad.sh (no header), /hang/
- * hang.sh, /crash/ crash.sh (killed by a signal, nothing written), /long/
- * long.sh (a meta of 2,000 bytes), /down/ nothing.
+ * The scripts a capsule may hand prefixes to: /cgi/ env.sh, /bad/ bad.sh
+ * (no header), /hang/ hang.sh, /crash/ crash.sh (killed by a signal,
+ * nothing written), /long/ long.sh (a meta of 2,000 bytes), /ask/ ask.sh,
+ * /menu/ menu.sh (a gophermap with its "." line), /big/ big.sh, /slow/
+ * slow.sh, /stall/ stall.sh (a header, some text, then silence); /down/ goes
+ * to no application at all.
  */
+static const char *const scripts[][2] = {
+	{ "/cgi/", "env.sh" }, { "/bad/", "bad.sh" }, { "/hang/", "hang.sh" },
+	{ "/crash/", "crash.sh" }, { "/long/", "long.sh" }, { "/ask/", "ask.sh" },
+	{ "/menu/", "menu.sh" }, { "/big/", "big.sh" }, { "/slow/", "slow.sh" },
+	{ "/stall/", "stall.sh" },
+};
+
+/* A capsule with the prefixes named in use (a host takes eight), and global keys. */
 static bool
-start(struct gazette *g, const struct app *a)
+start_with(struct gazette *g, const struct app *a, const char *use, const char *global)
 {
 	static char host[8000];
-	struct gazette_opts o = { .host = host, .gopher = true,
-	    .global = "request_timeout = 2s\nworkers = 2\n" };
+	struct gazette_opts o = { .host = host, .gopher = true, .global = global };
+	size_t i, n = 0;
 
-	snprintf(host, sizeof(host), "fastcgi = /cgi/ unix:%s %s/env.sh\n"
-	    "fastcgi = /bad/ unix:%s %s/bad.sh\nfastcgi = /hang/ unix:%s %s/hang.sh\n"
-	    "fastcgi = /crash/ unix:%s %s/crash.sh\nfastcgi = /long/ unix:%s %s/long.sh\n"
-	    "fastcgi = /down/ unix:%s/nothing.sock\n", a->sock, a->dir, a->sock, a->dir, a->sock,
-	    a->dir, a->sock, a->dir, a->sock, a->dir, a->dir);
+	for (i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++)
+		if (strstr(use, scripts[i][0]) != NULL)
+			n += (size_t)snprintf(host + n, sizeof(host) - n,
+			    "fastcgi = %s unix:%s %s/%s\n", scripts[i][0], a->sock, a->dir,
+			    scripts[i][1]);
+	snprintf(host + n, sizeof(host) - n, "fastcgi = /down/ unix:%s/nothing.sock\n", a->dir);
 	return gazette_start(g, &o) == 0;
 }
 
@@ -157,7 +214,7 @@ TEST(fastcgi_variables_over_both_protocols)
 
 	if (!app_start(&a))
 		return;
-	if (!start(&g, &a)) {
+	if (!start_with(&g, &a, "/cgi/ /ask/ /menu/", "fastcgi_timeout = 2s\nworkers = 2\n")) {
 		app_stop(&a);
 		return;
 	}
@@ -181,23 +238,41 @@ TEST(fastcgi_variables_over_both_protocols)
 	gemini_fetch(g.gemini_port, &o, req, (size_t)n, &r);
 	snprintf(want, sizeof(want), "TLS_CLIENT_HASH=%s", cert.fp);
 	CHECK(has(&r, want) && has(&r, "AUTH_TYPE=CERTIFICATE"));
+	CHECK(has(&r, "TLS_CLIENT_SUBJECT=/CN=reader"));
 	reply_free(&r);
 	unlink(cert.crt);
 	unlink(cert.key);
 
-	/* Over Gopher: the selector's words are the query. */
+	/* Over Gopher: the selector's words are the query; the "." line is added. */
 	tcp_fetch(g.gopher_port, "/cgi/x\tsome words\r\n", 19, 10000, &r);
 	CHECK(has(&r, "SERVER_PROTOCOL=GOPHER") && has(&r, "PATH_INFO=/x") &&
 	    has(&r, "QUERY_STRING=some words"));
+	CHECK(r.len > 3 && strcmp(r.data + r.len - 3, ".\r\n") == 0);
+	reply_free(&r);
+	/* ... but not to a menu that has it. */
+	tcp_fetch(g.gopher_port, "/menu/\r\n", 8, 10000, &r);
+	CHECK_STR(r.data, "iA menu\t\tx\t70\r\n.\r\n");
+	reply_free(&r);
+
+	/* Input: asked for (10), then the answer with it. */
+	o.cert = o.key = NULL;
+	n = snprintf(req, sizeof(req), "gemini://localhost:%d/ask/\r\n", g.gemini_port);
+	gemini_fetch(g.gemini_port, &o, req, (size_t)n, &r);
+	CHECK_STR(r.data, "10 Your name?\r\n");
+	reply_free(&r);
+	n = snprintf(req, sizeof(req), "gemini://localhost:%d/ask/?Ada%%20L\r\n", g.gemini_port);
+	gemini_fetch(g.gemini_port, &o, req, (size_t)n, &r);
+	CHECK(r.data != NULL && strncmp(r.data, "20 text/gemini\r\nHello, Ada%20L!", 31) == 0);
 	reply_free(&r);
 	gazette_stop(&g);
 	app_stop(&a);
 }
 
 /*
- * What goes wrong answers 42 at once or within request_timeout, never a
+ * What goes wrong answers 42 at once or within fastcgi_timeout, never a
  * hang: a malformed header, an application that is down, one that hangs,
- * one that crashes, one whose header is too long.
+ * one that crashes, one whose header is too long; one silent in the middle
+ * of its answer has it cut.
  * Fifty requests at once are all answered.
  */
 TEST(fastcgi_failures_and_load)
@@ -214,7 +289,7 @@ TEST(fastcgi_failures_and_load)
 
 	if (!app_start(&a))
 		return;
-	if (!start(&g, &a)) {
+	if (!start_with(&g, &a, "/cgi/ /bad/ /hang/ /crash/ /long/ /stall/", "fastcgi_timeout = 2s\nworkers = 2\n")) {
 		app_stop(&a);
 		return;
 	}
@@ -229,6 +304,12 @@ TEST(fastcgi_failures_and_load)
 	test_context(NULL);
 	tcp_fetch(g.gopher_port, "/down/\r\n", 8, 10000, &r);
 	CHECK(r.data != NULL && r.data[0] == '3');
+	reply_free(&r);
+	/* Silent after its header: what came is delivered, then the end, without close_notify. */
+	n = snprintf(req, sizeof(req), "gemini://localhost:%d/stall/\r\n", g.gemini_port);
+	gemini_fetch(g.gemini_port, &o, req, (size_t)n, &r);
+	CHECK(r.data != NULL && strncmp(r.data, "20 text/plain\r\nxxx", 18) == 0);
+	CHECK(!r.close_notify && !r.timed_out);
 	reply_free(&r);
 
 	n = snprintf(req, sizeof(req), "gemini://localhost:%d/cgi/\r\n", g.gemini_port);
@@ -246,6 +327,206 @@ TEST(fastcgi_failures_and_load)
 		reply_free(&rs[i]);
 	}
 	CHECK_INT(ok, 50);
+	gazette_stop(&g);
+	app_stop(&a);
+}
+
+/* The number in the script's progress file: 64 KiB blocks it has written. */
+static long
+progress(const struct app *a)
+{
+	char path[800], buf[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/progress", a->dir);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	return atol(buf);
+}
+
+static void
+other_req(const struct gazette *g, struct reply *r)
+{
+	char req[100];
+
+	snprintf(req, sizeof(req), "gemini://localhost:%d/cgi/\r\n", g->gemini_port);
+	gemini_get(g->gemini_port, req, r);
+}
+
+/* The workers' resident memory, in KiB. */
+static long
+workers_rss(const struct gazette *g)
+{
+	pid_t pids[8];
+	long sum = 0;
+	int i, n = gazette_workers(g, pids, 8);
+
+	for (i = 0; i < n; i++)
+		sum += rss_kb(pids[i]);
+	return sum;
+}
+
+/*
+ * A 10 MiB answer to a reader that stops after 256 KiB: the application is
+ * made to wait (what it has written runs a few MiB of kernel buffers ahead
+ * of what the client has read) and the workers' memory does not grow by
+ * the answer (gazette holds 64 KiB of it); the server goes on answering
+ * others, a reload comes, and then the reader takes the rest, whole and in
+ * order.
+ */
+TEST(fastcgi_streams_to_a_slow_reader)
+{
+	enum { BLOCK = 65536, BLOCKS = 160, AHEAD_MAX = 8 << 20, GROWTH_MAX_KB = 3072 };
+	struct client_opts o = { .sni = "localhost", .timeout_ms = 20000, .rcvbuf = 16384 };
+	struct gemini_conn *c;
+	struct gazette g;
+	struct reply r, other;
+	struct app a;
+	char req[300], path[800], *pattern;
+	const char *body;
+	long last, now, ahead, rss0, rss1;
+	char *asan = getenv("ASAN_OPTIONS"), opts[1024];
+	size_t i, len;
+	int n, still;
+	FILE *f;
+
+	if (!app_start(&a))
+		return;
+	pattern = malloc((size_t)BLOCK * BLOCKS);
+	/* No CR or LF: fcgiwrap makes every line end CRLF until an empty line (CGI headers). */
+	for (i = 0; i < (size_t)BLOCK * BLOCKS; i++)
+		pattern[i] = (char)(32 + (i * 7 + i / BLOCK) % 90);
+	snprintf(path, sizeof(path), "%s/pattern", a.dir);
+	if ((f = fopen(path, "w")) == NULL || fwrite(pattern, BLOCK, BLOCKS, f) != BLOCKS ||
+	    fclose(f) != 0) {
+		test_fail(__FILE__, __LINE__, "cannot write %s", path);
+		free(pattern);
+		app_stop(&a);
+		return;
+	}
+	/* ASan's quarantine would keep freed memory out of reuse: RSS would grow without a leak. */
+	asan = asan != NULL ? strdup(asan) : NULL;
+	snprintf(opts, sizeof(opts), "%s%squarantine_size_mb=0", asan ? asan : "",
+	    asan && *asan ? ":" : "");
+	setenv("ASAN_OPTIONS", opts, 1);
+	if (!start_with(&g, &a, "/big/ /cgi/", "fastcgi_timeout = 20s\nwrite_timeout = 60s\n"
+	    "workers = 2\n")) {
+		free(pattern);
+		free(asan);
+		app_stop(&a);
+		return;
+	}
+	if (asan != NULL)
+		setenv("ASAN_OPTIONS", asan, 1);
+	else
+		unsetenv("ASAN_OPTIONS");
+	free(asan);
+	/* Both workers have answered a call or more before their memory is taken. */
+	for (n = 0; n < 6; n++) {
+		other_req(&g, &other);
+		reply_free(&other);
+	}
+	rss0 = workers_rss(&g);
+	n = snprintf(req, sizeof(req), "gemini://localhost:%d/big/\r\n", g.gemini_port);
+	c = gemini_connect(g.gemini_port, &o, &r);
+	CHECK(c != NULL);
+	if (c == NULL)
+		goto out;
+	gemini_send(c, req, (size_t)n, &r);
+	gemini_read(c, 256 * 1024, &r);
+	CHECK(r.len >= 256 * 1024);
+	/* The reader stops: the script runs on until it is made to wait (no progress for a second). */
+	for (last = -1, still = 0; still < 10; last = now) {
+		usleep(100000);
+		now = progress(&a);
+		still = now == last ? still + 1 : 0;
+	}
+	ahead = progress(&a) * BLOCK - (long)r.len;
+	printf("    fastcgi: the script stopped %ld KiB ahead of the reader (block %ld of %d)\n",
+	    ahead / 1024, progress(&a), BLOCKS);
+	CHECK(progress(&a) < BLOCKS && ahead < AHEAD_MAX);
+	rss1 = workers_rss(&g);
+	printf("    fastcgi: the workers' memory went from %ld to %ld KiB\n", rss0, rss1);
+	CHECK(rss1 - rss0 < GROWTH_MAX_KB);
+
+	/* Meanwhile others are answered, before and after a reload. */
+	other_req(&g, &other);
+	CHECK(ok_answer(&other));
+	reply_free(&other);
+	gazette_signal(&g, SIGHUP);
+	CHECK(gazette_wait_log(&g, "reloaded: generation 2", 10000));
+	other_req(&g, &other);
+	CHECK(ok_answer(&other));
+	reply_free(&other);
+
+	/* The rest, whole. */
+	gemini_read(c, SIZE_MAX, &r);
+	gemini_disconnect(c);
+	CHECK(r.close_notify);
+	CHECK(r.data != NULL && strncmp(r.data, "20 application/octet-stream\r\n", 29) == 0);
+	body = r.data != NULL ? r.data + 29 : NULL;
+	len = r.len > 29 ? r.len - 29 : 0;
+	CHECK_INT((long)len, (long)BLOCK * BLOCKS);
+	CHECK(body != NULL && len == (size_t)BLOCK * BLOCKS && memcmp(body, pattern, len) == 0);
+out:
+	reply_free(&r);
+	free(pattern);
+	gazette_stop(&g);
+	app_stop(&a);
+}
+
+/*
+ * fastcgi_connections = 2 over two workers: one connection each, so at
+ * most two scripts run at once however many requests come (fcgiwrap would
+ * run four); the rest wait their turn and are all answered.
+ */
+TEST(fastcgi_connections_are_capped)
+{
+	enum { N = 8 };
+	struct client_opts o = { .sni = "localhost", .timeout_ms = 30000 };
+	struct gemini_conn *conns[N];
+	struct gazette g;
+	struct reply rs[N];
+	struct app a;
+	char req[300], path[800], line[32];
+	int i, n, ok = 0, running = 0, most = 0;
+	FILE *f;
+
+	if (!app_start(&a))
+		return;
+	if (!start_with(&g, &a, "/slow/",
+	    "fastcgi_timeout = 30s\nfastcgi_connections = 2\nworkers = 2\n")) {
+		app_stop(&a);
+		return;
+	}
+	n = snprintf(req, sizeof(req), "gemini://localhost:%d/slow/\r\n", g.gemini_port);
+	for (i = 0; i < N; i++)
+		conns[i] = gemini_connect(g.gemini_port, &o, &rs[i]);
+	for (i = 0; i < N; i++)
+		if (conns[i] != NULL)
+			gemini_send(conns[i], req, (size_t)n, &rs[i]);
+	for (i = 0; i < N; i++) {
+		if (conns[i] == NULL)
+			continue;
+		gemini_read(conns[i], SIZE_MAX, &rs[i]);
+		gemini_disconnect(conns[i]);
+		ok += rs[i].data != NULL && strncmp(rs[i].data, "20 text/plain\r\nslow", 19) == 0;
+		reply_free(&rs[i]);
+	}
+	CHECK_INT(ok, N);
+	snprintf(path, sizeof(path), "%s/trace", a.dir);
+	if ((f = fopen(path, "r")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL) {
+			running += strncmp(line, "start", 5) == 0 ? 1 : -1;
+			most = running > most ? running : most;
+		}
+		fclose(f);
+	}
+	printf("    fastcgi: at most %d scripts ran at once\n", most);
+	CHECK(most >= 1 && most <= 2);
 	gazette_stop(&g);
 	app_stop(&a);
 }

@@ -35,3 +35,38 @@ TEST(gateway_gemini_headers)
 	CHECK_INT(gateway_gemini_header(big, 3 + 1025 + 2), -1);
 	CHECK_INT(gateway_gemini_header(big, sizeof(big)), -1);
 }
+
+/*
+ * A Gopher answer gets its "." line when it ends a line without one, fed
+ * in every split into pieces; an answer that does not end a line is left.
+ */
+TEST(gateway_gopher_terminator)
+{
+	static const struct {
+		const char *answer;
+		bool add;
+	} rows[] = {
+		{ "", true }, { "\r\n", true }, { "iHello\tf\th\t70\r\n", true }, { "text\n", true },
+		{ ".\r\n", false }, { ".\n", false }, { "iHi\r\n.\r\n", false }, { "a\n.\n", false },
+		{ "binary", false }, { "no end\r", false }, { "x.\r\n", true }, { "\n..\r\n", true },
+	};
+	char tail[GATEWAY_TAIL];
+	size_t i, cut, n;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const char *a = rows[i].answer;
+		size_t len = strlen(a);
+		for (cut = 0; cut <= len; cut++) {
+			test_context("\"%s\" cut at %zu", a, cut);
+			tail[0] = '\n';
+			n = 1;
+			if (cut > 0)
+				n = gateway_tail(tail, n, a, cut);
+			if (len > cut)
+				n = gateway_tail(tail, n, a + cut, len - cut);
+			CHECK(n <= GATEWAY_TAIL);
+			CHECK(gateway_gopher_unterminated(tail, n) == rows[i].add);
+		}
+	}
+	test_context(NULL);
+}
