@@ -153,6 +153,7 @@ struct conn {
 	struct evbuffer *fcgi_in;
 	char fcgi_tail[GATEWAY_TAIL];	/* a Gopher answer's last bytes, for its terminator */
 	size_t fcgi_tail_len;
+	bool fcgi_menu;		/* ... which is a menu (else text) */
 	int fcgi_said;		/* its error messages logged */
 };
 
@@ -868,6 +869,7 @@ fcgi_out(struct conn *c, const char *data, size_t len)
 		c->fcgi_tail_len = gateway_tail(c->fcgi_tail, c->fcgi_tail_len, data, len);
 	if (c->state == CONN_WRITE)
 		return true;
+	c->fcgi_menu = !c->resp.fcgi->gemini && gateway_gopher_menu(data, len);
 	if (c->resp.fcgi->gemini) {
 		n = evbuffer_get_length(out);
 		n = n < GATEWAY_HEADER_MAX ? n : GATEWAY_HEADER_MAX;
@@ -886,7 +888,10 @@ fcgi_out(struct conn *c, const char *data, size_t len)
 	return true;
 }
 
-/* The application said all: a Gopher answer gets its last line when it lacks one. */
+/*
+ * The application said all. A Gopher menu gets its "." line when it lacks
+ * one; text only with gopher_text_terminator, as files.
+ */
 static void
 fcgi_end(struct conn *c)
 {
@@ -896,7 +901,8 @@ fcgi_end(struct conn *c)
 		fcgi_fail(c, "no whole Gemini response header");
 		return;
 	}
-	if (!gemini && gateway_gopher_unterminated(c->fcgi_tail, c->fcgi_tail_len))
+	if (!gemini && (c->fcgi_menu || c->srv->cfg->gopher_text_terminator) &&
+	    gateway_gopher_unterminated(c->fcgi_tail, c->fcgi_tail_len))
 		evbuffer_add(c->resp.out, ".\r\n", 3);
 	c->resp.status = gemini ? c->resp.status : 20;
 	c->state = CONN_WRITE;

@@ -134,6 +134,16 @@ gateway_tail(char *tail, size_t tail_len, const char *data, size_t len)
 }
 
 bool
+gateway_gopher_menu(const char *data, size_t len)
+{
+	int tabs = 0;
+
+	for (size_t i = 0; i < len && data[i] != '\n'; i++)
+		tabs += data[i] == '\t';
+	return tabs >= 3;
+}
+
+bool
 gateway_gopher_unterminated(const char *tail, size_t n)
 {
 	if (n == 0 || tail[n - 1] != '\n')

@@ -57,6 +57,9 @@ long gateway_gemini_header(const char *data, size_t len);
 #define GATEWAY_TAIL 4
 size_t gateway_tail(char *tail, size_t tail_len, const char *data, size_t len);
 
+/* Whether a Gopher answer starting with data[0..len) is a menu: its first line has a menu line's tabs. */
+bool gateway_gopher_menu(const char *data, size_t len);
+
 /*
  * Whether an answer whose last bytes are tail (started by a '\n' when the
  * answer is shorter) needs the "." line that ends a Gopher menu or text:

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <openssl/core_names.h>
@@ -109,6 +110,23 @@ try_connect(int port)
 	return rc;
 }
 
+/* A connection to the Unix socket at path (a FastCGI application's): only the supervisor may. */
+static int
+try_connect_unix(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd, rc, e;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
 static int
 try_exec(void)
 {
@@ -161,6 +179,8 @@ hooks_attempt(const struct server *s, const struct site *site, const char *path,
 		rc = openat(site->rootfd, arg, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	else if (strcmp(name, "connect") == 0)
 		rc = try_connect(atoi(arg));
+	else if (strcmp(name, "connect-unix") == 0)
+		rc = try_connect_unix(arg);
 	else if (strcmp(name, "exec") == 0)
 		rc = try_exec();
 	else if (strcmp(name, "ptrace") == 0)

@@ -5,7 +5,8 @@
  * Gopher; input asked for, then answered; a malformed answer, an
  * application that is down or that hangs, each a 42 (an error line on
  * Gopher); fifty requests at once; a 10 MiB answer streamed to a slow
- * reader across a reload; the cap on connections to one application.
+ * reader across a reload; the cap on connections to one application; the
+ * client's address from a balancer's PROXY header.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +62,12 @@ static const char slow_script[] =
     "echo end >> \"$d/trace\"\n"
     "printf '20 text/plain\\r\\nslow\\n'\n";
 
+/* A gophermap, with its "." line when asked for "ended". */
+static const char menu_script[] =
+    "#!/bin/sh\n"
+    "printf 'iA menu\\t\\tx\\t70\\r\\n'\n"
+    "if [ \"$QUERY_STRING\" = ended ]; then printf '.\\r\\n'; fi\n";
+
 /* A header and 100,000 bytes (more than fcgiwrap holds back), then silence. */
 static const char stall_script[] =
     "#!/bin/sh\n"
@@ -107,7 +114,7 @@ app_start(struct app *a)
 	    !write_script(a->dir, "long.sh", "#!/bin/sh\nprintf '20 '\nhead -c 2000 /dev/zero | "
 	    "tr '\\0' x\nprintf '\\r\\n'\n") ||
 	    !write_script(a->dir, "ask.sh", ask_script) ||
-	    !write_script(a->dir, "menu.sh", "#!/bin/sh\nprintf 'iA menu\\t\\tx\\t70\\r\\n.\\r\\n'\n") ||
+	    !write_script(a->dir, "menu.sh", menu_script) ||
 	    !write_script(a->dir, "big.sh", big_script) ||
 	    !write_script(a->dir, "slow.sh", slow_script) ||
 	    !write_script(a->dir, "stall.sh", stall_script)) {
@@ -154,7 +161,7 @@ app_stop(struct app *a)
  * The scripts a capsule may hand prefixes to: /cgi/ env.sh, /bad/ bad.sh
  * (no header), /hang/ hang.sh, /crash/ crash.sh (killed by a signal,
  * nothing written), /long/ long.sh (a meta of 2,000 bytes), /ask/ ask.sh,
- * /menu/ menu.sh (a gophermap with its "." line), /big/ big.sh, /slow/
+ * /menu/ menu.sh (a gophermap, its "." line on request), /big/ big.sh, /slow/
  * slow.sh, /stall/ stall.sh (a header, some text, then silence); /down/ goes
  * to no application at all.
  */
@@ -243,14 +250,17 @@ TEST(fastcgi_variables_over_both_protocols)
 	unlink(cert.crt);
 	unlink(cert.key);
 
-	/* Over Gopher: the selector's words are the query; the "." line is added. */
+	/* Over Gopher: the selector's words are the query; text ends as files do, without ".". */
 	tcp_fetch(g.gopher_port, "/cgi/x\tsome words\r\n", 19, 10000, &r);
 	CHECK(has(&r, "SERVER_PROTOCOL=GOPHER") && has(&r, "PATH_INFO=/x") &&
 	    has(&r, "QUERY_STRING=some words"));
-	CHECK(r.len > 3 && strcmp(r.data + r.len - 3, ".\r\n") == 0);
+	CHECK(r.len > 3 && strcmp(r.data + r.len - 3, ".\r\n") != 0);
 	reply_free(&r);
-	/* ... but not to a menu that has it. */
+	/* A menu gets its "." line, once. */
 	tcp_fetch(g.gopher_port, "/menu/\r\n", 8, 10000, &r);
+	CHECK_STR(r.data, "iA menu\t\tx\t70\r\n.\r\n");
+	reply_free(&r);
+	tcp_fetch(g.gopher_port, "/menu/\tended\r\n", 14, 10000, &r);
 	CHECK_STR(r.data, "iA menu\t\tx\t70\r\n.\r\n");
 	reply_free(&r);
 
@@ -527,6 +537,32 @@ TEST(fastcgi_connections_are_capped)
 	}
 	printf("    fastcgi: at most %d scripts ran at once\n", most);
 	CHECK(most >= 1 && most <= 2);
+	gazette_stop(&g);
+	app_stop(&a);
+}
+
+/* Behind a load balancer (PROXY protocol), REMOTE_ADDR is the client's, from its header. */
+TEST(fastcgi_remote_addr_behind_a_balancer)
+{
+	static const char proxy[] = "PROXY TCP4 203.0.113.7 127.0.0.1 40000 1965\r\n";
+	struct client_opts o = { .sni = "localhost", .prefix = proxy,
+	    .prefix_len = sizeof(proxy) - 1 };
+	struct gazette g;
+	struct reply r;
+	struct app a;
+	char req[300];
+	int n;
+
+	if (!app_start(&a))
+		return;
+	if (!start_with(&g, &a, "/cgi/", "proxy_protocol = yes\n")) {
+		app_stop(&a);
+		return;
+	}
+	n = snprintf(req, sizeof(req), "gemini://localhost:%d/cgi/\r\n", g.gemini_port);
+	gemini_fetch(g.gemini_port, &o, req, (size_t)n, &r);
+	CHECK(ok_answer(&r) && has(&r, "REMOTE_ADDR=203.0.113.7"));
+	reply_free(&r);
 	gazette_stop(&g);
 	app_stop(&a);
 }

@@ -70,3 +70,19 @@ TEST(gateway_gopher_terminator)
 	}
 	test_context(NULL);
 }
+
+static bool
+menu(const char *answer)
+{
+	return gateway_gopher_menu(answer, strlen(answer));
+}
+
+/* A menu's first line has a menu line's three tabs; text does not. */
+TEST(gateway_gopher_menu_or_text)
+{
+	CHECK(menu("iHello\t\tx\t70\r\n"));
+	CHECK(menu("1Archive\t/archive/\thost\t70"));
+	CHECK(!menu("Thank you, Ada.\r\n"));
+	CHECK(!menu("a\tb\r\nc\td\te\tf\r\n"));
+	CHECK(!menu(""));
+}
