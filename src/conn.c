@@ -153,7 +153,10 @@ struct conn {
 	struct evbuffer *fcgi_in;
 	char fcgi_tail[GATEWAY_TAIL];	/* a Gopher answer's last bytes, for its terminator */
 	size_t fcgi_tail_len;
-	bool fcgi_menu;		/* ... which is a menu (else text) */
+	int fcgi_tabs;		/* ... the tabs of its first line (a menu's has three) */
+	bool fcgi_line_ended;	/* ... whose end came */
+	bool fcgi_timing;	/* the timer is the application's (fcgi_timer) */
+	bool fcgi_heard;	/* answer bytes came since fcgi_timer */
 	int fcgi_said;		/* its error messages logged */
 };
 
@@ -220,7 +223,7 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	/* The application's time ran out, before its answer or in the middle (the client waits). */
-	if (c->state == CONN_FCGI || (c->state == CONN_WRITE && c->fcgi_fd != -1 && c->ev_what == 0)) {
+	if (c->state == CONN_FCGI || (c->state == CONN_WRITE && c->fcgi_fd != -1 && c->fcgi_timing)) {
 		fcgi_fail(c, fcgi_late[c->fcgi_phase]);
 		return;
 	}
@@ -247,7 +250,21 @@ arm_timer(struct conn *c, int ms)
 {
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
+	c->fcgi_timing = false;
 	evtimer_add(&c->timer, &tv);
+}
+
+/*
+ * Times the application (fastcgi_timeout): its connection, its first byte,
+ * then each silence, from the last bytes of its answer (its stderr and
+ * padding do not count).
+ */
+static void
+fcgi_timer(struct conn *c)
+{
+	arm_timer(c, c->srv->cfg->fastcgi_timeout_ms);
+	c->fcgi_timing = true;
+	c->fcgi_heard = false;
 }
 
 /*
@@ -716,6 +733,8 @@ static void
 fcgi_release(struct conn *c)
 {
 	struct gateway_call *call = c->resp.fcgi;
+	/* The supervisor is connecting for it: the connection counts until it comes (conn_fcgi_socket). */
+	bool dialing = c->calling && c->fcgi_phase == FCGI_CONNECTING;
 
 	if (c->calling) {
 		TAILQ_REMOVE(&c->srv->calling, c, waiting);
@@ -733,8 +752,10 @@ fcgi_release(struct conn *c)
 	c->resp.fcgi = NULL;
 	if (call != NULL && c->call_held) {
 		c->call_held = false;
-		c->srv->sites[call->site].fcgi_open[call->app]--;
-		fcgi_wake(c->srv, call->site, call->app);
+		if (!dialing) {
+			c->srv->sites[call->site].fcgi_open[call->app]--;
+			fcgi_wake(c->srv, call->site, call->app);
+		}
 	}
 	gateway_free(call);
 }
@@ -781,11 +802,16 @@ fcgi_dial(struct conn *c)
 	s->sites[call->site].fcgi_open[call->app]++;
 	c->call_held = true;
 	c->fcgi_phase = FCGI_CONNECTING;
-	arm_timer(c, s->cfg->fastcgi_timeout_ms);
+	fcgi_timer(c);
 	return true;
 }
 
-/* Calls queued for an application take its connections free now, first come first served. */
+/*
+ * Calls queued for an application take its connections free now, first
+ * come first served. One that cannot be dialled (no supervisor) stays
+ * queued until its time runs out: failing it here, maybe inside another
+ * connection's conn_close, would step it from there.
+ */
 static void
 fcgi_wake(struct server *s, int site, int app)
 {
@@ -797,9 +823,7 @@ fcgi_wake(struct server *s, int site, int app)
 		TAILQ_FOREACH(c, &s->calling, waiting)
 			if (c->fcgi_phase == FCGI_QUEUED && c->resp.fcgi->site == site &&
 			    c->resp.fcgi->app == app) {
-				if (!fcgi_dial(c))
-					fcgi_fail(c, "cannot ask the supervisor to connect");
-				woke = true;
+				woke = fcgi_dial(c);
 				break;
 			}
 	}
@@ -836,16 +860,18 @@ fcgi_drained(struct conn *c)
 {
 	long n;
 
+	/* What is held in TLS records goes now: the application may be a while, or be cut. */
+	if (c->ssl != NULL && (n = tls_flush(c)) != 0)
+		return (int)n;
 	if (c->fcgi_fd == -1) {
 		c->note = "cgi-cut";
 		c->tls_failed = true;	/* no close_notify: the answer is not whole */
 		return IO_ERR;
 	}
-	/* What is held in TLS records goes now: the application may be a while. */
-	if (c->ssl != NULL && (n = tls_flush(c)) != 0)
-		return (int)n;
 	fcgi_pace(c);
-	arm_timer(c, c->srv->cfg->fastcgi_timeout_ms);
+	/* The client waited for the application, or the application spoke: its silence is timed anew. */
+	if (!c->fcgi_timing || c->fcgi_heard)
+		fcgi_timer(c);
 	return IO_WAIT;
 }
 
@@ -865,11 +891,14 @@ fcgi_out(struct conn *c, const char *data, size_t len)
 		fcgi_fail(c, "out of memory");
 		return false;
 	}
-	if (!c->resp.fcgi->gemini)
+	c->fcgi_heard |= len > 0;
+	if (!c->resp.fcgi->gemini) {
 		c->fcgi_tail_len = gateway_tail(c->fcgi_tail, c->fcgi_tail_len, data, len);
+		if (!c->fcgi_line_ended)
+			gateway_first_line(data, len, &c->fcgi_tabs, &c->fcgi_line_ended);
+	}
 	if (c->state == CONN_WRITE)
 		return true;
-	c->fcgi_menu = !c->resp.fcgi->gemini && gateway_gopher_menu(data, len);
 	if (c->resp.fcgi->gemini) {
 		n = evbuffer_get_length(out);
 		n = n < GATEWAY_HEADER_MAX ? n : GATEWAY_HEADER_MAX;
@@ -890,7 +919,8 @@ fcgi_out(struct conn *c, const char *data, size_t len)
 
 /*
  * The application said all. A Gopher menu gets its "." line when it lacks
- * one; text only with gopher_text_terminator, as files.
+ * one; text is left as the application wrote it (the "." line and the
+ * doubled dots RFC 1436 asks of text are its to write).
  */
 static void
 fcgi_end(struct conn *c)
@@ -901,7 +931,7 @@ fcgi_end(struct conn *c)
 		fcgi_fail(c, "no whole Gemini response header");
 		return;
 	}
-	if (!gemini && (c->fcgi_menu || c->srv->cfg->gopher_text_terminator) &&
+	if (!gemini && c->fcgi_tabs >= GATEWAY_MENU_TABS &&
 	    gateway_gopher_unterminated(c->fcgi_tail, c->fcgi_tail_len))
 		evbuffer_add(c->resp.out, ".\r\n", 3);
 	c->resp.status = gemini ? c->resp.status : 20;
@@ -968,6 +998,7 @@ on_fcgi(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 	struct gateway_call *call = c->resp.fcgi;
+	enum fcgi_phase was = c->fcgi_phase;
 	int n = 0;
 
 	(void)fd;
@@ -989,8 +1020,10 @@ on_fcgi(evutil_socket_t fd, short what, void *arg)
 	}
 	if ((what & EV_READ) && !fcgi_read(c))
 		return;
+	/* Each phase has its time: the whole header too, from its first byte. */
 	if (c->state != CONN_WRITE) {
-		arm_timer(c, c->srv->cfg->fastcgi_timeout_ms);
+		if (c->fcgi_phase != was || (c->fcgi_heard && c->fcgi_phase != FCGI_HEADER))
+			fcgi_timer(c);
 		return;
 	}
 	fcgi_pace(c);
@@ -1011,6 +1044,13 @@ conn_fcgi_socket(struct server *s, const struct ctl_msg *m, int fd)
 	if (c == NULL || c->fcgi_phase != FCGI_CONNECTING) {
 		if (fd != -1)
 			close(fd);
+		/* A call given up while the supervisor connected: its connection is free only now. */
+		if (c == NULL && m->len == 1 && m->site < s->nsites &&
+		    (uint8_t)m->data[0] < CONFIG_MAX_FASTCGI &&
+		    s->sites[m->site].fcgi_open[(uint8_t)m->data[0]] > 0) {
+			s->sites[m->site].fcgi_open[(uint8_t)m->data[0]]--;
+			fcgi_wake(s, m->site, (uint8_t)m->data[0]);
+		}
 		return;
 	}
 	TAILQ_REMOVE(&s->calling, c, waiting);
@@ -1027,7 +1067,7 @@ conn_fcgi_socket(struct server *s, const struct ctl_msg *m, int fd)
 	c->fcgi_what = EV_READ | EV_WRITE;
 	event_assign(&c->fcgi_ev, s->base, fd, EV_READ | EV_WRITE | EV_PERSIST, on_fcgi, c);
 	event_add(&c->fcgi_ev, NULL);
-	arm_timer(c, s->cfg->fastcgi_timeout_ms);
+	fcgi_timer(c);
 }
 
 /*
@@ -1054,7 +1094,7 @@ start_fcgi(struct conn *c)
 	}
 	TAILQ_INSERT_TAIL(&s->calling, c, waiting);
 	c->calling = true;
-	arm_timer(c, s->cfg->fastcgi_timeout_ms);
+	fcgi_timer(c);
 	return CONN_FCGI;
 }
 

@@ -133,14 +133,13 @@ gateway_tail(char *tail, size_t tail_len, const char *data, size_t len)
 	return keep + len;
 }
 
-bool
-gateway_gopher_menu(const char *data, size_t len)
+void
+gateway_first_line(const char *data, size_t len, int *tabs, bool *ended)
 {
-	int tabs = 0;
-
-	for (size_t i = 0; i < len && data[i] != '\n'; i++)
-		tabs += data[i] == '\t';
-	return tabs >= 3;
+	for (size_t i = 0; i < len && !*ended; i++) {
+		*tabs += data[i] == '\t';
+		*ended = data[i] == '\n';
+	}
 }
 
 bool

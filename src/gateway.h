@@ -57,8 +57,13 @@ long gateway_gemini_header(const char *data, size_t len);
 #define GATEWAY_TAIL 4
 size_t gateway_tail(char *tail, size_t tail_len, const char *data, size_t len);
 
-/* Whether a Gopher answer starting with data[0..len) is a menu: its first line has a menu line's tabs. */
-bool gateway_gopher_menu(const char *data, size_t len);
+/*
+ * Counts the tabs of a Gopher answer's first line as the answer streams:
+ * data[0..len) adds to *tabs until the line's '\n', which sets *ended. A
+ * menu's first line has GATEWAY_MENU_TABS or more; text's has fewer.
+ */
+#define GATEWAY_MENU_TABS 3
+void gateway_first_line(const char *data, size_t len, int *tabs, bool *ended);
 
 /*
  * Whether an answer whose last bytes are tail (started by a '\n' when the

@@ -1157,7 +1157,9 @@ static void
 connect_for(struct supervisor *sv, const struct child *c, const struct ctl_msg *m)
 {
 	const struct generation *g = find_generation(sv, c->gen);
-	struct ctl_msg r = { .type = CTL_CONNECTED, .site = m->site, .version = m->version };
+	/* The application goes back too: a call given up meanwhile frees its place by it. */
+	struct ctl_msg r = { .type = CTL_CONNECTED, .site = m->site, .version = m->version,
+	    .len = 1, .data = { (char)m->status } };
 	const struct config_fastcgi *f;
 	int fd = -1;
 

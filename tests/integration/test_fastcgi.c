@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -278,6 +280,27 @@ TEST(fastcgi_variables_over_both_protocols)
 	app_stop(&a);
 }
 
+/* Each of paths gets "42 CGI error" over Gemini. */
+static void
+all_get_42(const struct gazette *g, const char *const *paths, size_t n)
+{
+	struct client_opts o = { .sni = "localhost", .timeout_ms = 20000 };
+	struct reply r;
+	char req[300];
+	size_t i;
+	int len;
+
+	for (i = 0; i < n; i++) {
+		test_context("%s", paths[i]);
+		len = snprintf(req, sizeof(req), "gemini://localhost:%d%s\r\n", g->gemini_port,
+		    paths[i]);
+		gemini_fetch(g->gemini_port, &o, req, (size_t)len, &r);
+		CHECK_STR(r.data, "42 CGI error\r\n");
+		reply_free(&r);
+	}
+	test_context(NULL);
+}
+
 /*
  * What goes wrong answers 42 at once or within fastcgi_timeout, never a
  * hang: a malformed header, an application that is down, one that hangs,
@@ -299,19 +322,12 @@ TEST(fastcgi_failures_and_load)
 
 	if (!app_start(&a))
 		return;
-	if (!start_with(&g, &a, "/cgi/ /bad/ /hang/ /crash/ /long/ /stall/", "fastcgi_timeout = 2s\nworkers = 2\n")) {
+	if (!start_with(&g, &a, "/cgi/ /bad/ /hang/ /crash/ /long/ /stall/",
+	    "fastcgi_timeout = 2s\nworkers = 2\n")) {
 		app_stop(&a);
 		return;
 	}
-	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		test_context("%s", paths[i]);
-		n = snprintf(req, sizeof(req), "gemini://localhost:%d%s\r\n", g.gemini_port,
-		    paths[i]);
-		gemini_fetch(g.gemini_port, &o, req, (size_t)n, &r);
-		CHECK_STR(r.data, "42 CGI error\r\n");
-		reply_free(&r);
-	}
-	test_context(NULL);
+	all_get_42(&g, paths, sizeof(paths) / sizeof(paths[0]));
 	tcp_fetch(g.gopher_port, "/down/\r\n", 8, 10000, &r);
 	CHECK(r.data != NULL && r.data[0] == '3');
 	reply_free(&r);
@@ -565,4 +581,112 @@ TEST(fastcgi_remote_addr_behind_a_balancer)
 	reply_free(&r);
 	gazette_stop(&g);
 	app_stop(&a);
+}
+
+/* One FastCGI record of request 1. */
+static void
+raw_record(int fd, int type, const void *data, size_t len)
+{
+	unsigned char h[8] = { 1, (unsigned char)type, 0, 1, (unsigned char)(len >> 8),
+	    (unsigned char)len, 0, 0 };
+
+	if (write(fd, h, sizeof(h)) != (ssize_t)sizeof(h) ||
+	    (len > 0 && write(fd, data, len) != (ssize_t)len))
+		_exit(1);
+}
+
+/*
+ * The test's own FastCGI application, for what fcgiwrap cannot do (it
+ * holds a script's stderr back until the end): under /chatty/ it writes to
+ * stderr every half second for 5 s, then answers; under /trickle/ it
+ * writes its header a byte every half second.
+ */
+static void
+raw_answer(int fd)
+{
+	static const char end[8] = { 0 }, head[] = "20 text/plain\r\n";
+	static const unsigned char stdin_end[] = { 1, 5, 0, 1, 0, 0 };
+	char buf[65536];
+	size_t len = 0, i;
+	ssize_t n;
+
+	/* The request: up to its empty STDIN record. */
+	while (len < sizeof(buf) && (n = read(fd, buf + len, sizeof(buf) - len)) > 0)
+		if (memmem(buf, len += (size_t)n, stdin_end, sizeof(stdin_end)) != NULL)
+			break;
+	if (memmem(buf, len, "/chatty", 7) != NULL) {
+		for (i = 0; i < 10; i++) {
+			raw_record(fd, 7, "tick\n", 5);
+			usleep(500000);
+		}
+		raw_record(fd, 6, "20 text/plain\r\nlate\n", 20);
+	} else
+		for (i = 0; i < sizeof(head) - 1; i++) {
+			raw_record(fd, 6, head + i, 1);
+			usleep(500000);
+		}
+	raw_record(fd, 6, NULL, 0);
+	raw_record(fd, 3, end, sizeof(end));
+}
+
+static pid_t
+raw_app_start(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	pid_t pid;
+	int lfd, fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		test_fail(__FILE__, __LINE__, "socket path too long: %s", path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((lfd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
+	    bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) == -1 || listen(lfd, 16) == -1) {
+		test_fail(__FILE__, __LINE__, "cannot listen on %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((pid = fork()) == 0) {
+		setpgid(0, 0);
+		signal(SIGPIPE, SIG_IGN);
+		while ((fd = accept(lfd, NULL, NULL)) != -1) {
+			if (fork() == 0) {
+				raw_answer(fd);
+				_exit(0);
+			}
+			close(fd);
+		}
+		_exit(0);
+	}
+	close(lfd);
+	return pid;
+}
+
+/*
+ * fastcgi_timeout counts the application's answer, nothing else: stderr
+ * every half second is silence to the client (42 at 2 s, not the answer at
+ * 5 s); a header that trickles in a byte at a time has fastcgi_timeout
+ * from its first byte to be whole.
+ */
+TEST(fastcgi_silence_is_timed_from_answer_bytes)
+{
+	static const char *const paths[] = { "/chatty/", "/trickle/" };
+	static char host[2000];
+	struct gazette_opts go = { .host = host, .global = "fastcgi_timeout = 2s\n" };
+	struct gazette g;
+	char sock[700];
+	pid_t pid;
+
+	snprintf(sock, sizeof(sock), "%s/raw-%d.sock", test_tmp_dir(), (int)getpid());
+	if ((pid = raw_app_start(sock)) <= 0)
+		return;
+	snprintf(host, sizeof(host), "fastcgi = /chatty/ unix:%s\nfastcgi = /trickle/ unix:%s\n",
+	    sock, sock);
+	if (gazette_start(&g, &go) == 0) {
+		all_get_42(&g, paths, sizeof(paths) / sizeof(paths[0]));
+		gazette_stop(&g);
+	}
+	kill(-pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	unlink(sock);
 }

@@ -71,18 +71,33 @@ TEST(gateway_gopher_terminator)
 	test_context(NULL);
 }
 
+/* Whether answer, given in two pieces cut at cut, starts with a menu line. */
 static bool
-menu(const char *answer)
+menu(const char *answer, size_t cut)
 {
-	return gateway_gopher_menu(answer, strlen(answer));
+	size_t len = strlen(answer);
+	bool ended = false;
+	int tabs = 0;
+
+	cut = cut < len ? cut : len;
+	gateway_first_line(answer, cut, &tabs, &ended);
+	if (!ended)
+		gateway_first_line(answer + cut, len - cut, &tabs, &ended);
+	return tabs >= GATEWAY_MENU_TABS;
 }
 
-/* A menu's first line has a menu line's three tabs; text does not. */
+/* A menu's first line has a menu line's three tabs, however it comes; text does not. */
 TEST(gateway_gopher_menu_or_text)
 {
-	CHECK(menu("iHello\t\tx\t70\r\n"));
-	CHECK(menu("1Archive\t/archive/\thost\t70"));
-	CHECK(!menu("Thank you, Ada.\r\n"));
-	CHECK(!menu("a\tb\r\nc\td\te\tf\r\n"));
-	CHECK(!menu(""));
+	size_t cut;
+
+	for (cut = 0; cut < 20; cut++) {
+		test_context("cut at %zu", cut);
+		CHECK(menu("iHello\t\tx\t70\r\n", cut));
+		CHECK(menu("1Archive\t/archive/\thost\t70", cut));
+		CHECK(!menu("Thank you, Ada.\r\n", cut));
+		CHECK(!menu("a\tb\r\nc\td\te\tf\r\n", cut));
+		CHECK(!menu("", cut));
+	}
+	test_context(NULL);
 }
