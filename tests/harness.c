@@ -148,13 +148,23 @@ gazette_log(const struct gazette *g)
 bool
 gazette_wait_log(const struct gazette *g, const char *text, int ms)
 {
+	return gazette_wait_logs(g, text, 1, ms);
+}
+
+bool
+gazette_wait_logs(const struct gazette *g, const char *text, int times, int ms)
+{
 	long waited = 0, step = 2;
+	const char *at;
 	char *log;
 	bool found;
+	int n;
 
 	for (;;) {
 		log = gazette_log(g);
-		found = strstr(log, text) != NULL;
+		for (n = 0, at = log; n < times && (at = strstr(at, text)) != NULL; n++)
+			at += strlen(text);
+		found = n >= times;
 		free(log);
 		if (found || waited >= ms)
 			return found;

@@ -78,6 +78,9 @@ char *gazette_log(const struct gazette *g);
 /* Waits up to ms for text to appear in the log; true when it did. */
 bool gazette_wait_log(const struct gazette *g, const char *text, int ms);
 
+/* The same, for text to appear times times (each worker's line, say). */
+bool gazette_wait_logs(const struct gazette *g, const char *text, int times, int ms);
+
 /*
  * Runs the gazette binary with args (NULL-terminated, without argv[0]) and
  * waits for it. Its stdout and stderr, together, go to *output (malloc'd).

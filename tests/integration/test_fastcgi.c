@@ -258,6 +258,10 @@ TEST(fastcgi_variables_over_both_protocols)
 	    has(&r, "QUERY_STRING=some words"));
 	CHECK(r.len > 3 && strcmp(r.data + r.len - 3, ".\r\n") != 0);
 	reply_free(&r);
+	/* ... or after '?', as Lagrange sends gopher://HOST/0/cgi/x?some%20words. */
+	tcp_fetch(g.gopher_port, "/cgi/x?some words\r\n", 19, 10000, &r);
+	CHECK(has(&r, "PATH_INFO=/x") && has(&r, "QUERY_STRING=some words"));
+	reply_free(&r);
 	/* A menu gets its "." line, once. */
 	tcp_fetch(g.gopher_port, "/menu/\r\n", 8, 10000, &r);
 	CHECK_STR(r.data, "iA menu\t\tx\t70\r\n.\r\n");

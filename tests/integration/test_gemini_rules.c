@@ -1465,7 +1465,8 @@ TEST(gemini_rules_sigterm_finishes_response)
 	struct reply r, late;
 	char req[128], *big;
 	size_t i, len;
-	int status;
+	pid_t pids[8];
+	int status, nworkers;
 
 	if ((big = malloc(BIG)) == NULL)
 		abort();
@@ -1487,9 +1488,11 @@ TEST(gemini_rules_sigterm_finishes_response)
 	/* The response has begun; the rest waits for the client to read. */
 	gemini_read(c, 1, &r);
 	CHECK(r.len > 0 && r.len < BIG);
+	nworkers = gazette_workers(&g, pids, 8);
 	gazette_signal(&g, SIGTERM);
 	CHECK(gazette_wait_log(&g, "SIGTERM: finishing 1 connection(s)", 5000));
-	/* No new connection is taken meanwhile. */
+	/* No new connection is taken meanwhile, once every worker has heard the signal. */
+	CHECK(gazette_wait_logs(&g, "SIGTERM: finishing ", nworkers, 5000));
 	gemini_fetch(g.gemini_port, &late_opts, req, len, &late);
 	CHECK(!late.handshake);
 	CHECK_INT(late.len, 0);
