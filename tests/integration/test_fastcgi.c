@@ -6,7 +6,8 @@
  * application that is down or that hangs, each a 42 (an error line on
  * Gopher); fifty requests at once; a 10 MiB answer streamed to a slow
  * reader across a reload; the cap on connections to one application; the
- * client's address from a balancer's PROXY header.
+ * client's address from a balancer's PROXY header; a reload that moves a
+ * prefix, the application stopped and started again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -123,6 +124,8 @@ app_start(struct app *a)
 		test_fail(__FILE__, __LINE__, "cannot write the scripts in %s", a->dir);
 		return false;
 	}
+	/* A socket left by an earlier fcgiwrap: this one makes its own. */
+	unlink(a->sock);
 	if ((a->pid = fork()) == 0) {
 		char arg[800];
 		int null = open("/dev/null", O_WRONLY);
@@ -145,15 +148,23 @@ app_start(struct app *a)
 	return true;
 }
 
+/* Stops fcgiwrap and its scripts; its folder stays. */
+static void
+app_kill(struct app *a)
+{
+	if (a->pid > 0) {
+		kill(-a->pid, SIGTERM);
+		waitpid(a->pid, NULL, 0);
+	}
+	a->pid = 0;
+}
+
 static void
 app_stop(struct app *a)
 {
 	char cmd[800];
 
-	if (a->pid > 0) {
-		kill(-a->pid, SIGTERM);
-		waitpid(a->pid, NULL, 0);
-	}
+	app_kill(a);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", a->dir);
 	if (system(cmd) != 0)
 		test_fail(__FILE__, __LINE__, "cannot remove %s", a->dir);
@@ -377,13 +388,29 @@ progress(const struct app *a)
 	return atol(buf);
 }
 
-static void
-other_req(const struct gazette *g, struct reply *r)
+/* big.sh's answer: BIG_BLOCKS blocks of 64 KiB, written for it as "pattern" (malloc'd). */
+#define BIG_BLOCK 65536
+#define BIG_BLOCKS 160
+static char *
+write_pattern(const struct app *a)
 {
-	char req[100];
+	char path[800], *pattern = malloc((size_t)BIG_BLOCK * BIG_BLOCKS);
+	size_t i;
+	FILE *f;
 
-	snprintf(req, sizeof(req), "gemini://localhost:%d/cgi/\r\n", g->gemini_port);
-	gemini_get(g->gemini_port, req, r);
+	if (pattern == NULL)
+		abort();
+	/* No CR or LF: fcgiwrap makes every line end CRLF until an empty line (CGI headers). */
+	for (i = 0; i < (size_t)BIG_BLOCK * BIG_BLOCKS; i++)
+		pattern[i] = (char)(32 + (i * 7 + i / BIG_BLOCK) % 90);
+	snprintf(path, sizeof(path), "%s/pattern", a->dir);
+	if ((f = fopen(path, "w")) == NULL || fwrite(pattern, BIG_BLOCK, BIG_BLOCKS, f) !=
+	    BIG_BLOCKS || fclose(f) != 0) {
+		test_fail(__FILE__, __LINE__, "cannot write %s", path);
+		free(pattern);
+		return NULL;
+	}
+	return pattern;
 }
 
 /* The workers' resident memory, in KiB. */
@@ -409,31 +436,21 @@ workers_rss(const struct gazette *g)
  */
 TEST(fastcgi_streams_to_a_slow_reader)
 {
-	enum { BLOCK = 65536, BLOCKS = 160, AHEAD_MAX = 8 << 20, GROWTH_MAX_KB = 3072 };
+	enum { BLOCK = BIG_BLOCK, BLOCKS = BIG_BLOCKS, AHEAD_MAX = 8 << 20, GROWTH_MAX_KB = 3072 };
 	struct client_opts o = { .sni = "localhost", .timeout_ms = 20000, .rcvbuf = 16384 };
 	struct gemini_conn *c;
 	struct gazette g;
 	struct reply r, other;
 	struct app a;
-	char req[300], path[800], *pattern;
 	const char *body;
 	long last, now, ahead, rss0, rss1;
-	char *asan = getenv("ASAN_OPTIONS"), opts[1024];
-	size_t i, len;
+	char *asan = getenv("ASAN_OPTIONS"), opts[1024], req[300], *pattern;
+	size_t len;
 	int n, still;
-	FILE *f;
 
 	if (!app_start(&a))
 		return;
-	pattern = malloc((size_t)BLOCK * BLOCKS);
-	/* No CR or LF: fcgiwrap makes every line end CRLF until an empty line (CGI headers). */
-	for (i = 0; i < (size_t)BLOCK * BLOCKS; i++)
-		pattern[i] = (char)(32 + (i * 7 + i / BLOCK) % 90);
-	snprintf(path, sizeof(path), "%s/pattern", a.dir);
-	if ((f = fopen(path, "w")) == NULL || fwrite(pattern, BLOCK, BLOCKS, f) != BLOCKS ||
-	    fclose(f) != 0) {
-		test_fail(__FILE__, __LINE__, "cannot write %s", path);
-		free(pattern);
+	if ((pattern = write_pattern(&a)) == NULL) {
 		app_stop(&a);
 		return;
 	}
@@ -456,7 +473,7 @@ TEST(fastcgi_streams_to_a_slow_reader)
 	free(asan);
 	/* Both workers have answered a call or more before their memory is taken. */
 	for (n = 0; n < 6; n++) {
-		other_req(&g, &other);
+		gemini_path(&g, "/cgi/", &other);
 		reply_free(&other);
 	}
 	rss0 = workers_rss(&g);
@@ -483,12 +500,12 @@ TEST(fastcgi_streams_to_a_slow_reader)
 	CHECK(rss1 - rss0 < GROWTH_MAX_KB);
 
 	/* Meanwhile others are answered, before and after a reload. */
-	other_req(&g, &other);
+	gemini_path(&g, "/cgi/", &other);
 	CHECK(ok_answer(&other));
 	reply_free(&other);
 	gazette_signal(&g, SIGHUP);
 	CHECK(gazette_wait_log(&g, "reloaded: generation 2", 10000));
-	other_req(&g, &other);
+	gemini_path(&g, "/cgi/", &other);
 	CHECK(ok_answer(&other));
 	reply_free(&other);
 
@@ -693,4 +710,93 @@ TEST(fastcgi_silence_is_timed_from_answer_bytes)
 	kill(-pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	unlink(sock);
+}
+
+/* Replaces the first from in g's configuration file with to. */
+static bool
+rewrite_conf(const struct gazette *g, const char *from, const char *to)
+{
+	char conf[16384], *at;
+	size_t len;
+	FILE *f;
+
+	if ((f = fopen(g->conf, "r")) == NULL)
+		return false;
+	len = fread(conf, 1, sizeof(conf) - 1, f);
+	fclose(f);
+	conf[len] = '\0';
+	if ((at = strstr(conf, from)) == NULL || (f = fopen(g->conf, "w")) == NULL)
+		return false;
+	fwrite(conf, 1, (size_t)(at - conf), f);
+	fputs(to, f);
+	fputs(at + strlen(from), f);
+	return fclose(f) == 0;
+}
+
+/*
+ * Life after start: a reload moves a prefix (/cgi/ becomes /new/) while a
+ * 10 MiB answer is on its way, which arrives whole; the new prefix answers
+ * at once and the old one is no more; the application stops (42 at once,
+ * never a hang) and starts again (answers again).
+ */
+TEST(fastcgi_survives_reloads_and_restarts)
+{
+	struct client_opts o = { .sni = "localhost", .timeout_ms = 20000, .rcvbuf = 16384 };
+	struct gemini_conn *c;
+	struct gazette g;
+	struct reply r, other;
+	struct app a;
+	char req[300], *pattern;
+	int n;
+
+	if (!app_start(&a))
+		return;
+	if ((pattern = write_pattern(&a)) == NULL) {
+		app_stop(&a);
+		return;
+	}
+	if (!start_with(&g, &a, "/big/ /cgi/", "fastcgi_timeout = 20s\nwrite_timeout = 60s\n"
+	    "workers = 2\n")) {
+		free(pattern);
+		app_stop(&a);
+		return;
+	}
+	n = snprintf(req, sizeof(req), "gemini://localhost:%d/big/\r\n", g.gemini_port);
+	if ((c = gemini_connect(g.gemini_port, &o, &r)) != NULL) {
+		gemini_send(c, req, (size_t)n, &r);
+		gemini_read(c, 256 * 1024, &r);
+	}
+	CHECK(c != NULL && r.len >= 256 * 1024);
+
+	CHECK(rewrite_conf(&g, "fastcgi = /cgi/ ", "fastcgi = /new/ "));
+	gazette_signal(&g, SIGHUP);
+	CHECK(gazette_wait_log(&g, "reloaded: generation 2", 10000));
+	gemini_path(&g, "/new/", &other);
+	CHECK(ok_answer(&other));
+	reply_free(&other);
+	gemini_path(&g, "/cgi/", &other);
+	CHECK(other.data != NULL && strncmp(other.data, "51 ", 3) == 0);
+	reply_free(&other);
+
+	if (c != NULL) {
+		gemini_read(c, SIZE_MAX, &r);
+		gemini_disconnect(c);
+	}
+	CHECK(r.close_notify && r.len == 29 + (size_t)BIG_BLOCK * BIG_BLOCKS &&
+	    memcmp(r.data + 29, pattern, (size_t)BIG_BLOCK * BIG_BLOCKS) == 0);
+	reply_free(&r);
+
+	/* The application stops: 42 at once; it starts again: answered again. */
+	app_kill(&a);
+	gemini_path(&g, "/new/", &other);
+	CHECK_STR(other.data, "42 CGI error\r\n");
+	reply_free(&other);
+	if (app_start(&a)) {
+		gemini_path(&g, "/new/", &other);
+		CHECK(ok_answer(&other));
+		reply_free(&other);
+	}
+	free(pattern);
+	gazette_stop(&g);
+	app_stop(&a);
 }
