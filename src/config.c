@@ -188,6 +188,7 @@ static const struct config_key keys[] = {
 	H_STR_CHECKED("titan_token", titan_token, "", check_token),
 	H_STR_CHECKED("titan_files", titan_files, "", check_titan_files),
 	H_INT("titan_max_size", T_SIZE, titan_max_size, 1, 64 << 20, "1M"),
+	H_INT("titan_versions", T_INT, titan_versions, 0, 1000000, "10"),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 _Static_assert(NKEYS <= CONFIG_MAX_KEYS, "CONFIG_MAX_KEYS is too small");

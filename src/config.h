@@ -64,6 +64,7 @@ struct host_config {
 	char titan_token[128];		/* a Titan upload must carry it; "": none */
 	char titan_files[1024];		/* folders taking uploads of any file (titan_folders) */
 	int titan_max_size;		/* bytes of an upload */
+	int titan_versions;		/* earlier versions kept of each file; 0: all */
 	int nfastcgi;
 	struct config_fastcgi fastcgi[CONFIG_MAX_FASTCGI];
 };

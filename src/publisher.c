@@ -139,6 +139,63 @@ keep_version(int dirfd, const char *name)
 	return rc;
 }
 
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Leaves at most keep versions of name in .versions/ (0: every one), the
+ * newest: their names sort by time. Under the folder's lock. A failure
+ * costs only disk space: it is logged, the upload stands.
+ */
+static void
+prune_versions(int dirfd, const char *label, const char *name, int keep)
+{
+	size_t n = strlen(name), count = 0, cap = 0, i;
+	char **found = NULL, **grown;
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if (keep <= 0 || (fd = openat(dirfd, PUBLISHER_VERSIONS, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	/* cppcheck-suppress readdirCalled */
+	while ((de = readdir(d)) != NULL) {
+		/* NAME.YYYYMMDDTHHMMSS.NNNNNNNNNZ, maybe -I: keep_version's names for name. */
+		if (strncmp(de->d_name, name, n) != 0 || de->d_name[n] != '.' ||
+		    strlen(de->d_name + n) < 17 || de->d_name[n + 9] != 'T' ||
+		    strspn(de->d_name + n + 1, "0123456789") != 8)
+			continue;
+		if (count == cap) {
+			if ((grown = realloc(found, (cap * 2 + 16) * sizeof(*found))) == NULL)
+				break;
+			found = grown;
+			cap = cap * 2 + 16;
+		}
+		if ((found[count] = strdup(de->d_name)) == NULL)
+			break;
+		count++;
+	}
+	if (count > (size_t)keep) {
+		qsort(found, count, sizeof(*found), by_name);
+		for (i = 0; i < count - (size_t)keep; i++)
+			if (unlinkat(fd, found[i], 0) == -1)
+				log_warn("%s: %s/%s: cannot remove: %s", label, PUBLISHER_VERSIONS,
+				    found[i], strerror(errno));
+	}
+	for (i = 0; i < count; i++)
+		free(found[i]);
+	free(found);
+	closedir(d);
+}
+
 /*
  * Puts the body in place as NAME in the folder: a temporary file written whole and
  * fsynced, the earlier version kept, a rename, the folder fsynced. Returns
@@ -261,6 +318,8 @@ publish(const struct publisher_site *sites, int n, int fd, const struct ctl_msg 
 	else
 		why = body == -1 ? remove_file(postsfd, &u, &status) : put(postsfd, &u,
 		    m->version);
+	if (why == NULL)
+		prune_versions(postsfd, site->label, u.name, site->versions);
 	if (why == NULL && fsync(postsfd) == -1)
 		why = "cannot sync the folder";
 	if (why != NULL) {

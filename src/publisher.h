@@ -32,6 +32,7 @@ struct publisher_site {
 	char folders[TITAN_FOLDERS_MAX + 1][TITAN_FOLDER_MAX];
 	int dirs[TITAN_FOLDERS_MAX + 1];	/* each as it was at start (Landlock's rule), or -1 */
 	long long max_size;	/* titan_max_size */
+	int versions;		/* titan_versions: earlier versions kept of a file; 0 all */
 };
 
 /*

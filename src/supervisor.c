@@ -732,7 +732,8 @@ publisher_main(struct supervisor *sv, struct generation *g, int ctl, pid_t super
 		const struct host_config *h = &g->cfg->hosts[i];
 		struct publisher_site *site = &sites[i];
 		*site = (struct publisher_site){ .rootfd = g->srv.sites[i].rootfd,
-		    .label = h->name, .titan = h->titan, .max_size = h->titan_max_size };
+		    .label = h->name, .titan = h->titan, .max_size = h->titan_max_size,
+		    .versions = h->titan_versions };
 		keep[n++] = site->rootfd;
 		site->nfolders = h->titan ? titan_folders(h->titan_files, site->folders, &why) : 0;
 		for (f = 0; f < site->nfolders; f++)

@@ -223,6 +223,39 @@ TEST(titan_create_replace_delete)
 	stop(&c);
 }
 
+/*
+ * titan_versions = 2: a post replaced four times keeps its two latest
+ * earlier versions, whole; another post's version is not touched.
+ */
+TEST(titan_keeps_the_latest_versions)
+{
+	char body[5][100];
+	struct capsule c;
+	struct reply r;
+	int i;
+
+	if (!start(&c, "titan_versions = 2", NULL))
+		return;
+	upload(&c, &c.author, "2022-07-01-other.txt", "Title: Other\n\nOne.\n", &r);
+	reply_free(&r);
+	upload(&c, &c.author, "2022-07-01-other.txt", "Title: Other\n\nTwo.\n", &r);
+	reply_free(&r);
+	for (i = 0; i < 5; i++) {
+		snprintf(body[i], sizeof(body[i]), "Title: Often edited\n\nVersion %d.\n", i + 1);
+		upload(&c, &c.author, "2022-07-02-often.txt", body[i], &r);
+		CHECK(answered(&r, "30 "));
+		reply_free(&r);
+	}
+	CHECK_INT(versions(&c, body[0]), 0);
+	CHECK_INT(versions(&c, body[1]), 0);
+	CHECK_INT(versions(&c, body[2]), 1);
+	CHECK_INT(versions(&c, body[3]), 1);
+	CHECK_INT(versions(&c, "Title: Other\n\nOne.\n"), 1);
+	CHECK_INT(versions(&c, NULL), 3);
+	CHECK(page_has(&c, "/posts/2022-07-02-often.gmi", "Version 5."));
+	stop(&c);
+}
+
 #define BAD_POST_NAME "59 A post's name is up to 200 letters, digits, '-', '_' and '.', " \
 	"ending in .txt\r\n"
 #define LONG_NAME "2022-01-01-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
