@@ -8,6 +8,7 @@
 
 #include "fcgi.h"
 #include "tls.h"
+#include "url.h"
 #include "utf8.h"
 
 #define META_MAX 1024
@@ -19,11 +20,46 @@ param(struct evbuffer *out, const char *name, const char *value)
 	return fcgi_param(out, REQUEST_ID, name, value != NULL ? value : "");
 }
 
+/* One of the certificate's times, as gmid sends it: "2026-12-05T21:00:00Z". */
+static int
+cert_time(struct evbuffer *out, const char *name, const ASN1_TIME *t)
+{
+	char when[32];
+	struct tm tm;
+
+	if (t == NULL || !ASN1_TIME_to_tm(t, &tm))
+		return 0;
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return param(out, name, when);
+}
+
+/* What a client certificate tells: who (as gmid: "/CN=name"), by whom, for when. */
+static int
+cert_params(struct evbuffer *out, SSL *ssl)
+{
+	char hash[100], subject[META_MAX], issuer[META_MAX];
+	X509 *peer = SSL_get0_peer_certificate(ssl);
+	int bad = 0;
+
+	if (peer == NULL || tls_peer_fingerprint(ssl, hash, sizeof(hash)) == NULL)
+		return 0;
+	bad |= param(out, "AUTH_TYPE", "CERTIFICATE");
+	bad |= param(out, "TLS_CLIENT_HASH", hash);
+	if (X509_NAME_oneline(X509_get_subject_name(peer), subject, sizeof(subject)) != NULL) {
+		bad |= param(out, "TLS_CLIENT_SUBJECT", subject);
+		bad |= param(out, "REMOTE_USER", subject);
+	}
+	if (X509_NAME_oneline(X509_get_issuer_name(peer), issuer, sizeof(issuer)) != NULL)
+		bad |= param(out, "TLS_CLIENT_ISSUER", issuer);
+	bad |= cert_time(out, "TLS_CLIENT_NOT_BEFORE", X509_get0_notBefore(peer));
+	bad |= cert_time(out, "TLS_CLIENT_NOT_AFTER", X509_get0_notAfter(peer));
+	return bad;
+}
+
 struct gateway_call *
 gateway_call(int site, int app, const struct gateway_request *rq)
 {
-	char port[16], script[1100], hash[100], subject[META_MAX];
-	X509 *peer;
+	char port[16], script[1100], words[URL_MAX + 1];
 	const char *info;
 	struct gateway_call *c;
 	size_t n = strlen(rq->prefix);
@@ -51,6 +87,11 @@ gateway_call(int site, int app, const struct gateway_request *rq)
 	bad |= param(c->records, "SCRIPT_NAME", script);
 	bad |= param(c->records, "PATH_INFO", info);
 	bad |= param(c->records, "QUERY_STRING", rq->query);
+	bad |= param(c->records, "GEMINI_URL_PATH", rq->path);
+	/* gmid's: the query decoded, unless it is name=value pairs; Gopher's words are decoded. */
+	if (rq->query != NULL && (!rq->gemini || (strchr(rq->query, '=') == NULL &&
+	    url_decode(rq->query, strlen(rq->query), words, sizeof(words), false) >= 0)))
+		bad |= param(c->records, "GEMINI_SEARCH_STRING", rq->gemini ? words : rq->query);
 	bad |= param(c->records, "REMOTE_ADDR", rq->client);
 	bad |= param(c->records, "REMOTE_HOST", rq->client);
 	if (rq->script[0] != '\0')
@@ -60,14 +101,7 @@ gateway_call(int site, int app, const struct gateway_request *rq)
 	if (rq->ssl != NULL) {
 		bad |= param(c->records, "TLS_VERSION", SSL_get_version(rq->ssl));
 		bad |= param(c->records, "TLS_CIPHER", SSL_get_cipher_name(rq->ssl));
-		if (tls_peer_fingerprint(rq->ssl, hash, sizeof(hash)) != NULL) {
-			bad |= param(c->records, "AUTH_TYPE", "CERTIFICATE");
-			bad |= param(c->records, "TLS_CLIENT_HASH", hash);
-		}
-		/* As gmid sends it: "/CN=name/O=...", cut at 1 KiB. */
-		if ((peer = SSL_get0_peer_certificate(rq->ssl)) != NULL &&
-		    X509_NAME_oneline(X509_get_subject_name(peer), subject, sizeof(subject)) != NULL)
-			bad |= param(c->records, "TLS_CLIENT_SUBJECT", subject);
+		bad |= cert_params(c->records, rq->ssl);
 	}
 	fcgi_finish(c->records, REQUEST_ID, NULL, 0);
 	if (bad || evbuffer_get_length(c->records) > FCGI_PARAMS_MAX) {

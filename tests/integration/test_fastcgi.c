@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -31,7 +32,9 @@ static const char env_script[] =
     "printf '20 text/gemini\\r\\n'\n"
     "echo \"# A script\"\n"
     "for v in SERVER_PROTOCOL SERVER_NAME SCRIPT_NAME PATH_INFO QUERY_STRING REMOTE_ADDR "
-    "GEMINI_URL AUTH_TYPE TLS_CLIENT_HASH TLS_CLIENT_SUBJECT GATEWAY_INTERFACE; do\n"
+    "GEMINI_URL AUTH_TYPE TLS_CLIENT_HASH TLS_CLIENT_SUBJECT GATEWAY_INTERFACE GEMINI_URL_PATH "
+    "GEMINI_SEARCH_STRING REMOTE_USER TLS_CLIENT_ISSUER TLS_CLIENT_NOT_BEFORE "
+    "TLS_CLIENT_NOT_AFTER; do\n"
     "  eval \"echo $v=\\$$v\"\n"
     "done\n";
 
@@ -213,6 +216,29 @@ has(const struct reply *r, const char *line)
 	return r->data != NULL && (strstr(r->data, crlf) != NULL || strstr(r->data, lf) != NULL);
 }
 
+static int
+year_of(time_t t)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	return tm.tm_year + 1900;
+}
+
+/* The year of a "NAME=YYYY-MM-DDTHH:MM:SSZ" line of the answer, or -1. */
+static int
+cert_year(const struct reply *r, const char *name)
+{
+	const char *at = r->data ? strstr(r->data, name) : NULL;
+	int y, mo, d, h, mi, s;
+	char z;
+
+	if (at == NULL || sscanf(at + strlen(name), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h,
+	    &mi, &s, &z) != 7 || z != 'Z')
+		return -1;
+	return y;
+}
+
 /* Whether the answer starts with a Gemini 20 and the script's first line. */
 static bool
 ok_answer(const struct reply *r)
@@ -249,6 +275,9 @@ TEST(fastcgi_variables_over_both_protocols)
 	snprintf(want, sizeof(want), "GEMINI_URL=gemini://localhost:%d/cgi/more/path?two%%20words",
 	    g.gemini_port);
 	CHECK(has(&r, want));
+	/* gmid's too: the path, and the query decoded. */
+	CHECK(has(&r, "GEMINI_URL_PATH=/cgi/more/path") &&
+	    has(&r, "GEMINI_SEARCH_STRING=two words"));
 	reply_free(&r);
 
 	/* With a client certificate: its fingerprint, as the access log shows it. */
@@ -258,7 +287,11 @@ TEST(fastcgi_variables_over_both_protocols)
 	gemini_fetch(g.gemini_port, &o, req, (size_t)n, &r);
 	snprintf(want, sizeof(want), "TLS_CLIENT_HASH=%s", cert.fp);
 	CHECK(has(&r, want) && has(&r, "AUTH_TYPE=CERTIFICATE"));
-	CHECK(has(&r, "TLS_CLIENT_SUBJECT=/CN=reader"));
+	CHECK(has(&r, "TLS_CLIENT_SUBJECT=/CN=reader") && has(&r, "REMOTE_USER=/CN=reader") &&
+	    has(&r, "TLS_CLIENT_ISSUER=/CN=reader"));
+	/* Its last day, as gmid writes it: a year from now. */
+	CHECK(cert_year(&r, "TLS_CLIENT_NOT_AFTER=") == year_of(time(NULL) + 365 * DAY));
+	CHECK(cert_year(&r, "TLS_CLIENT_NOT_BEFORE=") == year_of(time(NULL) - DAY));
 	reply_free(&r);
 	unlink(cert.crt);
 	unlink(cert.key);
