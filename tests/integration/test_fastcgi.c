@@ -9,9 +9,12 @@
  * client's address from a balancer's PROXY header; a reload that moves a
  * prefix, the application stopped and started again.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,8 +86,23 @@ static const char stall_script[] =
 
 struct app {
 	char dir[600], sock[700];
+	int port;		/* > 0: fcgiwrap listens on 127.0.0.1:port instead of sock */
 	pid_t pid;
 };
+
+/* Whether something accepts on 127.0.0.1:port. */
+static bool
+tcp_listening(int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok = fd != -1 && connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+
+	if (fd != -1)
+		close(fd);
+	return ok;
+}
 
 static bool
 write_script(const char *dir, const char *name, const char *text)
@@ -138,14 +156,18 @@ app_start(struct app *a)
 			dup2(null, STDOUT_FILENO);
 			dup2(null, STDERR_FILENO);
 		}
-		snprintf(arg, sizeof(arg), "unix:%s", a->sock);
+		if (a->port > 0)
+			snprintf(arg, sizeof(arg), "tcp:127.0.0.1:%d", a->port);
+		else
+			snprintf(arg, sizeof(arg), "unix:%s", a->sock);
 		execl(bin, "fcgiwrap", "-c", "4", "-s", arg, (char *)NULL);
 		_exit(127);
 	}
-	for (i = 0; i < 500 && stat(a->sock, &st) == -1; i++)
+	for (i = 0; i < 500 && (a->port > 0 ? !tcp_listening(a->port) : stat(a->sock, &st) == -1);
+	    i++)
 		usleep(10000);
-	if (stat(a->sock, &st) == -1) {
-		test_fail(__FILE__, __LINE__, "fcgiwrap did not make %s", a->sock);
+	if (a->port > 0 ? !tcp_listening(a->port) : stat(a->sock, &st) == -1) {
+		test_fail(__FILE__, __LINE__, "fcgiwrap did not listen on %s", a->sock);
 		return false;
 	}
 	return true;
@@ -831,5 +853,26 @@ TEST(fastcgi_survives_reloads_and_restarts)
 	}
 	free(pattern);
 	gazette_stop(&g);
+	app_stop(&a);
+}
+
+/* An application on TCP: fastcgi = /cgi/ tcp:127.0.0.1:PORT answers as on a Unix socket. */
+TEST(fastcgi_over_tcp)
+{
+	static char host[2000];
+	struct gazette_opts go = { .host = host };
+	struct app a = { .port = free_port() };
+	struct gazette g;
+	struct reply r;
+
+	if (!app_start(&a))
+		return;
+	snprintf(host, sizeof(host), "fastcgi = /cgi/ tcp:127.0.0.1:%d %s/env.sh\n", a.port, a.dir);
+	if (gazette_start(&g, &go) == 0) {
+		gemini_path(&g, "/cgi/x", &r);
+		CHECK(ok_answer(&r) && has(&r, "PATH_INFO=/x"));
+		reply_free(&r);
+		gazette_stop(&g);
+	}
 	app_stop(&a);
 }
