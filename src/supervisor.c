@@ -750,7 +750,8 @@ publisher_main(struct supervisor *sv, struct generation *g, int ctl, pid_t super
 			    faccessat(sites[i].dirs[f], ".", W_OK | X_OK, AT_EACCESS) == -1)
 				log_warn("%s: uploads to %s/ will fail: %s/%s is %s", sites[i].label,
 				    sites[i].folders[f], g->cfg->hosts[i].root, sites[i].folders[f],
-				    sites[i].dirs[f] == -1 ? "missing" :
+				    sites[i].dirs[f] == -1 ? "missing" : errno == EROFS ?
+				    "on a read-only file system (under systemd: ReadWritePaths=)" :
 				    "not writable by the user gazette runs as (chown it)");
 	rc = publisher_run(sites, nsites, ctl, fds, g->nworkers);
 	log_flush();
