@@ -103,33 +103,40 @@ copy_file(int dirfd, const char *name, const char *to)
 	return close(out);
 }
 
+/* Bytes of the name keep_version gives a version it keeps. */
+#define MADE_MAX (TITAN_NAME_MAX + 64)
+
 /*
  * Keeps the file now at name in .versions/ under name and the time, so
  * that replacing or deleting it loses nothing: a hard link, or a copy where
- * Landlock (ABI 1) allows no link into another folder. 0, or -1 with errno
- * (ENOENT: there was none).
+ * Landlock (ABI 1) allows no link into another folder; made (of size)
+ * names it ("" when none was kept). 0, or -1 with errno (ENOENT: there was
+ * none).
  */
 static int
-keep_version(int dirfd, const char *name)
+keep_version(int dirfd, const char *name, char *made, size_t size)
 {
-	char to[TITAN_NAME_MAX + 96], stamp[32];
+	char to[TITAN_NAME_MAX + 96], v[MADE_MAX];
 	struct timespec now;
-	struct tm tm;
 	int i, rc = -1, vfd;
 
+	made[0] = '\0';
 	if (mkdirat(dirfd, PUBLISHER_VERSIONS, 0755) == -1 && errno != EEXIST)
 		return -1;
 	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
-	for (i = 0; i < 100 && rc == -1; i++) {
-		snprintf(to, sizeof(to), "%s/%s.%s.%09ldZ%s%.0d", PUBLISHER_VERSIONS, name, stamp,
-		    now.tv_nsec, i ? "-" : "", i);
+	for (i = 0; i < TITAN_VERSION_TRIES && rc == -1; i++) {
+		if (titan_version_name(v, sizeof(v), name, now.tv_sec, now.tv_nsec, i) == -1) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		snprintf(to, sizeof(to), "%s/%s", PUBLISHER_VERSIONS, v);
 		if ((rc = linkat(dirfd, name, dirfd, to, 0)) == -1 && errno == EXDEV)
 			rc = copy_file(dirfd, name, to);
 		if (rc == -1 && errno != EEXIST)
 			return -1;
 	}
+	if (rc == 0)
+		snprintf(made, size, "%s", v);
 	/* The kept version is on disk before the rename that replaces it. */
 	if (rc == 0 && (vfd = openat(dirfd, PUBLISHER_VERSIONS, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) != -1) {
@@ -139,25 +146,38 @@ keep_version(int dirfd, const char *name)
 	return rc;
 }
 
+struct version {
+	char *entry;
+	const char *stamp;	/* in entry */
+	int i;
+};
+
 static int
-by_name(const void *a, const void *b)
+by_time(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	const struct version *x = a, *y = b;
+
+	return titan_version_cmp(x->stamp, x->i, y->stamp, y->i);
 }
 
 /*
- * Leaves at most keep versions of name in .versions/ (0: every one), the
- * newest: their names sort by time. Under the folder's lock. A failure
- * costs only disk space: it is logged, the upload stands.
+ * Leaves at most keep versions of name in .versions/ (0: every one): the
+ * one just made (a clock set back cannot make it the oldest), then the
+ * newest of the others. At most PRUNE_MAX go a call, so an upgrade's first
+ * upload to a file with a long history does not hold the folder for long.
+ * Under the folder's lock. A failure costs only disk space: it is logged,
+ * the upload stands.
  */
+#define PRUNE_MAX 100
 static void
-prune_versions(int dirfd, const char *label, const char *name, int keep)
+prune_versions(int dirfd, const char *label, const char *name, const char *made, int keep)
 {
-	size_t n = strlen(name), count = 0, cap = 0, i;
-	char **found = NULL, **grown;
+	size_t count = 0, cap = 0, i, others = made[0] != '\0' ? (size_t)keep - 1 : (size_t)keep;
+	struct version *found = NULL, *grown;
+	const char *stamp;
 	struct dirent *de;
 	DIR *d;
-	int fd;
+	int fd, n;
 
 	if (keep <= 0 || (fd = openat(dirfd, PUBLISHER_VERSIONS, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1)
@@ -168,10 +188,7 @@ prune_versions(int dirfd, const char *label, const char *name, int keep)
 	}
 	/* cppcheck-suppress readdirCalled */
 	while ((de = readdir(d)) != NULL) {
-		/* NAME.YYYYMMDDTHHMMSS.NNNNNNNNNZ, maybe -I: keep_version's names for name. */
-		if (strncmp(de->d_name, name, n) != 0 || de->d_name[n] != '.' ||
-		    strlen(de->d_name + n) < 17 || de->d_name[n + 9] != 'T' ||
-		    strspn(de->d_name + n + 1, "0123456789") != 8)
+		if (!titan_version_of(de->d_name, name, &stamp, &n) || strcmp(de->d_name, made) == 0)
 			continue;
 		if (count == cap) {
 			if ((grown = realloc(found, (cap * 2 + 16) * sizeof(*found))) == NULL)
@@ -179,30 +196,31 @@ prune_versions(int dirfd, const char *label, const char *name, int keep)
 			found = grown;
 			cap = cap * 2 + 16;
 		}
-		if ((found[count] = strdup(de->d_name)) == NULL)
+		if ((found[count].entry = strdup(de->d_name)) == NULL)
 			break;
-		count++;
+		found[count].stamp = found[count].entry + (stamp - de->d_name);
+		found[count++].i = n;
 	}
-	if (count > (size_t)keep) {
-		qsort(found, count, sizeof(*found), by_name);
-		for (i = 0; i < count - (size_t)keep; i++)
-			if (unlinkat(fd, found[i], 0) == -1)
+	if (count > others) {
+		qsort(found, count, sizeof(*found), by_time);
+		for (i = 0; i < count - others && i < PRUNE_MAX; i++)
+			if (unlinkat(fd, found[i].entry, 0) == -1)
 				log_warn("%s: %s/%s: cannot remove: %s", label, PUBLISHER_VERSIONS,
-				    found[i], strerror(errno));
+				    found[i].entry, strerror(errno));
 	}
 	for (i = 0; i < count; i++)
-		free(found[i]);
+		free(found[i].entry);
 	free(found);
 	closedir(d);
 }
 
 /*
  * Puts the body in place as NAME in the folder: a temporary file written whole and
- * fsynced, the earlier version kept, a rename, the folder fsynced. Returns
- * NULL, or what failed (errno says why).
+ * fsynced, the earlier version kept (as made), a rename, the folder fsynced.
+ * Returns NULL, or what failed (errno says why).
  */
 static const char *
-put(int postsfd, const struct titan_upload *u, unsigned long long id)
+put(int postsfd, const struct titan_upload *u, unsigned long long id, char made[MADE_MAX])
 {
 	char tmp[64];
 	int fd;
@@ -219,7 +237,7 @@ put(int postsfd, const struct titan_upload *u, unsigned long long id)
 		return "cannot write the post";
 	}
 	close(fd);
-	if (keep_version(postsfd, u->name) == -1 && errno != ENOENT) {
+	if (keep_version(postsfd, u->name, made, MADE_MAX) == -1 && errno != ENOENT) {
 		int e = errno;
 		unlinkat(postsfd, tmp, 0);
 		errno = e;
@@ -234,11 +252,11 @@ put(int postsfd, const struct titan_upload *u, unsigned long long id)
 	return NULL;
 }
 
-/* Deletes NAME in the folder, its last version kept. NULL, or what failed. */
+/* Deletes NAME in the folder, its last version kept (as made). NULL, or what failed. */
 static const char *
-remove_file(int postsfd, const struct titan_upload *u, int *status)
+remove_file(int postsfd, const struct titan_upload *u, int *status, char made[MADE_MAX])
 {
-	if (keep_version(postsfd, u->name) == -1) {
+	if (keep_version(postsfd, u->name, made, MADE_MAX) == -1) {
 		if (errno == ENOENT) {
 			*status = 51;
 			return u->folder == 0 ? "No such post" : "No such file";
@@ -265,7 +283,7 @@ publish(const struct publisher_site *sites, int n, int fd, const struct ctl_msg 
 	const char *author, *why, *folder;
 	void *map = MAP_FAILED;
 	int postsfd = -1, status = 40;
-	char text[300];
+	char text[300], made[MADE_MAX] = "";
 
 	author = memchr(m->data, '\0', m->len);
 	if (site == NULL || !site->titan || author == NULL || m->status >= (uint32_t)site->nfolders ||
@@ -316,10 +334,10 @@ publish(const struct publisher_site *sites, int n, int fd, const struct ctl_msg 
 	if (flock(postsfd, LOCK_EX) == -1)
 		why = "cannot lock the folder";
 	else
-		why = body == -1 ? remove_file(postsfd, &u, &status) : put(postsfd, &u,
-		    m->version);
+		why = body == -1 ? remove_file(postsfd, &u, &status, made) : put(postsfd, &u,
+		    m->version, made);
 	if (why == NULL)
-		prune_versions(postsfd, site->label, u.name, site->versions);
+		prune_versions(postsfd, site->label, u.name, made, site->versions);
 	if (why == NULL && fsync(postsfd) == -1)
 		why = "cannot sync the folder";
 	if (why != NULL) {

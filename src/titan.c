@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -261,4 +262,61 @@ titan_log(const char *host, const struct titan_upload *u, int status, const char
 {
 	log_info("titan: %s: %s, %lld bytes, by %s%s: %d %s", host, u->path, u->size,
 	    u->author[0] != '\0' ? "SHA256:" : "no certificate", u->author, status, meta);
+}
+
+int
+titan_version_name(char *out, size_t size, const char *name, long long sec, long nsec, int i)
+{
+	char stamp[32];
+	time_t t = (time_t)sec;
+	struct tm tm;
+	int n;
+
+	if (gmtime_r(&t, &tm) == NULL || i < 0 || i >= TITAN_VERSION_TRIES ||
+	    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm) != 15)
+		return -1;
+	n = snprintf(out, size, "%s.%s.%09ldZ%s%.0d", name, stamp, nsec, i ? "-" : "", i);
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* Whether s starts with n digits. */
+static bool
+digits(const char *s, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (s[k] < '0' || s[k] > '9')
+			return false;
+	return true;
+}
+
+bool
+titan_version_of(const char *entry, const char *name, const char **stamp, int *i)
+{
+	size_t n = strlen(name);
+	const char *v = entry + n;
+
+	/* The whole name is matched to its end: "a.txt" never takes "a.txt.2000...txt"'s. */
+	if (strncmp(entry, name, n) != 0 || v[0] != '.' || !digits(v + 1, 8) || v[9] != 'T' ||
+	    !digits(v + 10, 6) || v[16] != '.' || !digits(v + 17, 9) || v[26] != 'Z')
+		return false;
+	*stamp = v + 1;
+	v += 27;
+	if (*v == '\0') {
+		*i = 0;
+		return true;
+	}
+	if (v[0] != '-' || v[1] < '1' || v[1] > '9' || (v[2] != '\0' && (!digits(v + 2, 1) ||
+	    v[3] != '\0')))
+		return false;
+	*i = atoi(v + 1);
+	return true;
+}
+
+int
+titan_version_cmp(const char *stamp_a, int ia, const char *stamp_b, int ib)
+{
+	/* "YYYYMMDDTHHMMSS.NNNNNNNNN": one width for all, so bytes sort as times. */
+	int c = memcmp(stamp_a, stamp_b, 25);
+
+	return c != 0 ? c : (ia > ib) - (ia < ib);
 }

@@ -80,6 +80,26 @@ struct titan_upload {
 const char *titan_check_body(const struct titan_upload *u);
 
 /*
+ * The name under which .versions/ keeps a version of name made at t, the
+ * i-th (0: the first) of that instant: "NAME.YYYYMMDDTHHMMSS.NNNNNNNNNZ",
+ * then "-I" from the second on (i below TITAN_VERSION_TRIES). -1 when it
+ * does not fit in size.
+ */
+#define TITAN_VERSION_TRIES 100
+int titan_version_name(char *out, size_t size, const char *name, long long sec, long nsec, int i);
+
+/*
+ * Whether entry (of .versions/) is one of those names for name, and no
+ * other file's: then *stamp points at its time in it and *i is its I (0 for
+ * none).
+ */
+bool titan_version_of(const char *entry, const char *name, const char **stamp, int *i);
+
+/* Orders by time two versions titan_version_of took: < 0, 0 or > 0. */
+int titan_version_cmp(const char *stamp_a, int ia, const char *stamp_b, int ib);
+
+
+/*
  * The log's one line for an upload: the host, its path and announced size,
  * who (the certificate's fingerprint), and the answer.
  */

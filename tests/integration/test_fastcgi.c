@@ -90,18 +90,26 @@ struct app {
 	pid_t pid;
 };
 
-/* Whether something accepts on 127.0.0.1:port. */
-static bool
-tcp_listening(int port)
+/*
+ * A listening socket on 127.0.0.1 for fcgiwrap to take over (systemd's
+ * socket passing): bound here, so no other process can take its port.
+ */
+static int
+tcp_listener(int *port)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	struct sockaddr_in sin = { .sin_family = AF_INET,
 	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool ok = fd != -1 && connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	if (fd != -1)
-		close(fd);
-	return ok;
+	if (fd == -1 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(fd, 64) == -1 || getsockname(fd, (struct sockaddr *)&sin, &len) == -1) {
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	*port = ntohs(sin.sin_port);
+	return fd;
 }
 
 static bool
@@ -117,13 +125,16 @@ write_script(const char *dir, const char *name, const char *text)
 	return fclose(f) == 0 && chmod(path, 0755) == 0;
 }
 
-/* fcgiwrap on a socket in a folder of its own, and its scripts. */
+/*
+ * fcgiwrap on a Unix socket in a folder of its own, or on TCP (tcp: on a
+ * port of 127.0.0.1, set in a->port), and its scripts.
+ */
 static bool
-app_start(struct app *a)
+app_start(struct app *a, bool tcp)
 {
 	struct stat st;
 	char bin[1024];
-	int i;
+	int i, lfd = -1;
 
 	if (!test_need_tool("fcgiwrap", "fcgiwrap") || test_tool_path("fcgiwrap", bin,
 	    sizeof(bin)) == NULL)
@@ -147,8 +158,13 @@ app_start(struct app *a)
 	}
 	/* A socket left by an earlier fcgiwrap: this one makes its own. */
 	unlink(a->sock);
+	a->port = 0;
+	if (tcp && (lfd = tcp_listener(&a->port)) == -1) {
+		test_fail(__FILE__, __LINE__, "cannot listen on 127.0.0.1: %s", strerror(errno));
+		return false;
+	}
 	if ((a->pid = fork()) == 0) {
-		char arg[800];
+		char arg[800], pid[32];
 		int null = open("/dev/null", O_WRONLY);
 		/* A group of its own: its children are stopped with it. */
 		setpgid(0, 0);
@@ -156,29 +172,41 @@ app_start(struct app *a)
 			dup2(null, STDOUT_FILENO);
 			dup2(null, STDERR_FILENO);
 		}
-		if (a->port > 0)
-			snprintf(arg, sizeof(arg), "tcp:127.0.0.1:%d", a->port);
-		else
-			snprintf(arg, sizeof(arg), "unix:%s", a->sock);
+		if (lfd != -1) {
+			/* Handed over as systemd would: descriptor 3, for this process. */
+			dup2(lfd, 3);
+			snprintf(pid, sizeof(pid), "%d", (int)getpid());
+			setenv("LISTEN_FDS", "1", 1);
+			setenv("LISTEN_PID", pid, 1);
+			execl(bin, "fcgiwrap", "-c", "4", (char *)NULL);
+		}
+		snprintf(arg, sizeof(arg), "unix:%s", a->sock);
 		execl(bin, "fcgiwrap", "-c", "4", "-s", arg, (char *)NULL);
 		_exit(127);
 	}
-	for (i = 0; i < 500 && (a->port > 0 ? !tcp_listening(a->port) : stat(a->sock, &st) == -1);
-	    i++)
+	if (lfd != -1) {
+		close(lfd);
+		return true;
+	}
+	for (i = 0; i < 500 && stat(a->sock, &st) == -1; i++)
 		usleep(10000);
-	if (a->port > 0 ? !tcp_listening(a->port) : stat(a->sock, &st) == -1) {
-		test_fail(__FILE__, __LINE__, "fcgiwrap did not listen on %s", a->sock);
+	if (stat(a->sock, &st) == -1) {
+		test_fail(__FILE__, __LINE__, "fcgiwrap did not make %s", a->sock);
 		return false;
 	}
 	return true;
 }
 
-/* Stops fcgiwrap and its scripts; its folder stays. */
+/*
+ * Stops fcgiwrap and its scripts; its folder stays. SIGKILL: an fcgiwrap
+ * child that exits on SIGTERM removes the socket, which could be the next
+ * fcgiwrap's by then.
+ */
 static void
 app_kill(struct app *a)
 {
 	if (a->pid > 0) {
-		kill(-a->pid, SIGTERM);
+		kill(-a->pid, SIGKILL);
 		waitpid(a->pid, NULL, 0);
 	}
 	a->pid = 0;
@@ -280,7 +308,7 @@ TEST(fastcgi_variables_over_both_protocols)
 	char req[300], want[300];
 	int n;
 
-	if (!app_start(&a))
+	if (!app_start(&a, false))
 		return;
 	if (!start_with(&g, &a, "/cgi/ /ask/ /menu/", "fastcgi_timeout = 2s\nworkers = 2\n")) {
 		app_stop(&a);
@@ -390,7 +418,7 @@ TEST(fastcgi_failures_and_load)
 	size_t i;
 	int n, ok = 0;
 
-	if (!app_start(&a))
+	if (!app_start(&a, false))
 		return;
 	if (!start_with(&g, &a, "/cgi/ /bad/ /hang/ /crash/ /long/ /stall/",
 	    "fastcgi_timeout = 2s\nworkers = 2\n")) {
@@ -492,7 +520,8 @@ workers_rss(const struct gazette *g)
 TEST(fastcgi_streams_to_a_slow_reader)
 {
 	enum { BLOCK = BIG_BLOCK, BLOCKS = BIG_BLOCKS, AHEAD_MAX = 8 << 20, GROWTH_MAX_KB = 3072 };
-	struct client_opts o = { .sni = "localhost", .timeout_ms = 20000, .rcvbuf = 16384 };
+	/* Long: the reader waits for a reload between its reads. */
+	struct client_opts o = { .sni = "localhost", .timeout_ms = 60000, .rcvbuf = 16384 };
 	struct gemini_conn *c;
 	struct gazette g;
 	struct reply r, other;
@@ -503,7 +532,7 @@ TEST(fastcgi_streams_to_a_slow_reader)
 	size_t len;
 	int n, still;
 
-	if (!app_start(&a))
+	if (!app_start(&a, false))
 		return;
 	if ((pattern = write_pattern(&a)) == NULL) {
 		app_stop(&a);
@@ -597,7 +626,7 @@ TEST(fastcgi_connections_are_capped)
 	int i, n, ok = 0, running = 0, most = 0;
 	FILE *f;
 
-	if (!app_start(&a))
+	if (!app_start(&a, false))
 		return;
 	if (!start_with(&g, &a, "/slow/",
 	    "fastcgi_timeout = 30s\nfastcgi_connections = 2\nworkers = 2\n")) {
@@ -645,7 +674,7 @@ TEST(fastcgi_remote_addr_behind_a_balancer)
 	char req[300];
 	int n;
 
-	if (!app_start(&a))
+	if (!app_start(&a, false))
 		return;
 	if (!start_with(&g, &a, "/cgi/", "proxy_protocol = yes\n")) {
 		app_stop(&a);
@@ -796,7 +825,8 @@ rewrite_conf(const struct gazette *g, const char *from, const char *to)
  */
 TEST(fastcgi_survives_reloads_and_restarts)
 {
-	struct client_opts o = { .sni = "localhost", .timeout_ms = 20000, .rcvbuf = 16384 };
+	/* Long: the reader waits for a reload between its reads. */
+	struct client_opts o = { .sni = "localhost", .timeout_ms = 60000, .rcvbuf = 16384 };
 	struct gemini_conn *c;
 	struct gazette g;
 	struct reply r, other;
@@ -804,7 +834,7 @@ TEST(fastcgi_survives_reloads_and_restarts)
 	char req[300], *pattern;
 	int n;
 
-	if (!app_start(&a))
+	if (!app_start(&a, false))
 		return;
 	if ((pattern = write_pattern(&a)) == NULL) {
 		app_stop(&a);
@@ -846,7 +876,7 @@ TEST(fastcgi_survives_reloads_and_restarts)
 	gemini_path(&g, "/new/", &other);
 	CHECK_STR(other.data, "42 CGI error\r\n");
 	reply_free(&other);
-	if (app_start(&a)) {
+	if (app_start(&a, false)) {
 		gemini_path(&g, "/new/", &other);
 		CHECK(ok_answer(&other));
 		reply_free(&other);
@@ -861,11 +891,11 @@ TEST(fastcgi_over_tcp)
 {
 	static char host[2000];
 	struct gazette_opts go = { .host = host };
-	struct app a = { .port = free_port() };
 	struct gazette g;
 	struct reply r;
+	struct app a;
 
-	if (!app_start(&a))
+	if (!app_start(&a, true))
 		return;
 	snprintf(host, sizeof(host), "fastcgi = /cgi/ tcp:127.0.0.1:%d %s/env.sh\n", a.port, a.dir);
 	if (gazette_start(&g, &go) == 0) {

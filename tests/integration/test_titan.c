@@ -225,8 +225,10 @@ TEST(titan_create_replace_delete)
 
 /*
  * titan_versions = 2: a post replaced four times keeps its two latest
- * earlier versions, whole; another post's version is not touched.
+ * earlier versions, whole; another post's version is not touched, though
+ * its name starts with the first's and a date.
  */
+#define OTHER "2022-07-02-often.txt.20000101T0.txt"
 TEST(titan_keeps_the_latest_versions)
 {
 	char body[5][100];
@@ -236,9 +238,10 @@ TEST(titan_keeps_the_latest_versions)
 
 	if (!start(&c, "titan_versions = 2", NULL))
 		return;
-	upload(&c, &c.author, "2022-07-01-other.txt", "Title: Other\n\nOne.\n", &r);
+	upload(&c, &c.author, OTHER, "Title: Other\n\nOne.\n", &r);
+	CHECK(answered(&r, "30 "));
 	reply_free(&r);
-	upload(&c, &c.author, "2022-07-01-other.txt", "Title: Other\n\nTwo.\n", &r);
+	upload(&c, &c.author, OTHER, "Title: Other\n\nTwo.\n", &r);
 	reply_free(&r);
 	for (i = 0; i < 5; i++) {
 		snprintf(body[i], sizeof(body[i]), "Title: Often edited\n\nVersion %d.\n", i + 1);

@@ -146,3 +146,62 @@ TEST(titan_folder_lists)
 			CHECK(strncmp(why, "titan_files: ", 13) == 0);
 	}
 }
+
+/*
+ * The names .versions/ keeps versions under: made, taken back only for
+ * their own file (never another whose name starts the same), in time order.
+ */
+TEST(titan_version_names)
+{
+	static const struct {
+		const char *entry;
+		bool ours;
+		int i;
+	} rows[] = {
+		{ "a.txt.20261205T210000.000000001Z", true, 0 },
+		{ "a.txt.20261205T210000.000000001Z-1", true, 1 },
+		{ "a.txt.20261205T210000.000000001Z-99", true, 99 },
+		{ "a.txt.20261205T210000.000000001Z-0", false, 0 },
+		{ "a.txt.20261205T210000.000000001Z-100", false, 0 },
+		{ "a.txt.20261205T210000.000000001Z.bak", false, 0 },
+		{ "a.txt.20000101T0.txt.20261205T210000.000000001Z", false, 0 },
+		{ "a.txt.20261205T2100.000000001Z", false, 0 },
+		{ "a.txt.2026120xT210000.000000001Z", false, 0 },
+		{ "a.txt", false, 0 },
+		{ "b.txt.20261205T210000.000000001Z", false, 0 },
+	};
+	const char *order[] = {
+		"a.txt.20251231T235959.999999999Z", "a.txt.20261205T210000.000000001Z",
+		"a.txt.20261205T210000.000000001Z-2", "a.txt.20261205T210000.000000001Z-10",
+		"a.txt.20261205T210000.000000002Z",
+	};
+	const char *stamp, *sa, *sb;
+	char made[300];
+	size_t k;
+	int i, ia, ib;
+
+	for (k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
+		test_context("%s", rows[k].entry);
+		i = -1;
+		CHECK(titan_version_of(rows[k].entry, "a.txt", &stamp, &i) == rows[k].ours);
+		if (rows[k].ours)
+			CHECK_INT(i, rows[k].i);
+	}
+	test_context(NULL);
+	/* What titan_version_name makes, titan_version_of takes back. */
+	CHECK_INT(titan_version_name(made, sizeof(made), "a.txt", 1796504400LL, 1, 0), 0);
+	CHECK_STR(made, "a.txt.20261205T210000.000000001Z");
+	CHECK_INT(titan_version_name(made, sizeof(made), "a.txt", 1796504400LL, 1, 10), 0);
+	CHECK(titan_version_of(made, "a.txt", &stamp, &i) && i == 10);
+	CHECK_INT(titan_version_name(made, 20, "a.txt", 1796504400LL, 1, 0), -1);
+	CHECK_INT(titan_version_name(made, sizeof(made), "a.txt", 1796504400LL, 1, 100), -1);
+	/* Time order, "-10" after "-2". */
+	for (k = 0; k + 1 < sizeof(order) / sizeof(order[0]); k++) {
+		test_context("%s < %s", order[k], order[k + 1]);
+		CHECK(titan_version_of(order[k], "a.txt", &sa, &ia) &&
+		    titan_version_of(order[k + 1], "a.txt", &sb, &ib));
+		CHECK(titan_version_cmp(sa, ia, sb, ib) < 0 && titan_version_cmp(sb, ib, sa, ia) > 0);
+		CHECK_INT(titan_version_cmp(sa, ia, sa, ia), 0);
+	}
+	test_context(NULL);
+}
