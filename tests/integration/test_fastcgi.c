@@ -238,21 +238,36 @@ static const char *const scripts[][2] = {
 	{ "/stall/", "stall.sh" },
 };
 
-/* A capsule with the prefixes named in use (a host takes eight), and global keys. */
+/*
+ * fcgiwrap and a capsule with the prefixes named in use (a host takes
+ * eight), and global keys; false (with neither running) when either fails.
+ */
 static bool
-start_with(struct gazette *g, const struct app *a, const char *use, const char *global)
+capsule_start(struct gazette *g, struct app *a, const char *use, const char *global)
 {
 	static char host[8000];
 	struct gazette_opts o = { .host = host, .gopher = true, .global = global };
 	size_t i, n = 0;
 
+	if (!app_start(a, false))
+		return false;
 	for (i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++)
 		if (strstr(use, scripts[i][0]) != NULL)
 			n += (size_t)snprintf(host + n, sizeof(host) - n,
 			    "fastcgi = %s unix:%s %s/%s\n", scripts[i][0], a->sock, a->dir,
 			    scripts[i][1]);
 	snprintf(host + n, sizeof(host) - n, "fastcgi = /down/ unix:%s/nothing.sock\n", a->dir);
-	return gazette_start(g, &o) == 0;
+	if (gazette_start(g, &o) == 0)
+		return true;
+	app_stop(a);
+	return false;
+}
+
+static void
+capsule_stop(struct gazette *g, struct app *a)
+{
+	gazette_stop(g);
+	app_stop(a);
 }
 
 /* Whether the answer has line (fcgiwrap ends a script's lines with CRLF, or not). */
@@ -308,12 +323,8 @@ TEST(fastcgi_variables_over_both_protocols)
 	char req[300], want[300];
 	int n;
 
-	if (!app_start(&a, false))
+	if (!capsule_start(&g, &a, "/cgi/ /ask/ /menu/", "fastcgi_timeout = 2s\nworkers = 2\n"))
 		return;
-	if (!start_with(&g, &a, "/cgi/ /ask/ /menu/", "fastcgi_timeout = 2s\nworkers = 2\n")) {
-		app_stop(&a);
-		return;
-	}
 	n = snprintf(req, sizeof(req), "gemini://localhost:%d/cgi/more/path?two%%20words\r\n",
 	    g.gemini_port);
 	gemini_fetch(g.gemini_port, &o, req, (size_t)n, &r);
@@ -374,8 +385,7 @@ TEST(fastcgi_variables_over_both_protocols)
 	gemini_fetch(g.gemini_port, &o, req, (size_t)n, &r);
 	CHECK(r.data != NULL && strncmp(r.data, "20 text/gemini\r\nHello, Ada%20L!", 31) == 0);
 	reply_free(&r);
-	gazette_stop(&g);
-	app_stop(&a);
+	capsule_stop(&g, &a);
 }
 
 /* Each of paths gets "42 CGI error" over Gemini. */
@@ -418,13 +428,9 @@ TEST(fastcgi_failures_and_load)
 	size_t i;
 	int n, ok = 0;
 
-	if (!app_start(&a, false))
+	if (!capsule_start(&g, &a, "/cgi/ /bad/ /hang/ /crash/ /long/ /stall/",
+	    "fastcgi_timeout = 2s\nworkers = 2\n"))
 		return;
-	if (!start_with(&g, &a, "/cgi/ /bad/ /hang/ /crash/ /long/ /stall/",
-	    "fastcgi_timeout = 2s\nworkers = 2\n")) {
-		app_stop(&a);
-		return;
-	}
 	all_get_42(&g, paths, sizeof(paths) / sizeof(paths[0]));
 	tcp_fetch(g.gopher_port, "/down/\r\n", 8, 10000, &r);
 	CHECK(r.data != NULL && r.data[0] == '3');
@@ -451,8 +457,7 @@ TEST(fastcgi_failures_and_load)
 		reply_free(&rs[i]);
 	}
 	CHECK_INT(ok, 50);
-	gazette_stop(&g);
-	app_stop(&a);
+	capsule_stop(&g, &a);
 }
 
 /* The number in the script's progress file: 64 KiB blocks it has written. */
@@ -531,30 +536,26 @@ TEST(fastcgi_streams_to_a_slow_reader)
 	char *asan = getenv("ASAN_OPTIONS"), opts[1024], req[300], *pattern;
 	size_t len;
 	int n, still;
+	bool started;
 
-	if (!app_start(&a, false))
-		return;
-	if ((pattern = write_pattern(&a)) == NULL) {
-		app_stop(&a);
-		return;
-	}
 	/* ASan's quarantine would keep freed memory out of reuse: RSS would grow without a leak. */
 	asan = asan != NULL ? strdup(asan) : NULL;
 	snprintf(opts, sizeof(opts), "%s%squarantine_size_mb=0", asan ? asan : "",
 	    asan && *asan ? ":" : "");
 	setenv("ASAN_OPTIONS", opts, 1);
-	if (!start_with(&g, &a, "/big/ /cgi/", "fastcgi_timeout = 20s\nwrite_timeout = 60s\n"
-	    "workers = 2\n")) {
-		free(pattern);
-		free(asan);
-		app_stop(&a);
-		return;
-	}
+	started = capsule_start(&g, &a, "/big/ /cgi/", "fastcgi_timeout = 20s\n"
+	    "write_timeout = 60s\nworkers = 2\n");
 	if (asan != NULL)
 		setenv("ASAN_OPTIONS", asan, 1);
 	else
 		unsetenv("ASAN_OPTIONS");
 	free(asan);
+	if (!started)
+		return;
+	if ((pattern = write_pattern(&a)) == NULL) {
+		capsule_stop(&g, &a);
+		return;
+	}
 	/* Both workers have answered a call or more before their memory is taken. */
 	for (n = 0; n < 6; n++) {
 		gemini_path(&g, "/cgi/", &other);
@@ -605,8 +606,7 @@ TEST(fastcgi_streams_to_a_slow_reader)
 out:
 	reply_free(&r);
 	free(pattern);
-	gazette_stop(&g);
-	app_stop(&a);
+	capsule_stop(&g, &a);
 }
 
 /*
@@ -626,13 +626,9 @@ TEST(fastcgi_connections_are_capped)
 	int i, n, ok = 0, running = 0, most = 0;
 	FILE *f;
 
-	if (!app_start(&a, false))
+	if (!capsule_start(&g, &a, "/slow/",
+	    "fastcgi_timeout = 30s\nfastcgi_connections = 2\nworkers = 2\n"))
 		return;
-	if (!start_with(&g, &a, "/slow/",
-	    "fastcgi_timeout = 30s\nfastcgi_connections = 2\nworkers = 2\n")) {
-		app_stop(&a);
-		return;
-	}
 	n = snprintf(req, sizeof(req), "gemini://localhost:%d/slow/\r\n", g.gemini_port);
 	for (i = 0; i < N; i++)
 		conns[i] = gemini_connect(g.gemini_port, &o, &rs[i]);
@@ -658,8 +654,7 @@ TEST(fastcgi_connections_are_capped)
 	}
 	printf("    fastcgi: at most %d scripts ran at once\n", most);
 	CHECK(most >= 1 && most <= 2);
-	gazette_stop(&g);
-	app_stop(&a);
+	capsule_stop(&g, &a);
 }
 
 /* Behind a load balancer (PROXY protocol), REMOTE_ADDR is the client's, from its header. */
@@ -674,18 +669,13 @@ TEST(fastcgi_remote_addr_behind_a_balancer)
 	char req[300];
 	int n;
 
-	if (!app_start(&a, false))
+	if (!capsule_start(&g, &a, "/cgi/", "proxy_protocol = yes\n"))
 		return;
-	if (!start_with(&g, &a, "/cgi/", "proxy_protocol = yes\n")) {
-		app_stop(&a);
-		return;
-	}
 	n = snprintf(req, sizeof(req), "gemini://localhost:%d/cgi/\r\n", g.gemini_port);
 	gemini_fetch(g.gemini_port, &o, req, (size_t)n, &r);
 	CHECK(ok_answer(&r) && has(&r, "REMOTE_ADDR=203.0.113.7"));
 	reply_free(&r);
-	gazette_stop(&g);
-	app_stop(&a);
+	capsule_stop(&g, &a);
 }
 
 /* One FastCGI record of request 1. */
@@ -834,16 +824,11 @@ TEST(fastcgi_survives_reloads_and_restarts)
 	char req[300], *pattern;
 	int n;
 
-	if (!app_start(&a, false))
+	if (!capsule_start(&g, &a, "/big/ /cgi/", "fastcgi_timeout = 20s\nwrite_timeout = 60s\n"
+	    "workers = 2\n"))
 		return;
 	if ((pattern = write_pattern(&a)) == NULL) {
-		app_stop(&a);
-		return;
-	}
-	if (!start_with(&g, &a, "/big/ /cgi/", "fastcgi_timeout = 20s\nwrite_timeout = 60s\n"
-	    "workers = 2\n")) {
-		free(pattern);
-		app_stop(&a);
+		capsule_stop(&g, &a);
 		return;
 	}
 	n = snprintf(req, sizeof(req), "gemini://localhost:%d/big/\r\n", g.gemini_port);
@@ -882,8 +867,7 @@ TEST(fastcgi_survives_reloads_and_restarts)
 		reply_free(&other);
 	}
 	free(pattern);
-	gazette_stop(&g);
-	app_stop(&a);
+	capsule_stop(&g, &a);
 }
 
 /* An application on TCP: fastcgi = /cgi/ tcp:127.0.0.1:PORT answers as on a Unix socket. */
