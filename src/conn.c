@@ -947,10 +947,13 @@ fcgi_said(struct conn *c, const char *data, size_t len)
 {
 	const char *host = c->resp.host ? c->resp.host : "-";
 
+	if (c->fcgi_said > FCGI_SAID_MAX)
+		return;
 	if (c->fcgi_said < FCGI_SAID_MAX)
 		log_warn("%s: fastcgi said: %.*s", host, (int)(len < 200 ? len : 200), data);
-	else if (c->fcgi_said == FCGI_SAID_MAX)
+	else
 		log_warn("%s: fastcgi said more: not logged", host);
+	/* Counted no further: a stream may carry messages without end. */
 	c->fcgi_said++;
 }
 
